@@ -1,0 +1,278 @@
+"""The discrete-event engine: one replication of a scenario on a SimPy clock.
+
+The SimPy environment owns the clock (days) and the events that matter: sales, which create customers,
+whose referral leads feed back into the sales desk. Work that contends for nothing is not one event per
+item: paid leads of a month are drawn in numpy; a customer's whole future (adoption, churn checks,
+visits, problems, referral leads) is drawn at the sale and booked into monthly bins. The sales desk is
+where leads contend: it serves leads one at a time in arrival order (`sim.desk.Desk`), running ahead of
+the clock only up to the next pending sale — nothing can add a lead before that moment, so the order is
+exactly that of a model in which every lead is its own process (see docs/model.md and the reference
+model in tests/). Memory is bounded by the monthly aggregates and one month of paid leads.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.customers import LifetimeTables, draw_batch, lifetime_tables
+from sim.desk import LOST, Desk
+from sim.scenario import Scenario
+from sim.streams import stream
+
+MONTH_DAYS = 365.25 / 12.0
+"""Length of a month, in days."""
+
+LEDGER_COLUMNS: tuple[str, ...] = (
+    "leads_paid",
+    "leads_referral",
+    "leads_lost",
+    "leads_reached",
+    "wait_hours_sum",
+    "sales",
+    "sales_referral",
+    "active_customers",
+    "repeat_visits",
+    "problems",
+    "revenue",
+    "margin_first_sale",
+    "margin_referral_sale",
+    "margin_repeat",
+    "lead_spend",
+    "referral_bonus",
+    "problem_cost",
+)
+"""Monthly arrays the engine books into (0-based months); the rest is derived in `sim.ledger`."""
+
+
+@dataclass
+class RunOutput:
+    """The raw outcome of one replication: monthly arrays and a few run-wide sums."""
+
+    monthly: dict[str, np.ndarray]
+    """Each of LEDGER_COLUMNS, shape (horizon_months,)."""
+    ltv_sum: float = 0.0
+    """Sum of new customers' lifetime values, in currency."""
+    ltv_count: int = 0
+    """New customers whose LTV is in `ltv_sum`."""
+    desk_busy_days: float = 0.0
+    """Handling time of the contacts made, in days."""
+    desk_open_days: float = 0.0
+    """Staff × open time in the horizon, in days (0 without a desk)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Replication:
+    def __init__(self, scenario: Scenario, seed: int, replication: int, tables: LifetimeTables):
+        self.s = scenario
+        self.tables = tables
+        self.H = scenario.horizon_months
+        self.T = self.H * MONTH_DAYS
+        self.env = simpy.Environment()
+        self.ledger = {name: np.zeros(self.H) for name in LEDGER_COLUMNS}
+        self.out = RunOutput(monthly=self.ledger)
+
+        def rng(source: str, index: int = 0) -> np.random.Generator:
+            return stream(seed, replication, source, index)
+
+        self.rng_arrivals = [rng("paid_arrivals", i) for i in range(len(scenario.channels))]
+        self.rng_paid_handling = rng("paid_handling")
+        self.rng_paid_funnel = rng("paid_funnel")
+        self.rng_ref_arrivals = rng("referral_arrivals")
+        self.rng_ref_handling = rng("referral_handling")
+        self.rng_ref_funnel = rng("referral_funnel")
+        self.rng_adopt = rng("adoption")
+        self.rng_life = rng("lifetime")
+        self.rng_problems = rng("problems")
+        self.rng_existing = rng("existing")
+
+        self.stage_delays = np.array([st.delay_days for st in scenario.funnel])
+        self.p_paid = scenario.funnel_conversion
+        self.p_ref = scenario.referral_conversion
+        self.referral_rate = scenario.referral_rate_per_year / 365.25  # leads per customer-day
+        self.bonus = scenario.referrals.bonus if scenario.referrals else 0.0
+        self.desk = Desk(scenario.sales_desk) if scenario.sales_desk else None
+        if scenario.sales_desk:
+            d = scenario.sales_desk
+            self.handling_mean = d.handling_minutes / 1440.0
+            self.handling_fixed = d.handling == "fixed"
+        self.pending_sales: list[float] = []  # times of scheduled, not yet happened sales
+        self.referral_queue: list[tuple[float, int, float, bool, float]] = []  # leads for the desk
+        self._seq = 0
+
+    # --- draws ----------------------------------------------------------------------------------
+
+    def _handling(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.desk is None:
+            return np.zeros(n)
+        if self.handling_fixed:
+            return np.full(n, self.handling_mean)
+        return rng.exponential(self.handling_mean, n)
+
+    def _funnel(self, rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each of n contacted leads buys, and for buyers the total funnel delay (days)."""
+        buys = rng.random(n) < p
+        delay = np.zeros(n)
+        nb = int(buys.sum())
+        if nb and self.stage_delays.any():
+            delay[buys] = rng.standard_exponential((nb, self.stage_delays.size)) @ self.stage_delays
+        return buys, delay
+
+    def _paid_month(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Paid leads arriving in month m (0-based), sorted: times, handling, buys, delays."""
+        parts = []
+        for ch, rng in zip(self.s.channels, self.rng_arrivals, strict=True):
+            n = int(rng.poisson(ch.leads_per_month))
+            parts.append(np.sort(rng.random(n)))
+            self.ledger["leads_paid"][m] += n
+            self.ledger["lead_spend"][m] += n * ch.cost_per_lead
+        times = (m + np.sort(np.concatenate(parts)) if parts else np.zeros(0)) * MONTH_DAYS
+        n = times.size
+        handling = self._handling(self.rng_paid_handling, n)
+        buys, delay = self._funnel(self.rng_paid_funnel, n, self.p_paid)
+        return times, handling, buys, delay
+
+    # --- sales and customers --------------------------------------------------------------------
+
+    def _schedule_sale(self, t: float, referral: bool) -> None:
+        if t >= self.T:
+            return
+        heapq.heappush(self.pending_sales, t)
+        ev = self.env.timeout(t - self.env.now)
+        ev.callbacks.append(self._on_referral_sale if referral else self._on_paid_sale)
+
+    def _on_paid_sale(self, _event: simpy.Event) -> None:
+        self._sale(referral=False)
+
+    def _on_referral_sale(self, _event: simpy.Event) -> None:
+        self._sale(referral=True)
+
+    def _sale(self, referral: bool) -> None:
+        heapq.heappop(self.pending_sales)
+        t = self.env.now
+        m = min(int(t // MONTH_DAYS), self.H - 1)
+        led = self.ledger
+        fp = self.s.first_purchase
+        led["sales"][m] += 1
+        led["revenue"][m] += fp.revenue
+        if referral:
+            led["sales_referral"][m] += 1
+            led["margin_referral_sale"][m] += fp.margin
+            led["referral_bonus"][m] += self.bonus
+        else:
+            led["margin_first_sale"][m] += fp.margin
+        batch = draw_batch(
+            self.s, self.tables, 1, m, led, self.rng_adopt, self.rng_life, self.rng_problems
+        )
+        self.out.ltv_sum += float(batch.ltv.sum())
+        self.out.ltv_count += 1
+        self._referrals(np.array([t]), batch.stay_until)
+
+    def _existing_customers(self) -> None:
+        n = self.s.existing_customers.count
+        if n == 0:
+            return
+        batch = draw_batch(
+            self.s, self.tables, n, 0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems,
+            rng_existing=self.rng_existing,
+        )
+        self._referrals(np.zeros(n), batch.stay_until)
+
+    def _referrals(self, start: np.ndarray, stay_until: np.ndarray) -> None:
+        """Draw the referral leads of customers who stay over [start, stay_until) and send them on."""
+        if self.referral_rate <= 0:
+            return
+        end = np.minimum(stay_until, self.T)
+        span = np.maximum(end - start, 0.0)
+        counts = self.rng_ref_arrivals.poisson(self.referral_rate * span)
+        total = int(counts.sum())
+        if total == 0:
+            return
+        times = np.repeat(start, counts) + self.rng_ref_arrivals.random(total) * np.repeat(span, counts)
+        times.sort()
+        months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
+        np.add.at(self.ledger["leads_referral"], months, 1.0)
+        handling = self._handling(self.rng_ref_handling, total)
+        buys, delay = self._funnel(self.rng_ref_funnel, total, self.p_ref)
+        if self.desk is None:
+            np.add.at(self.ledger["leads_reached"], months, 1.0)
+            for t in (times + delay)[buys]:
+                self._schedule_sale(float(t), referral=True)
+            return
+        q = self.referral_queue
+        for t, h, b, d in zip(times.tolist(), handling.tolist(), buys.tolist(), delay.tolist(), strict=True):
+            self._seq += 1
+            q.append((t, self._seq, h, b, d))
+        heapq.heapify(q)
+
+    # --- processes ------------------------------------------------------------------------------
+
+    def _leads_unlimited(self):
+        """Without a desk every lead is contacted on arrival: a month of paid leads at a time."""
+        for m in range(self.H):
+            times, _h, buys, delay = self._paid_month(m)
+            self.ledger["leads_reached"][m] += times.size
+            for t in (times + delay)[buys]:
+                self._schedule_sale(float(t), referral=False)
+            yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
+
+    def _leads_desk(self):
+        """Offer paid and referral leads to the desk in arrival order, never past a pending sale."""
+        env, desk, led = self.env, self.desk, self.ledger
+        pending, refq = self.pending_sales, self.referral_queue
+        lost, reached, wait = led["leads_lost"], led["leads_reached"], led["wait_hours_sum"]
+        inf = math.inf
+        for m in range(self.H):
+            times, handling, buys, delay = self._paid_month(m)
+            times_l, handling_l = times.tolist(), handling.tolist()
+            buys_l, delay_l = buys.tolist(), delay.tolist()
+            month_end = (m + 1) * MONTH_DAYS
+            i, n = 0, len(times_l)
+            while True:
+                ta = times_l[i] if i < n else inf
+                tr = refq[0][0] if refq else inf
+                t = ta if ta <= tr else tr
+                if t >= month_end:
+                    t = month_end  # this month's paid leads are done; later months are not drawn yet
+                if pending and pending[0] <= t:
+                    yield env.timeout(pending[0] - env.now)
+                    continue
+                if t >= month_end:
+                    break
+                if ta <= tr:
+                    h, b, d, ref = handling_l[i], buys_l[i], delay_l[i], False
+                    i += 1
+                else:
+                    _, _, h, b, d = heapq.heappop(refq)
+                    ref = True
+                start = desk.contact(t, h)
+                if start == LOST:
+                    lost[m] += 1
+                    continue
+                reached[m] += 1
+                wait[m] += (start - t) * 24.0
+                if b:
+                    self._schedule_sale(start + d, ref)
+        self.out.desk_busy_days = desk.busy_days
+
+    def run(self) -> RunOutput:
+        self._existing_customers()
+        self.env.process(self._leads_desk() if self.desk else self._leads_unlimited())
+        self.env.run(until=self.T)
+        if self.desk is not None:
+            self.out.desk_busy_days = self.desk.busy_days
+            self.out.desk_open_days = self.s.sales_desk.staff * self.desk.open_days(self.T)
+        return self.out
+
+
+def run_replication(
+    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None
+) -> RunOutput:
+    """Simulate one replication; `tables` (from `lifetime_tables`) may be shared between replications."""
+    tables = tables if tables is not None else lifetime_tables(scenario)
+    return _Replication(scenario, seed, replication, tables).run()
