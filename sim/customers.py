@@ -139,7 +139,9 @@ def _geometric_tail(scenario: Scenario, flow: np.ndarray, survival: np.ndarray, 
         return np.zeros(flow.shape[0])
     block = flow[:, K - period :].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(survival[:, K - 1 - period] > 0, survival[:, K - 1] / survival[:, K - 1 - period], 0.0)
+        ratio = np.where(
+            survival[:, K - 1 - period] > 0, survival[:, K - 1] / survival[:, K - 1 - period], 0.0
+        )
     rho = ratio * v**period
     out = np.zeros(flow.shape[0])
     for i in range(flow.shape[0]):
@@ -188,7 +190,9 @@ def draw_batch(
     adopted = adopt_u < np.array([s.adoption for s in scenario.repeat])[None, :] if J else adopt_u > 1
     iv = np.array([s.interval_months for s in scenario.repeat], dtype=np.int64)
     if existing:
-        offset = (rng_existing.random((n, J)) * iv[None, :]).astype(np.int64) + 1 if J else np.zeros((n, 0), int)
+        offset = (
+            (rng_existing.random((n, J)) * iv[None, :]).astype(np.int64) + 1 if J else np.zeros((n, 0), int)
+        )
     else:
         offset = np.broadcast_to(iv[None, :], (n, J))
 
@@ -197,8 +201,10 @@ def draw_batch(
     margin = np.zeros((n, A + 1))
     revenue = np.zeros((n, A + 1))
     for j, s in enumerate(scenario.repeat):
-        due = adopted[:, j : j + 1] & (k[None, :] >= offset[:, j : j + 1]) & (
-            (k[None, :] - offset[:, j : j + 1]) % s.interval_months == 0
+        due = (
+            adopted[:, j : j + 1]
+            & (k[None, :] >= offset[:, j : j + 1])
+            & ((k[None, :] - offset[:, j : j + 1]) % s.interval_months == 0)
         )
         visits += due
         margin += due * (s.margin * margin_factor)
@@ -220,7 +226,9 @@ def draw_batch(
     churn = rng_life.random((n, A)) < scenario.effective_churn
     fail = churn | leaves[:, :A]
     any_fail = fail.any(axis=1)
-    first_fail = np.where(any_fail, fail.argmax(axis=1) + 1 if A > 0 else 0, A + 1)  # age month whose check fails
+    first_fail = np.where(
+        any_fail, fail.argmax(axis=1) + 1 if A > 0 else 0, A + 1
+    )  # age month whose check fails
     passed = first_fail - 1  # L: checks passed (>= A means alive through the horizon)
     alive = k[None, :] <= passed[:, None]  # there at the end of age month k
 
@@ -256,6 +264,8 @@ def _pattern_rows(tables: LifetimeTables) -> np.ndarray:
     """Map a pattern's bit code (stream 0 = highest bit) to its row in the tables."""
     J = tables.pattern_streams.shape[1]
     rows = np.zeros(1 << J, dtype=np.int64)
-    codes = tables.pattern_streams.astype(np.int64) @ (1 << np.arange(J)[::-1]) if J else np.zeros(1, np.int64)
+    codes = (
+        tables.pattern_streams.astype(np.int64) @ (1 << np.arange(J)[::-1]) if J else np.zeros(1, np.int64)
+    )
     rows[codes] = np.arange(codes.size)
     return rows

@@ -101,7 +101,7 @@ class _Replication:
             d = scenario.sales_desk
             self.handling_mean = d.handling_minutes / 1440.0
             self.handling_fixed = d.handling == "fixed"
-        self.pending_sales: list[float] = []  # times of scheduled, not yet happened sales
+        self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
         self.referral_queue: list[tuple[float, int, float, bool, float]] = []  # leads for the desk
         self._seq = 0
 
@@ -142,9 +142,12 @@ class _Replication:
     def _schedule_sale(self, t: float, referral: bool) -> None:
         if t >= self.T:
             return
-        heapq.heappush(self.pending_sales, t)
-        ev = self.env.timeout(t - self.env.now)
+        delay = t - self.env.now
+        ev = self.env.timeout(delay)
         ev.callbacks.append(self._on_referral_sale if referral else self._on_paid_sale)
+        self._seq += 1
+        # The event's own time, computed as SimPy does, so the desk's look-ahead compares like with like.
+        heapq.heappush(self.pending_sales, (self.env.now + delay, self._seq, ev))
 
     def _on_paid_sale(self, _event: simpy.Event) -> None:
         self._sale(referral=False)
@@ -166,9 +169,7 @@ class _Replication:
             led["referral_bonus"][m] += self.bonus
         else:
             led["margin_first_sale"][m] += fp.margin
-        batch = draw_batch(
-            self.s, self.tables, 1, m, led, self.rng_adopt, self.rng_life, self.rng_problems
-        )
+        batch = draw_batch(self.s, self.tables, 1, m, led, self.rng_adopt, self.rng_life, self.rng_problems)
         self.out.ltv_sum += float(batch.ltv.sum())
         self.out.ltv_count += 1
         self._referrals(np.array([t]), batch.stay_until)
@@ -178,7 +179,14 @@ class _Replication:
         if n == 0:
             return
         batch = draw_batch(
-            self.s, self.tables, n, 0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems,
+            self.s,
+            self.tables,
+            n,
+            0,
+            self.ledger,
+            self.rng_adopt,
+            self.rng_life,
+            self.rng_problems,
             rng_existing=self.rng_existing,
         )
         self._referrals(np.zeros(n), batch.stay_until)
@@ -223,7 +231,7 @@ class _Replication:
 
     def _leads_desk(self):
         """Offer paid and referral leads to the desk in arrival order, never past a pending sale."""
-        env, desk, led = self.env, self.desk, self.ledger
+        desk, led = self.desk, self.ledger
         pending, refq = self.pending_sales, self.referral_queue
         lost, reached, wait = led["leads_lost"], led["leads_reached"], led["wait_hours_sum"]
         inf = math.inf
@@ -239,8 +247,8 @@ class _Replication:
                 t = ta if ta <= tr else tr
                 if t >= month_end:
                     t = month_end  # this month's paid leads are done; later months are not drawn yet
-                if pending and pending[0] <= t:
-                    yield env.timeout(pending[0] - env.now)
+                if pending and pending[0][0] <= t:
+                    yield pending[0][2]  # the sale happens (and may add referral leads) first
                     continue
                 if t >= month_end:
                     break

@@ -10,7 +10,9 @@ import pandas as pd
 from sim.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
 
 
-def monthly_frame(runs: Sequence[dict[str, np.ndarray]], replications: Sequence[int] | None = None) -> pd.DataFrame:
+def monthly_frame(
+    runs: Sequence[dict[str, np.ndarray]], replications: Sequence[int] | None = None
+) -> pd.DataFrame:
     """One row per (replication, month); `month` is 1 … horizon."""
     reps = list(range(len(runs))) if replications is None else list(replications)
     if not runs:
@@ -66,7 +68,11 @@ def summary_frame(kpis: pd.DataFrame) -> pd.DataFrame:
         else:
             valid = x[~np.isnan(x)]
             qs = np.quantile(valid, [0.1, 0.5, 0.9]) if valid.size else [np.nan] * 3
-        mean = float(finite.mean()) if finite.size else (float(np.mean(x)) if x.size and np.all(np.isinf(x)) else np.nan)
+        mean = (
+            float(finite.mean())
+            if finite.size
+            else (float(np.mean(x)) if x.size and np.all(np.isinf(x)) else np.nan)
+        )
         rows.append({"kpi": col, "mean": mean, "p10": qs[0], "p50": qs[1], "p90": qs[2]})
     be = kpis["break_even_month"].to_numpy(dtype=float)
     p = float(np.mean(~np.isnan(be))) if be.size else np.nan
@@ -74,7 +80,15 @@ def summary_frame(kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("kpi")
 
 
-YEARLY_ITEMS = ("margin", "lead_spend", "referral_bonus", "staff_cost", "programme_cost", "problem_cost", "net_cash")
+YEARLY_ITEMS = (
+    "margin",
+    "lead_spend",
+    "referral_bonus",
+    "staff_cost",
+    "programme_cost",
+    "problem_cost",
+    "net_cash",
+)
 """Rows of the yearly comparison table."""
 
 

@@ -112,7 +112,9 @@ def kpis(
     cum = monthly["cumulative_cash"]
     sales = float(monthly["sales"].sum())
     leads = float(monthly["leads_paid"].sum() + monthly["leads_referral"].sum())
-    acquisition = float(monthly["lead_spend"].sum() + monthly["referral_bonus"].sum() + monthly["staff_cost"].sum())
+    acquisition = float(
+        monthly["lead_spend"].sum() + monthly["referral_bonus"].sum() + monthly["staff_cost"].sum()
+    )
     cac = _ratio(acquisition, sales)
     v = (1.0 + scenario.discount_rate_annual) ** (-1.0 / 12.0)
     reached = float(monthly["leads_reached"].sum())

@@ -43,7 +43,9 @@ class SimulationResult:
     record: dict[str, Any] = field(default_factory=dict)
     """The run record: scenario, seed, replications, package version, time."""
 
-    def bands(self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
+    def bands(
+        self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)
+    ) -> pd.DataFrame:
         """Per month: the mean and quantiles of `column` over replications (columns mean, p10, p50 …)."""
         if column not in self.monthly.columns or column in ("replication", "month"):
             raise ValueError(f"no monthly column {column!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Money = Annotated[float, Field(ge=0.0, le=1e12, allow_inf_nan=False)]
@@ -33,8 +33,15 @@ class ScenarioError(ValueError):
         """Each problem as (field path, value given, rule)."""
 
 
+def _within_revenue(margin: float, info: ValidationInfo) -> float:
+    revenue = info.data.get("revenue")
+    if revenue is not None and margin > revenue:
+        raise ValueError(f"must not exceed revenue ({revenue:g})")
+    return margin
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
 
 
 class Channel(_Model):
@@ -84,11 +91,10 @@ class FirstPurchase(_Model):
     margin: Money
     """Margin of the first purchase, in the scenario's currency."""
 
-    @model_validator(mode="after")
-    def _margin_within_revenue(self) -> FirstPurchase:
-        if self.margin > self.revenue:
-            raise ValueError(f"margin {self.margin:g} must not exceed revenue {self.revenue:g}")
-        return self
+    @field_validator("margin")
+    @classmethod
+    def _margin_within_revenue(cls, margin: float, info: ValidationInfo) -> float:
+        return _within_revenue(margin, info)
 
 
 class Retention(_Model):
@@ -113,11 +119,10 @@ class RepeatStream(_Model):
     adoption: Probability = 1.0
     """Share of customers who use this stream (decided once, at the purchase)."""
 
-    @model_validator(mode="after")
-    def _margin_within_revenue(self) -> RepeatStream:
-        if self.margin > self.revenue:
-            raise ValueError(f"margin {self.margin:g} must not exceed revenue {self.revenue:g}")
-        return self
+    @field_validator("margin")
+    @classmethod
+    def _margin_within_revenue(cls, margin: float, info: ValidationInfo) -> float:
+        return _within_revenue(margin, info)
 
 
 class Referrals(_Model):
@@ -212,17 +217,17 @@ class Scenario(_Model):
     """Months simulated."""
     discount_rate_annual: float = Field(default=0.0, ge=0.0, le=10.0, allow_inf_nan=False)
     """Annual discount rate for LTV and NPV (0.12 = 12 % a year)."""
-    channels: list[Channel] = Field(default_factory=list, max_length=50)
+    channels: tuple[Channel, ...] = Field(default=(), max_length=50, strict=False)
     """Sources of paid leads."""
     sales_desk: SalesDesk | None = None
     """The sales desk; absent = unlimited capacity."""
-    funnel: list[FunnelStage] = Field(min_length=1, max_length=20)
+    funnel: tuple[FunnelStage, ...] = Field(min_length=1, max_length=20, strict=False)
     """Stages after the first contact, in order."""
     first_purchase: FirstPurchase
     """The first purchase of a new customer."""
     retention: Retention
     """Churn of customers."""
-    repeat: list[RepeatStream] = Field(default_factory=list, max_length=8)
+    repeat: tuple[RepeatStream, ...] = Field(default=(), max_length=8, strict=False)
     """Repeat purchase streams."""
     referrals: Referrals | None = None
     """Referral leads from active customers; absent = none."""
@@ -282,7 +287,7 @@ class Scenario(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (no None values), as written to TOML."""
-        return self.model_dump(mode="python", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True)
 
     def to_toml(self) -> str:
         """The scenario as TOML text; `load_scenario` of it gives an equal scenario."""
@@ -294,34 +299,42 @@ class Scenario(_Model):
         `{"sales_desk.staff": 8, "channels.0.cost_per_lead": 2000, "referrals": None}`; list items are
         addressed by index. Raises `ScenarioError` for an unknown path or an invalid value.
         """
-        data = self.model_dump(mode="python")
+        data = self.model_dump(mode="json")
         for path, value in changes.items():
             _set_path(data, path, value, self.name)
         return parse_scenario(data, source=f"scenario {self.name!r}")
 
 
+def _bracketed(dotted: str) -> str:
+    """`channels.0.cost_per_lead` -> `channels[0].cost_per_lead`, as in validation messages."""
+    return _format_loc(tuple(int(p) if p.isascii() and p.isdigit() else p for p in dotted.split(".")))
+
+
 def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+    if not isinstance(path, str):
+        raise ScenarioError(f"scenario {source!r}: {path!r}: a path must be a dotted string")
     parts = path.split(".")
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         where = ".".join(parts[: i + 1])
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 raise ScenarioError(
-                    f"scenario {source!r}: {where}: no such list item (the list has {len(node)})",
+                    f"scenario {source!r}: {_bracketed(where)}: no such list item (the list has {len(node)})",
                     [(path, value, "no such list item")],
                 )
             key: Any = int(part)
         elif isinstance(node, dict):
             if part not in node:
                 raise ScenarioError(
-                    f"scenario {source!r}: {where}: no such field", [(path, value, "no such field")]
+                    f"scenario {source!r}: {_bracketed(where)}: no such field",
+                    [(path, value, "no such field")],
                 )
             key = part
         else:
             raise ScenarioError(
-                f"scenario {source!r}: {where}: cannot go inside a value that is not a section",
+                f"scenario {source!r}: {_bracketed(where)}: cannot go inside a value that is not a section",
                 [(path, value, "not a section")],
             )
         if last:
@@ -329,7 +342,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
         else:
             if node[key] is None:
                 raise ScenarioError(
-                    f"scenario {source!r}: {where}: the section is switched off (None); set it whole",
+                    f"scenario {source!r}: {_bracketed(where)}: the section is off (None); set it whole",
                     [(path, value, "section is None")],
                 )
             node = node[key]
@@ -349,7 +362,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 def _short(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
@@ -358,6 +371,8 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         raise ScenarioError(f"{source}: expected a table of settings, got {type(data).__name__}")
     try:
         return Scenario.model_validate(data)
+    except RecursionError:
+        raise ScenarioError(f"{source}: settings nested too deeply") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
@@ -365,8 +380,10 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
             rule = err["msg"]
             if rule.startswith("Value error, "):
                 rule = rule[len("Value error, ") :]
-            problems.append((path, err.get("input"), rule))
-        text = "; ".join(f"{p} = {_short(v)}: {r}" for p, v, r in problems)
+            rule = rule.replace("a valid tuple", "a list (an array in TOML)")
+            value = None if err["type"] == "missing" else err.get("input")
+            problems.append((path, value, rule))
+        text = "; ".join(f"{p}: {r}" if v is None else f"{p} = {_short(v)}: {r}" for p, v, r in problems)
         raise ScenarioError(f"{source}: {text}", problems) from None
 
 
@@ -374,10 +391,14 @@ def loads_scenario(text: str, source: str = "scenario") -> Scenario:
     """Parse TOML text into a `Scenario` (`source` names it in error messages)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
         raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES // 1024} KiB")
+    if not isinstance(text, str):
+        raise ScenarioError(f"{source}: expected TOML text, got {type(text).__name__}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: not valid TOML: nested too deeply") from None
     return parse_scenario(data, source=source)
 
 
@@ -385,7 +406,15 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{p}: file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        if p.exists() and not p.is_file() and not p.is_dir():
+            raise ScenarioError(f"{p}: not a regular file")
         raw = p.read_bytes()
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{path!r}: not a usable file name ({exc})") from None
     except FileNotFoundError:
         raise ScenarioError(f"{p}: no such file") from None
     except IsADirectoryError:
@@ -395,7 +424,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(f"{p}: file is larger than {MAX_FILE_BYTES // 1024} KiB")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark from a Windows editor is fine
     except UnicodeDecodeError:
         raise ScenarioError(f"{p}: not UTF-8 text") from None
     return loads_scenario(text, source=str(p))

@@ -1,0 +1,184 @@
+"""Command line: `python -m sim run | validate | compare`.
+
+Bad input (a missing or invalid scenario file, a bad option) prints one line on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import pandas as pd
+
+from sim.results import compare, simulate
+from sim.scenario import ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class BadInput(Exception):
+    """A user error to report in one line with exit code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def _progress_bar(total: int, label: str):
+    """A tqdm progress bar on stderr that appears only if the run takes more than a moment."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, delay=0.5, leave=False, disable=None)
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= _total:
+            bar.close()
+
+    return update
+
+
+def _fmt(value: float, kpi: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "never" if kpi in ("break_even_month", "payback_months") else "—"
+    if math.isinf(value):
+        return "∞"
+    if kpi in ("lost_lead_share", "desk_utilization", "p_break_even"):
+        return f"{value:.1%}"
+    if kpi in ("ltv_to_cac", "leads_per_sale", "mean_wait_hours", "break_even_month", "payback_months"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def _kpi_table(summary: pd.DataFrame, replications: int) -> str:
+    cols = ["mean"] if replications == 1 else ["mean", "p10", "p50", "p90"]
+    rows = [["kpi", *("value" if replications == 1 else c for c in cols)]]
+    for kpi, row in summary.iterrows():
+        if kpi == "p_break_even":
+            if replications > 1:
+                rows.append([str(kpi), _fmt(row["mean"], str(kpi)), "", "", ""])
+            continue
+        rows.append([str(kpi), *(_fmt(row[c], str(kpi)) for c in cols)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    progress = _progress_bar(args.replications, scenario.name)
+    result = simulate(scenario, replications=args.replications, seed=args.seed, progress=progress)
+    print(
+        f"{scenario.name}: {args.replications} replication(s), seed {args.seed}, "
+        f"{scenario.horizon_months} months, money in {scenario.currency}"
+    )
+    print(_kpi_table(result.summary(), args.replications))
+    if args.out:
+        try:
+            out = result.save(args.out)
+        except OSError as exc:
+            raise BadInput(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+        print(f"wrote {out / 'monthly.parquet'}, {out / 'kpis.parquet'}, {out / 'run.json'}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"invalid: {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"ok: {path} ({sc.name})")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    progress = _progress_bar(2 * args.replications, "compare")
+    done = {"n": 0}
+
+    def step(_d: int, _t: int) -> None:
+        done["n"] += 1
+        progress(done["n"], 2 * args.replications)
+
+    table = compare(a, b, seed=args.seed, replications=args.replications, progress=step)
+    print(
+        f"a = {a.name}; b = {b.name}; {args.replications} paired replication(s), seed {args.seed}; "
+        f"yearly means in {b.currency}"
+    )
+    shown = table.copy()
+    for col in ("a", "b", "difference"):
+        shown[col] = shown[col].map(lambda v: f"{v:,.0f}".replace(",", " "))
+    print(shown.to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sim", description="Lead-funnel unit economics simulator.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="simulate a scenario and print its KPIs")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("--replications", "-n", type=_positive_int, default=1, help="Monte Carlo replications")
+    run.add_argument("--seed", type=_seed, default=0, help="random seed (same seed, same result)")
+    run.add_argument("--out", help="directory for monthly.parquet, kpis.parquet and run.json")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="check scenario files")
+    val.add_argument("files", nargs="+", help="scenario TOML files")
+    val.set_defaults(func=_cmd_validate)
+
+    cmp_ = sub.add_parser("compare", help="paired yearly comparison of two scenarios (b − a)")
+    cmp_.add_argument("a", help="baseline scenario TOML")
+    cmp_.add_argument("b", help="what-if scenario TOML")
+    cmp_.add_argument("--replications", "-n", type=_positive_int, default=20)
+    cmp_.add_argument("--seed", type=_seed, default=0)
+    cmp_.set_defaults(func=_cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ScenarioError, BadInput) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
