@@ -179,7 +179,8 @@ def draw_batch(
     """Draw the whole future of `n` customers who bought in calendar month `month0` (0-based) and book
     their repeat visits, problems and active months into `ledger` (monthly arrays, 0-based months).
 
-    With `rng_existing`, the customers are the ones at month 0: no first purchase, visit phases drawn.
+    With `rng_existing`, the customers are the ones at month 0 (pass `month0=-1`): no first purchase,
+    visit phases drawn.
     """
     H = ledger["margin_repeat"].shape[0]
     A = H - 1 - month0  # last age month inside the horizon
@@ -232,21 +233,22 @@ def draw_batch(
     passed = first_fail - 1  # L: checks passed (>= A means alive through the horizon)
     alive = k[None, :] <= passed[:, None]  # there at the end of age month k
 
-    seg = slice(month0, month0 + A + 1)
-    ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)
-    ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)
-    ledger["revenue"][seg] += (revenue * alive).sum(axis=0)
+    lo = max(0, -month0)  # customers at month 0 (month0 = -1) have no purchase month in the ledger
+    seg = slice(month0 + lo, month0 + A + 1)
+    ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)[lo:]
+    ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)[lo:]
+    ledger["revenue"][seg] += (revenue * alive).sum(axis=0)[lo:]
     # A problem is counted if its visit happened: the first purchase always, others only if alive.
     happened = alive.copy()
     if not existing:
         happened[:, 0] = True
-    n_problems = (problems * happened).sum(axis=0)
+    n_problems = (problems * happened).sum(axis=0)[lo:]
     ledger["problems"][seg] += n_problems
     ledger["problem_cost"][seg] += n_problems * (pr.cost_per_problem if pr else 0.0)
-    ledger["active_customers"][seg] += alive.sum(axis=0)
+    ledger["active_customers"][seg] += alive.sum(axis=0)[lo:]
 
     month = 365.25 / 12.0
-    stay_until = np.where(any_fail, (month0 + first_fail) * month, np.inf)
+    stay_until = np.where(any_fail, (month0 + first_fail + 1) * month, np.inf)
 
     if existing:
         ltv = np.zeros(0)

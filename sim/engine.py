@@ -182,7 +182,7 @@ class _Replication:
             self.s,
             self.tables,
             n,
-            0,
+            -1,  # bought before month 1
             self.ledger,
             self.rng_adopt,
             self.rng_life,
