@@ -49,6 +49,14 @@ class LifetimeTables:
     purchase, per pattern, shape (patterns, K)."""
     ltv: float
     """Expected discounted lifetime margin of a new customer, first purchase included (may be inf)."""
+    adoption: np.ndarray
+    """Adoption probability of each repeat stream, shape (streams,)."""
+    discount: np.ndarray
+    """Discount factor of age month k, v^k, shape (K,)."""
+    code_bits: np.ndarray
+    """Bit value of each stream in a pattern's code (stream 0 = highest bit), shape (streams,)."""
+    row_of_code: np.ndarray
+    """Row in the tables of each pattern code, shape (2^streams,)."""
 
     def expected_by_age(self, what: str) -> np.ndarray:
         """Expected `visits`, `margin`, `revenue` or `active` per new customer by age month."""
@@ -127,7 +135,25 @@ def lifetime_tables(scenario: Scenario) -> LifetimeTables:
         remaining = np.where(survival > 0, after / survival, 0.0)
     ltv_by_pattern = suffix[:, 0] + tail
     ltv = float(prob @ ltv_by_pattern) if np.all(np.isfinite(ltv_by_pattern)) else math.inf
-    return LifetimeTables(survival, prob, streams_used, visits, margin, revenue, remaining, ltv)
+    J = len(scenario.repeat)
+    code_bits = (1 << np.arange(J)[::-1]).astype(np.int64)
+    row_of_code = np.zeros(1 << J, dtype=np.int64)
+    row_of_code[streams_used.astype(np.int64) @ code_bits] = np.arange(streams_used.shape[0])
+    adoption = np.array([s.adoption for s in scenario.repeat], dtype=float)
+    return LifetimeTables(
+        survival,
+        prob,
+        streams_used,
+        visits,
+        margin,
+        revenue,
+        remaining,
+        ltv,
+        adoption,
+        disc,
+        code_bits,
+        row_of_code,
+    )
 
 
 def _geometric_tail(scenario: Scenario, flow: np.ndarray, survival: np.ndarray, v: float) -> np.ndarray:
@@ -184,23 +210,81 @@ def draw_batch(
     """
     H = ledger["margin_repeat"].shape[0]
     A = H - 1 - month0  # last age month inside the horizon
-    k = np.arange(A + 1)
     existing = rng_existing is not None
     J = len(scenario.repeat)
-    adopt_u = rng_adopt.random((n, J))
-    adopted = adopt_u < np.array([s.adoption for s in scenario.repeat])[None, :] if J else adopt_u > 1
-    iv = np.array([s.interval_months for s in scenario.repeat], dtype=np.int64)
+    adopted = rng_adopt.random((n, J)) < tables.adoption[None, :]
     if existing:
-        offset = (
-            (rng_existing.random((n, J)) * iv[None, :]).astype(np.int64) + 1 if J else np.zeros((n, 0), int)
-        )
+        visits, margin, revenue = _existing_rows(scenario, adopted, A, rng_existing)
+        row = None
     else:
-        offset = np.broadcast_to(iv[None, :], (n, J))
+        row = tables.row_of_code[adopted @ tables.code_bits] if J else np.zeros(n, np.int64)
+        visits = tables.visits[row, : A + 1]
+        margin = tables.margin[row, : A + 1]  # k = 0 holds the first purchase (booked at the sale)
+        revenue = tables.revenue[row, : A + 1]
 
-    margin_factor = scenario.repeat_margin_factor
+    # Problems: the first purchase counts as a visit at age 0 for new customers.
+    pr = scenario.problems
+    if pr is not None and pr.visit_problem_probability > 0:
+        problem_visits = visits.astype(np.int64)
+        if not existing:
+            problem_visits[:, 0] += 1
+        problems = rng_problems.binomial(problem_visits, pr.visit_problem_probability)
+        leaves = rng_problems.binomial(problems, pr.leave_probability) > 0
+        # a problem in age month j makes the customer leave at the check at the end of month j + 1
+        problem_fail = np.where(leaves.any(axis=1), leaves.argmax(axis=1) + 1, np.iinfo(np.int64).max)
+    else:
+        problems = None
+        problem_fail = np.full(n, np.iinfo(np.int64).max)
+
+    # Churn checks at the ends of age months 1, 2, …: the first failing one is geometric.
+    c = scenario.effective_churn
+    churn_fail = rng_life.geometric(c, n) if c > 0 else np.full(n, np.iinfo(np.int64).max)
+    first_fail = np.minimum(churn_fail, problem_fail)  # age month whose check fails
+    passed = np.minimum(first_fail - 1, A)  # checks passed within the horizon (A = alive at its end)
+    alive = np.arange(A + 1)[None, :] <= passed[:, None]  # there at the end of age month k
+
+    lo = max(0, -month0) if existing else 1  # new customers' age 0 (the purchase) is booked at the sale
+    seg = slice(month0 + lo, month0 + A + 1)
+    ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)[lo:]
+    ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)[lo:]
+    ledger["revenue"][seg] += (revenue * alive).sum(axis=0)[lo:]
+    ledger["active_customers"][month0 + max(0, -month0) : month0 + A + 1] += alive.sum(axis=0)[
+        max(0, -month0) :
+    ]
+    if problems is not None:
+        # A problem is counted if its visit happened: the first purchase always, others only if alive.
+        happened = alive.copy()
+        if not existing:
+            happened[:, 0] = True
+        lo_p = max(0, -month0)
+        n_problems = (problems * happened).sum(axis=0)[lo_p:]
+        seg_p = slice(month0 + lo_p, month0 + A + 1)
+        ledger["problems"][seg_p] += n_problems
+        ledger["problem_cost"][seg_p] += n_problems * pr.cost_per_problem
+
+    month = 365.25 / 12.0
+    stay_until = np.where(first_fail <= A, (month0 + np.minimum(first_fail, A + 1) + 1) * month, np.inf)
+
+    if existing:
+        ltv = np.zeros(0)
+    else:
+        own = ((margin * alive) * tables.discount[None, : A + 1]).sum(axis=1)
+        ltv = own + np.where(passed >= A, tables.remaining_ltv[row, A], 0.0)
+    return CustomerBatch(stay_until=stay_until, ltv=ltv)
+
+
+def _existing_rows(
+    scenario: Scenario, adopted: np.ndarray, A: int, rng_existing: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Visits, margin and revenue by age month of customers at month 0, with random visit phases."""
+    n = adopted.shape[0]
+    k = np.arange(A + 1)
+    iv = np.array([s.interval_months for s in scenario.repeat], dtype=np.int64)
+    offset = (rng_existing.random((n, iv.size)) * iv[None, :]).astype(np.int64) + 1
     visits = np.zeros((n, A + 1))
     margin = np.zeros((n, A + 1))
     revenue = np.zeros((n, A + 1))
+    factor = scenario.repeat_margin_factor
     for j, s in enumerate(scenario.repeat):
         due = (
             adopted[:, j : j + 1]
@@ -208,66 +292,6 @@ def draw_batch(
             & ((k[None, :] - offset[:, j : j + 1]) % s.interval_months == 0)
         )
         visits += due
-        margin += due * (s.margin * margin_factor)
+        margin += due * (s.margin * factor)
         revenue += due * s.revenue
-
-    # Problems: the first purchase counts as a visit at age 0 for new customers.
-    problem_visits = visits.copy()
-    if not existing:
-        problem_visits[:, 0] += 1.0
-    pr = scenario.problems
-    if pr is not None and pr.visit_problem_probability > 0:
-        problems = rng_problems.binomial(problem_visits.astype(np.int64), pr.visit_problem_probability)
-        leaves = rng_problems.binomial(problems, pr.leave_probability) > 0
-    else:
-        problems = np.zeros((n, A + 1), dtype=np.int64)
-        leaves = np.zeros((n, A + 1), dtype=bool)
-
-    # Checks at the end of age months 1..A: fail by churn, or by a problem in the month before.
-    churn = rng_life.random((n, A)) < scenario.effective_churn
-    fail = churn | leaves[:, :A]
-    any_fail = fail.any(axis=1)
-    first_fail = np.where(
-        any_fail, fail.argmax(axis=1) + 1 if A > 0 else 0, A + 1
-    )  # age month whose check fails
-    passed = first_fail - 1  # L: checks passed (>= A means alive through the horizon)
-    alive = k[None, :] <= passed[:, None]  # there at the end of age month k
-
-    lo = max(0, -month0)  # customers at month 0 (month0 = -1) have no purchase month in the ledger
-    seg = slice(month0 + lo, month0 + A + 1)
-    ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)[lo:]
-    ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)[lo:]
-    ledger["revenue"][seg] += (revenue * alive).sum(axis=0)[lo:]
-    # A problem is counted if its visit happened: the first purchase always, others only if alive.
-    happened = alive.copy()
-    if not existing:
-        happened[:, 0] = True
-    n_problems = (problems * happened).sum(axis=0)[lo:]
-    ledger["problems"][seg] += n_problems
-    ledger["problem_cost"][seg] += n_problems * (pr.cost_per_problem if pr else 0.0)
-    ledger["active_customers"][seg] += alive.sum(axis=0)[lo:]
-
-    month = 365.25 / 12.0
-    stay_until = np.where(any_fail, (month0 + first_fail + 1) * month, np.inf)
-
-    if existing:
-        ltv = np.zeros(0)
-    else:
-        v = monthly_discount(scenario)
-        disc = v ** k.astype(float)
-        own = ((margin * alive) * disc[None, :]).sum(axis=1) + scenario.first_purchase.margin
-        pattern = adopted.astype(np.int64) @ (1 << np.arange(J)[::-1]) if J else np.zeros(n, np.int64)
-        row = _pattern_rows(tables)[pattern]
-        ltv = own + np.where(passed >= A, tables.remaining_ltv[row, A], 0.0)
-    return CustomerBatch(stay_until=stay_until, ltv=ltv)
-
-
-def _pattern_rows(tables: LifetimeTables) -> np.ndarray:
-    """Map a pattern's bit code (stream 0 = highest bit) to its row in the tables."""
-    J = tables.pattern_streams.shape[1]
-    rows = np.zeros(1 << J, dtype=np.int64)
-    codes = (
-        tables.pattern_streams.astype(np.int64) @ (1 << np.arange(J)[::-1]) if J else np.zeros(1, np.int64)
-    )
-    rows[codes] = np.arange(codes.size)
-    return rows
+    return visits, margin, revenue

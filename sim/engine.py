@@ -213,10 +213,16 @@ class _Replication:
                 self._schedule_sale(float(t), referral=True)
             return
         q = self.referral_queue
-        for t, h, b, d in zip(times.tolist(), handling.tolist(), buys.tolist(), delay.tolist(), strict=True):
-            self._seq += 1
-            q.append((t, self._seq, h, b, d))
-        heapq.heapify(q)
+        items = zip(times.tolist(), handling.tolist(), buys.tolist(), delay.tolist(), strict=True)
+        if total > len(q) // 8:
+            for t, h, b, d in items:
+                self._seq += 1
+                q.append((t, self._seq, h, b, d))
+            heapq.heapify(q)
+        else:
+            for t, h, b, d in items:
+                self._seq += 1
+                heapq.heappush(q, (t, self._seq, h, b, d))
 
     # --- processes ------------------------------------------------------------------------------
 
@@ -235,12 +241,15 @@ class _Replication:
         pending, refq = self.pending_sales, self.referral_queue
         lost, reached, wait = led["leads_lost"], led["leads_reached"], led["wait_hours_sum"]
         inf = math.inf
+        contact = desk.contact
         for m in range(self.H):
             times, handling, buys, delay = self._paid_month(m)
             times_l, handling_l = times.tolist(), handling.tolist()
             buys_l, delay_l = buys.tolist(), delay.tolist()
             month_end = (m + 1) * MONTH_DAYS
             i, n = 0, len(times_l)
+            n_lost = n_reached = 0
+            wait_days = 0.0
             while True:
                 ta = times_l[i] if i < n else inf
                 tr = refq[0][0] if refq else inf
@@ -258,14 +267,17 @@ class _Replication:
                 else:
                     _, _, h, b, d = heapq.heappop(refq)
                     ref = True
-                start = desk.contact(t, h)
+                start = contact(t, h)
                 if start == LOST:
-                    lost[m] += 1
+                    n_lost += 1
                     continue
-                reached[m] += 1
-                wait[m] += (start - t) * 24.0
+                n_reached += 1
+                wait_days += start - t
                 if b:
                     self._schedule_sale(start + d, ref)
+            lost[m] += n_lost
+            reached[m] += n_reached
+            wait[m] += wait_days * 24.0
         self.out.desk_busy_days = desk.busy_days
 
     def run(self) -> RunOutput:
