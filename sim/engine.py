@@ -273,8 +273,8 @@ class _Replication:
                     continue
                 n_reached += 1
                 wait_days += start - t
-                if b:
-                    self._schedule_sale(start + d, ref)
+                if b:  # the funnel starts when the first contact ends
+                    self._schedule_sale(start + h + d, ref)
             lost[m] += n_lost
             reached[m] += n_reached
             wait[m] += wait_days * 24.0

@@ -10,14 +10,15 @@ Conventions (see docs/model.md):
 
 - The clock is in days; a month is M = 365.25 / 12 days; calendar months are indexed from 0 here
   (index 0 = month 1 of docs/model.md) and the horizon is T = horizon_months * M.
-- `leads_lost`, `leads_reached` and `wait_hours_sum` are counted in the lead's arrival month (a loss
-  happens at arrival + patience, a contact at its start: either is counted only if it happens before T).
+- `leads_lost`, `leads_reached` and `wait_hours_sum` are counted in the lead's arrival month; every lead
+  that arrives before T is counted as reached or lost, even if that is decided after T.
 - Sales, revenue, margin and referral bonus are booked in the month in which the sale or visit happens;
   repeat visits, problems and problem cost in the visit's month.
 - The funnel starts when the first contact ends (the salesperson is released).
 - `active_customers` counts the customers active at the end of each month; the churn checks at the end
-  of the last month (at time T itself) are still processed.
-- Existing customers have purchase month index 0 (the first simulated month) and purchase time 0.
+  of the last month (at time T itself) are still processed (the run goes on until no event is left).
+- Existing customers bought before month 1 (purchase month index -1, time 0): their age month k is
+  calendar month k, so their first check is at the end of month 1.
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ import sim
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month, in days."""
-
-END_SLACK_DAYS = 1e-6
-"""The run goes this far past the horizon, so that the month-end checks that fall exactly at the horizon
-(the end of the last month) are processed despite floating-point rounding. Nothing else that happens at
-or after the horizon is counted."""
 
 TIME_TOLERANCE_DAYS = 1e-9
 """Times this close to the desk's closing time count as closing time (floating-point rounding)."""
@@ -175,8 +171,8 @@ class _Reference:
         arrival = env.now
         month = self.month_of(arrival)
 
-        if self.desk is None:
-            start = arrival  # contacted the moment it arrives
+        if self.desk is None:  # contacted the moment it arrives
+            self.book("leads_reached", month)
         else:
             req = self.desk.request()
             deadline = math.inf
@@ -188,8 +184,7 @@ class _Reference:
                     yield req | env.timeout(self.patience_days)
                 if not req.triggered:  # patience ran out while queueing
                     req.cancel()
-                    if deadline < self.T:
-                        self.book("leads_lost", month)
+                    self.book("leads_lost", month)
                     return
                 yield req
             # The lead holds a salesperson; if the desk is closed, the contact starts at the next opening.
@@ -197,27 +192,22 @@ class _Reference:
                 opening = math.floor(env.now) + 1.0
                 if opening > deadline:  # would start later than arrival + patience: lost
                     self.desk.release(req)
-                    if deadline < self.T:
-                        self.book("leads_lost", month)
+                    self.book("leads_lost", month)
                     return
                 yield env.timeout(opening - env.now)
                 start = opening
             else:
                 start = env.now
-            if start >= self.T:
-                self.desk.release(req)
-                return
+            # Every lead that arrived within the horizon is counted as reached (or lost) in its arrival
+            # month, even if that is decided after the horizon; the funnel starts at the contact's end.
+            self.book("leads_reached", month)
+            self.book("wait_hours_sum", month, (start - arrival) * 24.0)
             desk = self.s.sales_desk
             handling = (
                 self.handling_days if desk.handling == "fixed" else self.exponential(self.handling_days)
             )
             yield env.timeout(handling)
             self.desk.release(req)
-
-        if start >= self.T:
-            return
-        self.book("leads_reached", month)
-        self.book("wait_hours_sum", month, (start - arrival) * 24.0)
 
         conversions = self.referral_conversions if referral else self.paid_conversions
         for stage, p in zip(self.s.funnel, conversions, strict=True):
@@ -262,12 +252,14 @@ class _Reference:
     ) -> Generator[simpy.Event, Any, None]:
         """One customer's lifetime: the month-end checks, repeat visits and problems."""
         env = self.env
-        m0 = 0 if existing else self.month_of(env.now)
+        # Customers at month 0 bought before month 1: their age month k is calendar month k.
+        m0 = -1 if existing else self.month_of(env.now)
         # Problems of the visits in the previous age month (the first purchase is a visit at age 0).
         problems_last_month = 0
-        if not existing and self.visit_problem(m0):
-            problems_last_month = 1
-        self.book("active_customers", m0)  # active at the end of age month 0
+        if not existing:
+            if self.visit_problem(m0):
+                problems_last_month = 1
+            self.book("active_customers", m0)  # active at the end of age month 0
 
         k = 1
         while m0 + k < self.H:
@@ -309,7 +301,9 @@ class _Reference:
             self.start_customer(existing=True)
         for channel in self.s.channels:
             self.env.process(self.channel_arrivals(channel))
-        self.env.run(until=self.T + END_SLACK_DAYS)
+        # Run until nothing is left: leads still queueing at the horizon are resolved (reached or lost),
+        # while sales, visits and referrals at or after the horizon are not counted.
+        self.env.run()
 
         out = self.out
         desk = self.s.sales_desk
