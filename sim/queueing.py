@@ -1,0 +1,189 @@
+"""Sales desk performance without simulation: lost-lead share and mean wait.
+
+Round the clock: the M/M/n+D queue (Poisson leads, exponential handling, n salespeople, FCFS, a fixed
+patience) solved exactly through its offered-waiting-time density, after
+
+    Baccelli, F. & Hebuterne, G. (1981), "On queues with impatient customers", Performance '81, 159-179;
+    Zeltyn, S. & Mandelbaum, A. (2005), "Call centers with impatient customers: many-server asymptotics
+    of the M/M/n+G queue", Queueing Systems 51, 361-402 (eq. 2.1-2.7, with G a point mass at tau):
+
+    v(x) = lambda * pi_{n-1} * exp(lambda * min(x, tau) - n mu x),  x > 0,
+    P(abandon) = integral of v over (tau, inf),  E[wait; served] = integral of x v(x) over (0, tau).
+
+Fixed handling times use the same formulas (an approximation: exact for exponential handling only).
+Without patience and with more leads than the desk can handle, no steady state exists; the queue then
+grows like a fluid, (lambda - n mu) t, and the mean wait is that of the fluid over the horizon.
+
+Working hours (the desk open `hours_per_day` hours from the start of each day) are an approximation:
+a periodic fluid model of the day (leads pile up while the desk is closed, the backlog is served first
+at the opening, leads whose wait would pass their patience leave) gives the deterministic part of the
+waits and losses; leads that find the desk open and the fluid queue empty get the M/M/n+D figures on
+top. Its accuracy against the engine is measured in docs/queueing.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+from sim.scenario import SalesDesk
+
+
+@dataclass(frozen=True)
+class DeskPerformance:
+    """Steady-state figures of the sales desk at one arrival rate."""
+
+    lost_share: float
+    """Share of leads lost (waited past their patience)."""
+    mean_wait_days: float
+    """Mean wait of the leads that are reached, in days."""
+    utilization: float
+    """Busy share of the salespeople's open time."""
+
+
+def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tuple[float, float]:
+    """M/M/n+D: (share of leads lost, mean wait of served leads in days). Rates per day, tau in days."""
+    if lam <= 0:
+        return 0.0, 0.0
+    a = lam / mu
+    delta = lam - n * mu
+    j = np.arange(n)
+    log_a = math.log(a)
+    log_sum_below = float(logsumexp(j * log_a - gammaln(j + 1)))
+    log_top = (n - 1) * log_a - float(gammaln(n))  # a^(n-1)/(n-1)!
+    if math.isinf(tau):
+        if delta >= 0:  # overloaded, no patience: the queue grows like a fluid over the horizon
+            return 0.0, 0.5 * horizon_days * delta / (n * mu) + 1.0 / (n * mu)
+        log_J = -math.log(-delta)  # J = 1 / (n mu - lambda)
+        log_I1 = -2.0 * math.log(-delta)  # integral of x e^{delta x} = 1 / delta^2
+        log_tail = -math.inf
+    else:
+        m = max(delta * tau, 0.0)  # scale factor e^{m} kept out of the exponentials
+        if abs(delta) < 1e-12:
+            j_s, i1_s = tau * math.exp(-m), tau * tau / 2 * math.exp(-m)
+        else:
+            j_s = (math.exp(delta * tau - m) - math.exp(-m)) / delta
+            i1_s = (math.exp(delta * tau - m) * (delta * tau - 1.0) + math.exp(-m)) / (delta * delta)
+        tail_s = math.exp(delta * tau - m) / (n * mu)  # integral over (tau, inf) of e^{lambda tau - n mu x}
+        log_J = m + math.log(j_s + tail_s)
+        log_I1 = m + math.log(i1_s) if i1_s > 0 else -math.inf
+        log_tail = m + math.log(tail_s)
+    log_b = log_top + math.log(lam) + log_J  # lambda pi_{n-1} J / pi_0
+    log_z = float(np.logaddexp(log_sum_below, log_b))
+    scale = log_top + math.log(lam) - log_z  # log(lambda * pi_{n-1})
+    p_abandon = math.exp(scale + log_tail) if log_tail > -math.inf else 0.0
+    served = max(1.0 - p_abandon, 1e-300)
+    wait_served = math.exp(scale + log_I1) / served if log_I1 > -math.inf else 0.0
+    return min(max(p_abandon, 0.0), 1.0), wait_served
+
+
+def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days: float) -> DeskPerformance:
+    """Lost share, mean wait and utilisation of the desk at a steady arrival rate (leads per day)."""
+    if desk is None or leads_per_day <= 0:
+        return DeskPerformance(0.0, 0.0, 0.0)
+    mu = 1440.0 / desk.handling_minutes  # contacts per salesperson-day of open time
+    n = desk.staff
+    tau = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
+    f = desk.hours_per_day / 24.0
+    scale = 0.5 if desk.handling == "fixed" else 1.0
+    if f >= 1.0:
+        lost, wait = _queue(leads_per_day, mu, n, tau, horizon_days, scale)
+        return DeskPerformance(lost, wait, leads_per_day * (1 - lost) / (n * mu))
+    return _working_hours(leads_per_day, mu, n, tau, f, horizon_days, scale)
+
+
+def _queue(
+    lam: float, mu: float, n: int, tau: float, horizon_days: float, scale: float
+) -> tuple[float, float]:
+    """M/G/n+D by scaling M/M/n+D: waits of a queue whose handling times have squared coefficient of
+    variation s2 are about (1 + s2)/2 times those of the exponential one (Allen-Cunneen; 1/2 for fixed
+    handling); so the offered wait V_G ~ scale * V_M and P(V_G > tau) = P(V_M > tau / scale)."""
+    if scale == 1.0 or math.isinf(tau):
+        return mmn_d(lam, mu, n, tau, horizon_days)
+    lost, wait = mmn_d(lam, mu, n, tau / scale, horizon_days)
+    return lost, scale * wait
+
+
+FLUID_STEPS_PER_DAY = 288
+"""Time steps of the fluid desk model per day (5 minutes)."""
+
+
+def _working_hours(
+    lam: float, mu: float, n: int, tau: float, f: float, horizon_days: float, scale: float
+) -> DeskPerformance:
+    """Desk open the first `f` of each day: a periodic fluid model (the overnight backlog, the rush at
+    the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty."""
+    # A contact may start until closing and then runs to its end: the open time is in effect f + 1/mu.
+    f_eff = min(1.0, f + 1.0 / mu)
+    capacity = n * mu  # contacts per day of open time
+    daily_capacity = capacity * f_eff
+    growth = 0.0
+    lam_fluid = lam
+    if math.isinf(tau) and lam >= daily_capacity:
+        # No patience and more leads than a day's capacity: the backlog grows by (lam - capacity) a day.
+        growth = 0.5 * horizon_days * (lam - daily_capacity) / daily_capacity
+        lam_fluid = 0.999 * daily_capacity
+    lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, capacity, f_eff, tau)
+    # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
+    lost_q, wait_q = _queue(lam, mu, n, tau, horizon_days, scale) if lam < capacity else (0.0, 0.0)
+    lost = lost_f + empty_open * lost_q
+    reached = max(1.0 - lost, 1e-12)
+    wait = (wait_f * (1.0 - lost_f) + empty_open * (1 - lost_q) * wait_q) / reached + growth
+    util = lam * (1.0 - lost) / (capacity * f)
+    return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util)
+
+
+def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
+    """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
+    that find the desk open with no queue). `head` is the arrival time of the next lead to be served:
+    it advances at capacity/lam while open, never past now, never behind now - tau (those leave)."""
+    steps = FLUID_STEPS_PER_DAY
+    dt = 1.0 / steps
+    open_step = (np.arange(steps) + 0.5) * dt < f_open
+    advance = capacity / lam * dt
+    head = 0.0
+    days = 0
+    history: list[float] = []
+    prev_lag = math.inf
+    while True:
+        day_heads = []
+        for j in range(steps):
+            now = days + (j + 1) * dt
+            if open_step[j]:
+                head += advance
+            head = min(head, now)
+            if head < now - tau:
+                head = now - tau
+            day_heads.append(head)
+        lag = days + 1 - head
+        history.append(day_heads)
+        days += 1
+        if (abs(lag - prev_lag) < 1e-9 and days >= 3) or days >= 400:
+            break
+        prev_lag = lag
+    # Two more days so that every arrival of the last periodic day has its service time.
+    for _ in range(2):
+        day_heads = []
+        for j in range(steps):
+            now = days + (j + 1) * dt
+            if open_step[j]:
+                head += advance
+            head = min(head, now)
+            if head < now - tau:
+                head = now - tau
+            day_heads.append(head)
+        history.append(day_heads)
+        days += 1
+    heads = np.array(history[-3:]).ravel()  # day d-1 (the periodic one), d, d+1
+    times = (days - 3) + (np.arange(heads.size) + 1) * dt
+    arrivals = (days - 3) + (np.arange(steps) + 0.5) * dt
+    served_at = times[np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)]
+    wait = served_at - arrivals
+    lost = wait >= tau - dt / 2 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
+    lost_share = float(lost.mean())
+    mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
+    idle_open = open_step & (wait <= dt)
+    return lost_share, max(mean_wait - dt / 2, 0.0), float(idle_open.mean())
