@@ -16,8 +16,9 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-TABLE_MONTHS = 2400
-"""Age months covered by the tables (200 years); past it a geometric tail closes the LTV sum."""
+TABLE_MONTHS = 600
+"""Age months covered by the tables (50 years): past it a geometric tail closes the LTV sum exactly; a
+payback later than that counts as never."""
 
 
 def monthly_discount(scenario: Scenario) -> float:

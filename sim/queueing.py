@@ -23,11 +23,12 @@ top. Its accuracy against the engine is measured in docs/queueing.md.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 
 from sim.scenario import SalesDesk
 
@@ -52,7 +53,9 @@ def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tup
     delta = lam - n * mu
     j = np.arange(n)
     log_a = math.log(a)
-    log_sum_below = float(logsumexp(j * log_a - gammaln(j + 1)))
+    terms = j * log_a - gammaln(j + 1)
+    top = float(terms.max())
+    log_sum_below = top + math.log(float(np.exp(terms - top).sum()))
     log_top = (n - 1) * log_a - float(gammaln(n))  # a^(n-1)/(n-1)!
     if math.isinf(tau):
         if delta >= 0:  # overloaded, no patience: the queue grows like a fluid over the horizon
@@ -107,8 +110,8 @@ def _queue(
     return lost, scale * wait
 
 
-FLUID_STEPS_PER_DAY = 288
-"""Time steps of the fluid desk model per day (5 minutes)."""
+FLUID_STEPS_PER_DAY = 144
+"""Time steps of the fluid desk model per day (10 minutes)."""
 
 
 def _working_hours(
@@ -136,47 +139,43 @@ def _working_hours(
     return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util)
 
 
+@functools.lru_cache(maxsize=4096)
 def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
     """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
     that find the desk open with no queue). `head` is the arrival time of the next lead to be served:
     it advances at capacity/lam while open, never past now, never behind now - tau (those leave)."""
     steps = FLUID_STEPS_PER_DAY
     dt = 1.0 / steps
-    open_step = (np.arange(steps) + 0.5) * dt < f_open
+    open_step = ((np.arange(steps) + 0.5) * dt < f_open).tolist()
     advance = capacity / lam * dt
     head = 0.0
     days = 0
-    history: list[float] = []
+    history: list[list[float]] = []
     prev_lag = math.inf
+    extra = 0
     while True:
         day_heads = []
+        base = float(days)
         for j in range(steps):
-            now = days + (j + 1) * dt
+            now = base + (j + 1) * dt
             if open_step[j]:
                 head += advance
-            head = min(head, now)
-            if head < now - tau:
+            if head > now:
+                head = now
+            elif head < now - tau:
                 head = now - tau
             day_heads.append(head)
-        lag = days + 1 - head
         history.append(day_heads)
         days += 1
-        if (abs(lag - prev_lag) < 1e-9 and days >= 3) or days >= 400:
-            break
+        if extra:  # the days after the periodic one, so that its arrivals have their service times
+            extra -= 1
+            if extra == 0:
+                break
+            continue
+        lag = days - head
+        if (abs(lag - prev_lag) < 1e-7 and days >= 2) or days >= 400:
+            extra = 2
         prev_lag = lag
-    # Two more days so that every arrival of the last periodic day has its service time.
-    for _ in range(2):
-        day_heads = []
-        for j in range(steps):
-            now = days + (j + 1) * dt
-            if open_step[j]:
-                head += advance
-            head = min(head, now)
-            if head < now - tau:
-                head = now - tau
-            day_heads.append(head)
-        history.append(day_heads)
-        days += 1
     heads = np.array(history[-3:]).ravel()  # day d-1 (the periodic one), d, d+1
     times = (days - 3) + (np.arange(heads.size) + 1) * dt
     arrivals = (days - 3) + (np.arange(steps) + 0.5) * dt
@@ -185,5 +184,5 @@ def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> t
     lost = wait >= tau - dt / 2 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
     lost_share = float(lost.mean())
     mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
-    idle_open = open_step & (wait <= dt)
+    idle_open = np.array(open_step) & (wait <= dt)
     return lost_share, max(mean_wait - dt / 2, 0.0), float(idle_open.mean())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +89,8 @@ def simulate(
     for r in range(replications):
         out = run_replication(sc, seed, r, tables)
         monthly = complete_monthly(sc, out.monthly)
-        ltv = out.ltv_sum / out.ltv_count if out.ltv_count else math.nan
+        # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
+        ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
         kpi_rows.append(kpis(sc, monthly, tables, ltv, out.desk_busy_days, out.desk_open_days))
         monthly_runs.append(monthly)
         if progress is not None:

@@ -1,0 +1,305 @@
+"""The expected-value model: the engine's means, month by month, in a few milliseconds.
+
+Exact where the model is linear in expectation (a desk with spare capacity): paid leads, the funnel's
+delays (a phase-type distribution integrated over the arrival month), customers' lives (the exact
+tables of `sim.customers`), existing customers (enumerated over their visit phases) and the referral
+feedback (solved month by month). Two approximations, both small at monthly resolution: a customer's
+presence in its purchase month is half a month (for its referral leads), and referral leads are spread
+evenly over their month. Where the desk is constrained, waits and lost leads come from
+`sim.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import frames
+from sim.customers import LifetimeTables, lifetime_tables, problem_leave_factor
+from sim.engine import MONTH_DAYS
+from sim.ledger import complete_monthly, kpis
+from sim.queueing import DeskPerformance, desk_performance
+from sim.scenario import Scenario, load_scenario
+
+MAX_PHASE_COMBINATIONS = 20_000
+"""Above this many (stream, phase) combinations of existing customers with problems switched on, their
+survival uses the mean visit rate instead of enumerating the phases (an approximation)."""
+
+
+@dataclass(frozen=True)
+class ExpectedResult:
+    """Expected monthly ledger and KPIs of a scenario (no randomness)."""
+
+    scenario: Scenario
+    arrays: dict[str, np.ndarray]
+    """Every monthly column as an array (index 0 = month 1)."""
+    kpi: dict[str, float]
+    """Every KPI."""
+    desk: DeskPerformance | None = None
+    """The desk's figures at the mean load over the horizon (None without a desk)."""
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def monthly(self) -> pd.DataFrame:
+        """One row per month, the same columns as `simulate(...).monthly` (replication 0)."""
+        if "monthly" not in self._frames:
+            self._frames["monthly"] = frames.monthly_frame([self.arrays])
+        return self._frames["monthly"]
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """One row, the same KPI columns as `simulate(...).kpis`."""
+        if "kpis" not in self._frames:
+            self._frames["kpis"] = frames.kpi_frame([self.kpi])
+        return self._frames["kpis"]
+
+
+def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) -> np.ndarray:
+    """P(a sale falls j months after its lead's arrival month), j = 0 … months-1.
+
+    The lead arrives uniformly within its month; the delay D is `shift_days` plus a sum of exponential
+    stages with the given means (hypoexponential: P(D > x) = sum_i C_i exp(-r_i x), with
+    C_i = prod_{j != i} r_j / (r_j - r_i); equal rates are separated by a relative 1e-5, which moves the
+    result by about as much). With G(x) = E[(x - D)^+] = x - E[D] + sum_i C_i exp(-r_i x) / r_i,
+    K[j] = (G((j+1)M) - 2 G(jM) + G((j-1)M)) / M.
+    """
+    M = MONTH_DAYS
+    x = np.arange(-1, months + 1) * M - shift_days  # (j-1 .. j+1) M - shift, for j = 0 .. months
+    means = np.sort(np.asarray([d for d in stage_delays_days if d > 0], dtype=float))
+    if means.size == 0:
+        G = np.maximum(x, 0.0)
+    else:
+        rates = 1.0 / means
+        for i in range(1, rates.size):  # separate equal rates
+            if rates[i] >= rates[i - 1] * (1 - 1e-5):
+                rates[i] = rates[i - 1] * (1 - 1e-5)
+        diff = rates[None, :] - rates[:, None]  # r_j - r_i
+        np.fill_diagonal(diff, 1.0)
+        ratio = rates[None, :] / diff
+        np.fill_diagonal(ratio, 1.0)
+        C = ratio.prod(axis=1)
+        xp = np.maximum(x, 0.0)
+        G = xp - (C / rates).sum() + (C / rates) @ np.exp(-rates[:, None] * xp[None, :])
+        G = np.where(x > 0, G, 0.0)
+    return (G[2:] - 2.0 * G[1:-1] + G[:-2]) / M
+
+
+def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
+    """Expected visits, margin, revenue, problems, active and presence of the customers at month 0, per
+    calendar month (age month k = month k)."""
+    N = scenario.existing_customers.count
+    keys = ("visits", "margin", "revenue", "problems", "active", "presence")
+    if N == 0:
+        return {k: np.zeros(H) for k in keys}
+    c = scenario.effective_churn
+    keep = problem_leave_factor(scenario)
+    k = np.arange(1, H + 1)
+    factor = scenario.repeat_margin_factor
+    pr = scenario.problems
+    p = pr.visit_problem_probability if pr else 0.0
+    streams = scenario.repeat
+    combos = math.prod(1 + s.interval_months for s in streams) if streams else 1
+    if keep >= 1.0 or combos > MAX_PHASE_COMBINATIONS:
+        # Survival does not depend on the visits (or is approximated with the mean visit rate).
+        rate = sum(s.adoption / s.interval_months for s in streams)
+        log_step = (math.log1p(-c) if c < 1 else -math.inf) + (
+            rate * math.log(keep) if keep > 0 else -math.inf
+        )
+        log_step = log_step if k.size else 0.0
+        with np.errstate(invalid="ignore"):
+            surv = np.exp(log_step * k) if math.isfinite(log_step) else np.zeros(H)
+        visit_rate = np.full(H, rate)
+        margin_rate = np.full(H, sum(s.adoption * s.margin * factor / s.interval_months for s in streams))
+        revenue_rate = np.full(H, sum(s.adoption * s.revenue / s.interval_months for s in streams))
+        vis, mar, rev = visit_rate * surv, margin_rate * surv, revenue_rate * surv
+    else:
+        # Enumerate: each stream not adopted, or adopted with its first visit in month u = 1..I.
+        options = []
+        for s in streams:
+            opts = [(1.0 - s.adoption, None)] + [
+                (s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)
+            ]
+            options.append(opts)
+        weights, v_rows, m_rows, r_rows = [], [], [], []
+        for choice in itertools.product(*options) if streams else [()]:
+            w = math.prod(o[0] for o in choice)
+            if w == 0:
+                continue
+            v = np.zeros(H)
+            m = np.zeros(H)
+            r = np.zeros(H)
+            for s, (_, u) in zip(streams, choice, strict=True):
+                if u is None:
+                    continue
+                due = (k >= u) & ((k - u) % s.interval_months == 0)
+                v += due
+                m += due * s.margin * factor
+                r += due * s.revenue
+            weights.append(w)
+            v_rows.append(v)
+            m_rows.append(m)
+            r_rows.append(r)
+        W = np.array(weights)
+        V = np.array(v_rows)
+        prev = np.zeros_like(V)
+        prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
+        log_pass = math.log1p(-c) if c < 1 else -math.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = log_pass + np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
+            S = np.exp(np.cumsum(steps, axis=1))
+        surv = W @ S
+        vis = W @ (V * S)
+        mar = W @ (np.array(m_rows) * S)
+        rev = W @ (np.array(r_rows) * S)
+    presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
+    return {
+        "visits": N * vis,
+        "margin": N * mar,
+        "revenue": N * rev,
+        "problems": N * p * vis,
+        "active": N * surv,
+        "presence": N * presence,
+    }
+
+
+def _new_by_age(scenario: Scenario, tables: LifetimeTables, H: int) -> dict[str, np.ndarray]:
+    """Expected figures of one new customer by age month 0 … H-1 (age 0 = purchase month)."""
+    act = tables.expected_by_age("active")[:H]
+    vis = tables.expected_by_age("visits")[:H]
+    mar = tables.expected_by_age("margin")[:H].copy()
+    rev = tables.expected_by_age("revenue")[:H].copy()
+    mar[0] -= scenario.first_purchase.margin  # the first purchase is booked with the sale
+    rev[0] -= scenario.first_purchase.revenue
+    p = scenario.problems.visit_problem_probability if scenario.problems else 0.0
+    problems = p * vis
+    problems[0] += p  # the first purchase is a visit too
+    presence = MONTH_DAYS * np.concatenate([[0.5], act[:-1]])
+    return {
+        "active": act,
+        "visits": vis,
+        "margin": mar,
+        "revenue": rev,
+        "problems": problems,
+        "presence": presence,
+    }
+
+
+def _conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return np.convolve(x, kernel)[: x.size]
+
+
+def _solve_sales(
+    scenario: Scenario,
+    kernel: np.ndarray,
+    lost: np.ndarray,
+    presence_new: np.ndarray,
+    presence_existing: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly paid sales, referral sales and referral leads, with the referral feedback."""
+    H = scenario.horizon_months
+    paid_reached = scenario.paid_leads_per_month * (1.0 - lost)
+    sales_paid = scenario.funnel_conversion * _conv(paid_reached, kernel)
+    r_day = scenario.referral_rate_per_year / 365.25
+    if r_day == 0:
+        return sales_paid, np.zeros(H), np.zeros(H)
+    p_ref = scenario.referral_conversion
+    new = np.zeros(H)
+    ref_leads = np.zeros(H)
+    ref_reached = np.zeros(H)
+    sales_ref = np.zeros(H)
+    half = presence_new[0]
+    for m in range(H):
+        others = presence_existing[m] + (new[:m] @ presence_new[m:0:-1] if m else 0.0)
+        earlier = ref_reached[:m] @ kernel[m:0:-1] if m else 0.0
+        gain = p_ref * kernel[0] * (1.0 - lost[m]) * r_day
+        known = sales_paid[m] + p_ref * earlier + gain * others
+        new[m] = known / (1.0 - gain * half)
+        ref_leads[m] = r_day * (others + half * new[m])
+        ref_reached[m] = ref_leads[m] * (1.0 - lost[m])
+        sales_ref[m] = new[m] - sales_paid[m]
+    return sales_paid, sales_ref, ref_leads
+
+
+def expected_arrays(
+    scenario: Scenario, tables: LifetimeTables | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, float], DeskPerformance | None]:
+    """The expected monthly columns and KPIs (the fast path behind `expected`)."""
+    sc = scenario
+    H = sc.horizon_months
+    T = H * MONTH_DAYS
+    tables = tables if tables is not None else lifetime_tables(sc)
+    new_age = _new_by_age(sc, tables, H)
+    existing = _existing_by_age(sc, H)
+    paid = sc.paid_leads_per_month
+    desk = sc.sales_desk
+    stage_delays = np.array([st.delay_days for st in sc.funnel])
+    handling_days = desk.handling_minutes / 1440.0 if desk else 0.0
+
+    lost = np.zeros(H)
+    wait = np.zeros(H)
+    perf = None
+    if desk is not None:
+        perf = desk_performance(desk, paid / MONTH_DAYS, T)
+        lost[:] = perf.lost_share
+        wait[:] = perf.mean_wait_days
+    kernel = delay_kernel(stage_delays, float(wait.mean()) + handling_days, H)
+    sales_paid, sales_ref, ref_leads = _solve_sales(
+        sc, kernel, lost, new_age["presence"], existing["presence"]
+    )
+    if desk is not None and ref_leads.any():
+        # Second pass: the desk at each month's load, paid and referral leads together.
+        load = (paid + ref_leads) / MONTH_DAYS
+        grid = np.unique(np.linspace(load.min(), load.max(), 3)) if load.max() > load.min() else load[:1]
+        perfs = [desk_performance(desk, float(x), T) for x in grid]
+        lost = np.interp(load, grid, [q.lost_share for q in perfs])
+        wait = np.interp(load, grid, [q.mean_wait_days for q in perfs])
+        perf = desk_performance(desk, float(load.mean()), T)
+        kernel = delay_kernel(stage_delays, float(wait.mean()) + handling_days, H)
+        sales_paid, sales_ref, ref_leads = _solve_sales(
+            sc, kernel, lost, new_age["presence"], existing["presence"]
+        )
+
+    new = sales_paid + sales_ref
+    leads = paid + ref_leads
+    reached = leads * (1.0 - lost)
+    fp = sc.first_purchase
+    booked = {
+        "leads_paid": np.full(H, paid),
+        "leads_referral": ref_leads,
+        "leads_lost": leads * lost,
+        "leads_reached": reached,
+        "wait_hours_sum": reached * wait * 24.0,
+        "sales": new,
+        "sales_referral": sales_ref,
+        "active_customers": _conv(new, new_age["active"]) + existing["active"],
+        "repeat_visits": _conv(new, new_age["visits"]) + existing["visits"],
+        "problems": _conv(new, new_age["problems"]) + existing["problems"],
+        "revenue": new * fp.revenue + _conv(new, new_age["revenue"]) + existing["revenue"],
+        "margin_first_sale": sales_paid * fp.margin,
+        "margin_referral_sale": sales_ref * fp.margin,
+        "margin_repeat": _conv(new, new_age["margin"]) + existing["margin"],
+        "lead_spend": np.full(H, sum(ch.leads_per_month * ch.cost_per_lead for ch in sc.channels)),
+        "referral_bonus": sales_ref * (sc.referrals.bonus if sc.referrals else 0.0),
+    }
+    booked["problem_cost"] = booked["problems"] * (sc.problems.cost_per_problem if sc.problems else 0.0)
+    monthly = complete_monthly(sc, booked)
+    busy = float(reached.sum()) * handling_days
+    open_days = 0.0
+    if desk is not None:
+        f = desk.hours_per_day / 24.0
+        open_days = desk.staff * (math.floor(T) * f + min(T - math.floor(T), f))
+    k = kpis(sc, monthly, tables, tables.ltv, busy, open_days)
+    return monthly, k, perf
+
+
+def expected(scenario: Scenario | str | Path) -> ExpectedResult:
+    """Expected monthly ledger and KPIs of a scenario: `.monthly` (one row per month, the engine's
+    columns) and `.kpis` (one row; `ltv` is the exact infinite-horizon discounted value)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    monthly, k, perf = expected_arrays(sc)
+    return ExpectedResult(scenario=sc, arrays=monthly, kpi=k, desk=perf)
