@@ -19,12 +19,13 @@ class Desk:
     lost if start - arrival > patience (a lost lead takes nobody's time). Times in days.
     """
 
-    def __init__(self, desk: SalesDesk):
+    def __init__(self, desk: SalesDesk, horizon_days: float = math.inf):
         self.free = [0.0] * desk.staff  # heap: when each salesperson is next free, in days
         self.open_fraction = desk.hours_per_day / 24.0
         self.patience = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
+        self.horizon_days = horizon_days
         self.busy_days = 0.0
-        """Handling time of the contacts started so far, in days."""
+        """Handling time of the contacts started so far within the horizon, in days."""
 
     def contact(self, arrival: float, handling: float) -> float:
         """Start of the first contact of a lead arriving at `arrival` (days), or `LOST`."""
@@ -37,7 +38,8 @@ class Desk:
         if start - arrival > self.patience:
             return LOST
         heapq.heapreplace(self.free, start + handling)
-        self.busy_days += handling
+        if start < self.horizon_days:
+            self.busy_days += handling
         return start
 
     def open_days(self, horizon_days: float) -> float:

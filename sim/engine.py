@@ -96,7 +96,7 @@ class _Replication:
         self.p_ref = scenario.referral_conversion
         self.referral_rate = scenario.referral_rate_per_year / 365.25  # leads per customer-day
         self.bonus = scenario.referrals.bonus if scenario.referrals else 0.0
-        self.desk = Desk(scenario.sales_desk) if scenario.sales_desk else None
+        self.desk = Desk(scenario.sales_desk, self.T) if scenario.sales_desk else None
         if scenario.sales_desk:
             d = scenario.sales_desk
             self.handling_mean = d.handling_minutes / 1440.0
@@ -132,6 +132,7 @@ class _Replication:
             self.ledger["leads_paid"][m] += n
             self.ledger["lead_spend"][m] += n * ch.cost_per_lead
         times = (m + np.sort(np.concatenate(parts)) if parts else np.zeros(0)) * MONTH_DAYS
+        times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
         n = times.size
         handling = self._handling(self.rng_paid_handling, n)
         buys, delay = self._funnel(self.rng_paid_funnel, n, self.p_paid)
