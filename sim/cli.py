@@ -9,10 +9,12 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import pandas as pd
 
+from sim.decisions import METRICS, GoalSeekError, goal_seek, programme_value, sensitivity
 from sim.results import compare, simulate
 from sim.scenario import ScenarioError, load_scenario
 
@@ -146,6 +148,54 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _money(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    table = sensitivity(scenario, change=args.change, metric=args.metric)
+    print(f"{scenario.name}: {args.metric} with each lever moved ±{args.change:.0%} (expected values)")
+    shown = table[
+        ["label", "value", "low", "high", "metric_low", "metric_base", "metric_high", "swing", "note"]
+    ]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:,.4g}", na_rep="never"))
+    if args.chart:
+        from sim.charts import tornado_chart
+
+        path = Path(args.chart)
+        if path.suffix.lower() not in (".html", ".png", ".svg", ".json"):
+            raise BadInput(f"--chart {args.chart}: the file must end in .html, .png, .svg or .json")
+        try:
+            tornado_chart(table, args.metric, title=f"{scenario.name}: {args.metric}").save(str(path))
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.chart}: {exc.strerror or exc}") from None
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_goal_seek(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    try:
+        result = goal_seek(scenario, args.lever, args.metric, args.target, low=args.low, high=args.high)
+    except GoalSeekError as exc:
+        raise BadInput(str(exc)) from None
+    print(f"{scenario.name}: {result}")
+    return 0
+
+
+def _cmd_programme(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    pv = programme_value(scenario)
+    print(f"{scenario.name}: service programme, expected values, money in {scenario.currency} a year")
+    print(pv.verdict(scenario.currency))
+    yearly = pv.yearly.copy()
+    for col in ("extra_margin", "cost", "net"):
+        yearly[col] = yearly[col].map(_money)
+    print(yearly.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sim", description="Lead-funnel unit economics simulator.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -167,7 +217,46 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--replications", "-n", type=_positive_int, default=20)
     cmp_.add_argument("--seed", type=_seed, default=0)
     cmp_.set_defaults(func=_cmd_compare)
+
+    sen = sub.add_parser("sensitivity", help="which lever moves the metric most (a tornado)")
+    sen.add_argument("scenario", help="scenario TOML file")
+    sen.add_argument("--metric", choices=list(METRICS), default="break_even_month")
+    sen.add_argument(
+        "--change", type=_fraction, default=0.2, help="relative change of each lever (0.2 = ±20 %%)"
+    )
+    sen.add_argument("--chart", help="save the tornado chart (.html, .png, .svg or .json)")
+    sen.set_defaults(func=_cmd_sensitivity)
+
+    gs = sub.add_parser("goal-seek", help="the lever value at which a metric reaches a target")
+    gs.add_argument("scenario", help="scenario TOML file")
+    gs.add_argument("--lever", required=True, help="dotted path, e.g. channels.0.cost_per_lead")
+    gs.add_argument("--metric", required=True, choices=list(METRICS))
+    gs.add_argument("--target", required=True, type=_number)
+    gs.add_argument("--low", type=_number, help="lower end of the search range")
+    gs.add_argument("--high", type=_number, help="upper end of the search range")
+    gs.set_defaults(func=_cmd_goal_seek)
+
+    pr = sub.add_parser("programme", help="is the service programme worth its cost?")
+    pr.add_argument("scenario", help="scenario TOML file")
+    pr.set_defaults(func=_cmd_programme)
     return parser
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value:g} must be between 0 and 1")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, BadInput) as exc:
+    except (ScenarioError, BadInput, GoalSeekError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
