@@ -12,7 +12,8 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 
 from sim.expected import expected_arrays
-from sim.levers import Lever, find_lever, get_value, levers
+from sim.levers import Lever, find_lever, get_value
+from sim.levers import levers as all_levers
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 METRICS: dict[str, str] = {
@@ -64,7 +65,7 @@ def _moved(lever: Lever, value: float, factor: float) -> float:
 
 def sensitivity(
     scenario: Scenario | str | Path,
-    levers_: list[str] | None = None,
+    levers: list[str] | None = None,
     change: float = 0.2,
     metric: str = "break_even_month",
 ) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def sensitivity(
     _check_metric(metric)
     if not 0 < change < 1:
         raise ValueError(f"change = {change!r}: must be between 0 and 1 (0.2 = ±20 %)")
-    chosen = levers(sc) if levers_ is None else [find_lever(sc, p) for p in levers_]
+    chosen = all_levers(sc) if levers is None else [find_lever(sc, p) for p in levers]
     base = metric_value(sc, metric)
     never = sc.horizon_months + 1.0
     rows = []
@@ -160,11 +161,15 @@ def goal_seek(
     low: float | None = None,
     high: float | None = None,
     rel_tol: float = 1e-4,
+    step: float | None = None,
 ) -> GoalSeekResult:
     """The value of `lever` at which `metric` reaches `target` (the metric is taken to be monotone in
     the lever over the range). "Reaches" means at or better than the target, better being lower for
     costs, months and losses and higher for cash and values (see METRICS); "never" for break-even and
     payback misses every target. Raises `GoalSeekError` if the target is not reachable in [low, high].
+
+    With `step` (e.g. 50 roubles of CPL), the answer is the last multiple of `step` on the target's side,
+    so that one step beyond it misses the target; whole-number levers always move in steps of 1.
     """
     sc = _scenario(scenario)
     _check_metric(metric)
@@ -200,9 +205,13 @@ def goal_seek(
             "widen the range to find where it stops"
         )
     good, bad = (lo, hi) if ok_lo else (hi, lo)
-    step = 1.0 if lv.integer else max(abs(hi - lo) * rel_tol, 1e-12)
+    if step is not None and not step > 0:
+        raise GoalSeekError(f"step = {step!r}: must be > 0")
+    precision = 1.0 if lv.integer else max(abs(hi - lo) * rel_tol, 1e-12)
+    if step is not None and not lv.integer:
+        precision = min(precision, step / 10)
     for _ in range(200):
-        if abs(bad - good) <= step:
+        if abs(bad - good) <= precision:
             break
         mid = (good + bad) / 2
         if lv.integer:
@@ -213,7 +222,12 @@ def goal_seek(
             good = mid
         else:
             bad = mid
-    return GoalSeekResult(lever, metric, float(target), good, at(good), lo, hi, step)
+    if step is not None and not lv.integer:
+        snapped = math.floor(good / step) * step if good < bad else math.ceil(good / step) * step
+        if ok(at(snapped)):
+            good = snapped
+        precision = step
+    return GoalSeekResult(lever, metric, float(target), good, at(good), lo, hi, precision)
 
 
 def _default_range(lv: Lever, value: float) -> tuple[float, float]:

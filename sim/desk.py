@@ -7,6 +7,10 @@ import math
 
 from sim.scenario import SalesDesk
 
+CLOSING_TOLERANCE_DAYS = 1e-9
+"""A contact due this close to closing time counts as due at closing (sums of fixed handling times that
+exactly fill the day must not start one more contact through rounding)."""
+
 LOST = -1.0
 """Returned by `Desk.contact` for a lead that is lost (waited longer than its patience)."""
 
@@ -33,7 +37,7 @@ class Desk:
         start = arrival if arrival > free else free
         if self.open_fraction < 1.0:
             day = math.floor(start)
-            if start - day >= self.open_fraction:
+            if start - day >= self.open_fraction - CLOSING_TOLERANCE_DAYS:
                 start = day + 1.0
         if start - arrival > self.patience:
             return LOST

@@ -7,7 +7,8 @@ visits, problems, referral leads) is drawn at the sale and booked into monthly b
 where leads contend: it serves leads one at a time in arrival order (`sim.desk.Desk`), running ahead of
 the clock only up to the next pending sale — nothing can add a lead before that moment, so the order is
 exactly that of a model in which every lead is its own process (see docs/model.md and the reference
-model in tests/). Memory is bounded by the monthly aggregates and one month of paid leads.
+model in tests/). Memory is bounded by the monthly aggregates and one month of leads: referral leads are
+drawn month by month from a count of the customers present, not for each customer's whole future.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class _Replication:
             self.handling_fixed = d.handling == "fixed"
         self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
         self.referral_queue: list[tuple[float, int, float, bool, float]] = []  # leads for the desk
+        self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
         self._seq = 0
 
     # --- draws ----------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ class _Replication:
         batch = draw_batch(self.s, self.tables, 1, m, led, self.rng_adopt, self.rng_life, self.rng_problems)
         self.out.ltv_sum += float(batch.ltv.sum())
         self.out.ltv_count += 1
-        self._referrals(np.array([t]), batch.stay_until)
+        self._referrals(np.array([t]), batch.stay_until, m)
 
     def _existing_customers(self) -> None:
         n = self.s.existing_customers.count
@@ -190,20 +192,52 @@ class _Replication:
             self.rng_problems,
             rng_existing=self.rng_existing,
         )
-        self._referrals(np.zeros(n), batch.stay_until)
+        self._referrals(np.zeros(n), batch.stay_until, -1)
 
-    def _referrals(self, start: np.ndarray, stay_until: np.ndarray) -> None:
-        """Draw the referral leads of customers who stay over [start, stay_until) and send them on."""
+    def _referrals(self, start: np.ndarray, stay_until: np.ndarray, month0: int) -> None:
+        """Customers who bought at `start` in month `month0` (-1: before month 1) stay until `stay_until`.
+
+        Referral leads are a Poisson process while a customer stays; customers stay for the rest of the
+        purchase month and then whole months, so the leads of the purchase month are drawn now and the
+        whole months only add to a count of customers present (a difference array over months): each
+        month's referral leads are drawn when the month starts (`_monthly_referrals`). Memory stays
+        bounded by the months, not by the customers' future leads.
+        """
         if self.referral_rate <= 0:
             return
-        end = np.minimum(stay_until, self.T)
-        span = np.maximum(end - start, 0.0)
-        counts = self.rng_ref_arrivals.poisson(self.referral_rate * span)
-        total = int(counts.sum())
-        if total == 0:
+        if month0 >= 0:
+            month_end = min((month0 + 1) * MONTH_DAYS, self.T)
+            span = np.maximum(month_end - start, 0.0)
+            counts = self.rng_ref_arrivals.poisson(self.referral_rate * span)
+            total = int(counts.sum())
+            if total:
+                times = np.repeat(start, counts) + self.rng_ref_arrivals.random(total) * np.repeat(
+                    span, counts
+                )
+                self._send_referral_leads(np.sort(times))
+        last = np.where(np.isfinite(stay_until), np.rint(stay_until / MONTH_DAYS) - 1, self.H - 1)
+        last = np.minimum(last, self.H - 1).astype(np.int64)
+        first = month0 + 1
+        if first < self.H:
+            np.add.at(self.present_diff, np.array([first]), float(len(last)))
+            np.add.at(self.present_diff, last[last >= first] + 1, -1.0)
+
+    def _monthly_referrals(self, m: int) -> None:
+        """Referral leads of month m from the customers present all month (bought before it)."""
+        if self.referral_rate <= 0:
             return
-        times = np.repeat(start, counts) + self.rng_ref_arrivals.random(total) * np.repeat(span, counts)
-        times.sort()
+        present = float(self.present_diff[: m + 1].sum())
+        n = (
+            int(self.rng_ref_arrivals.poisson(self.referral_rate * MONTH_DAYS * present))
+            if present > 0
+            else 0
+        )
+        if n:
+            self._send_referral_leads((m + np.sort(self.rng_ref_arrivals.random(n))) * MONTH_DAYS)
+
+    def _send_referral_leads(self, times: np.ndarray) -> None:
+        """Referral leads arriving at sorted `times`: to the desk's queue, or straight into the funnel."""
+        total = times.size
         months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
         np.add.at(self.ledger["leads_referral"], months, 1.0)
         handling = self._handling(self.rng_ref_handling, total)
@@ -230,6 +264,7 @@ class _Replication:
     def _leads_unlimited(self):
         """Without a desk every lead is contacted on arrival: a month of paid leads at a time."""
         for m in range(self.H):
+            self._monthly_referrals(m)
             times, _h, buys, delay = self._paid_month(m)
             self.ledger["leads_reached"][m] += times.size
             for t in (times + delay)[buys]:
@@ -244,6 +279,7 @@ class _Replication:
         inf = math.inf
         contact = desk.contact
         for m in range(self.H):
+            self._monthly_referrals(m)
             times, handling, buys, delay = self._paid_month(m)
             times_l, handling_l = times.tolist(), handling.tolist()
             buys_l, delay_l = buys.tolist(), delay.tolist()
