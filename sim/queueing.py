@@ -110,8 +110,8 @@ def _queue(
     return lost, scale * wait
 
 
-FLUID_STEPS_PER_DAY = 144
-"""Time steps of the fluid desk model per day (10 minutes)."""
+FLUID_STEPS_PER_DAY = 1440
+"""Time points of the fluid desk model per day (1 minute)."""
 
 
 def _working_hours(
@@ -119,7 +119,8 @@ def _working_hours(
 ) -> DeskPerformance:
     """Desk open the first `f` of each day: a periodic fluid model (the overnight backlog, the rush at
     the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty."""
-    # A contact may start until closing and then runs to its end: the open time is in effect f + 1/mu.
+    # A contact may start until closing and then runs to its end: a day's capacity is that of f + 1/mu
+    # of open time, delivered while the desk is open.
     f_eff = min(1.0, f + 1.0 / mu)
     capacity = n * mu  # contacts per day of open time
     daily_capacity = capacity * f_eff
@@ -129,7 +130,7 @@ def _working_hours(
         # No patience and more leads than a day's capacity: the backlog grows by (lam - capacity) a day.
         growth = 0.5 * horizon_days * (lam - daily_capacity) / daily_capacity
         lam_fluid = 0.999 * daily_capacity
-    lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, capacity, f_eff, tau)
+    lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, daily_capacity / f, f, tau)
     # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
     lost_q, wait_q = _queue(lam, mu, n, tau, horizon_days, scale) if lam < capacity else (0.0, 0.0)
     lost = lost_f + empty_open * lost_q
@@ -142,47 +143,42 @@ def _working_hours(
 @functools.lru_cache(maxsize=4096)
 def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
     """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
-    that find the desk open with no queue). `head` is the arrival time of the next lead to be served:
-    it advances at capacity/lam while open, never past now, never behind now - tau (those leave)."""
+    that find the desk open with no queue).
+
+    The lag L(t) (the age of the oldest waiting lead) grows at 1 - capacity/lam while the desk is open
+    and at 1 while it is closed, clipped to [0, tau] (older leads leave). Within a phase L is linear, so
+    the day's map is exact; its fixed point at the opening gives the periodic day. A lead arriving at s
+    is served when the head t - L(t) reaches s; it is lost if that would take tau.
+    """
+    slope_open = 1.0 - capacity / lam
+    closed = 1.0 - f_open
+    lag = 0.0
+    for _ in range(100_000):
+        after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+        nxt = min(after_open + closed, tau)
+        if abs(nxt - lag) < 1e-12:
+            break
+        lag = nxt
     steps = FLUID_STEPS_PER_DAY
-    dt = 1.0 / steps
-    open_step = ((np.arange(steps) + 0.5) * dt < f_open).tolist()
-    advance = capacity / lam * dt
-    head = 0.0
-    days = 0
-    history: list[list[float]] = []
-    prev_lag = math.inf
-    extra = 0
-    while True:
-        day_heads = []
-        base = float(days)
-        for j in range(steps):
-            now = base + (j + 1) * dt
-            if open_step[j]:
-                head += advance
-            if head > now:
-                head = now
-            elif head < now - tau:
-                head = now - tau
-            day_heads.append(head)
-        history.append(day_heads)
-        days += 1
-        if extra:  # the days after the periodic one, so that its arrivals have their service times
-            extra -= 1
-            if extra == 0:
-                break
-            continue
-        lag = days - head
-        if (abs(lag - prev_lag) < 1e-7 and days >= 2) or days >= 400:
-            extra = 2
-        prev_lag = lag
-    heads = np.array(history[-3:]).ravel()  # day d-1 (the periodic one), d, d+1
-    times = (days - 3) + (np.arange(heads.size) + 1) * dt
-    arrivals = (days - 3) + (np.arange(steps) + 0.5) * dt
-    served_at = times[np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)]
-    wait = served_at - arrivals
-    lost = wait >= tau - dt / 2 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
+    x = (np.arange(3 * steps) + 1) / steps  # times over three periodic days from an opening
+    phase = x % 1.0
+    after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+    L = np.where(
+        phase < f_open,
+        np.clip(lag + slope_open * phase, 0.0, tau),
+        np.minimum(after_open + (phase - f_open), tau),
+    )
+    heads = np.maximum.accumulate(x - L)
+    arrivals = (np.arange(steps) + 0.5) / steps
+    idx = np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)
+    # interpolate the moment the head passes each arrival
+    prev_h = np.where(idx > 0, heads[idx - 1], 0.0)
+    prev_t = np.where(idx > 0, x[idx - 1], 0.0)
+    span = np.maximum(heads[idx] - prev_h, 1e-15)
+    served_at = prev_t + (x[idx] - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
+    wait = np.maximum(served_at - arrivals, 0.0)
+    lost = wait >= tau - 1e-9 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
     lost_share = float(lost.mean())
     mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
-    idle_open = np.array(open_step) & (wait <= dt)
-    return lost_share, max(mean_wait - dt / 2, 0.0), float(idle_open.mean())
+    idle_open = (arrivals < f_open) & (wait <= 1.0 / steps)
+    return lost_share, mean_wait, float(idle_open.mean())
