@@ -35,7 +35,10 @@ def _cli_lines() -> list[str]:
 
 @pytest.mark.parametrize("line", _cli_lines())
 def test_cli_snippet_runs(line: str, tmp_path: Path) -> None:
-    args = shlex.split(line.replace("results/", str(tmp_path / "results")))
+    line = line.replace("results/", str(tmp_path / "results")).replace(
+        "tornado.png", str(tmp_path / "tornado.png")
+    )
+    args = shlex.split(line)
     files = [a for a in args if "*" in a]
     for pattern in files:  # expand globs as a shell would
         i = args.index(pattern)
@@ -44,6 +47,8 @@ def test_cli_snippet_runs(line: str, tmp_path: Path) -> None:
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"`{line}` exited {proc.returncode}: {proc.stderr[-500:]}"
     assert proc.stdout.strip(), f"`{line}` printed nothing"
+    if "--chart" in line:
+        assert (tmp_path / "tornado.png").stat().st_size > 1000, "the tornado chart was not written"
     if "--out" in line:
         out = tmp_path / "results"
         for name in ("monthly.parquet", "kpis.parquet", "run.json"):
