@@ -2,8 +2,9 @@
 
 The SimPy environment owns the clock (days) and the events that matter: sales, which create customers,
 whose referral leads feed back into the sales desk. Work that contends for nothing is not one event per
-item: paid leads of a month are drawn in numpy; a customer's whole future (adoption, churn checks,
-visits, problems, referral leads) is drawn at the sale and booked into monthly bins. The sales desk is
+item: paid leads of a month are drawn in numpy; the customers who bought in a month have their whole
+futures (adoption, churn checks, visits, problems) drawn together when the month ends and booked into
+monthly bins, and their referral leads are drawn month by month from the count of customers present. The sales desk is
 where leads contend: it serves leads one at a time in arrival order (`sim.desk.Desk`), running ahead of
 the clock only up to the next pending sale — nothing can add a lead before that moment, so the order is
 exactly that of a model in which every lead is its own process (see docs/model.md and the reference
@@ -105,6 +106,7 @@ class _Replication:
         self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
         self.referral_queue: list[tuple[float, int, float, bool, float]] = []  # leads for the desk
         self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
+        self.unborn = np.zeros(self.H, dtype=np.int64)  # sales of each month whose future is not drawn yet
         self._seq = 0
 
     # --- draws ----------------------------------------------------------------------------------
@@ -172,10 +174,10 @@ class _Replication:
             led["referral_bonus"][m] += self.bonus
         else:
             led["margin_first_sale"][m] += fp.margin
-        batch = draw_batch(self.s, self.tables, 1, m, led, self.rng_adopt, self.rng_life, self.rng_problems)
-        self.out.ltv_sum += float(batch.ltv.sum())
-        self.out.ltv_count += 1
-        self._referrals(np.array([t]), batch.stay_until, m)
+        # The customer stays at least to the end of its purchase month: its referral leads there are
+        # drawn now; its future (from the next month on) is drawn with the month's other customers.
+        self._purchase_month_referrals(t, m)
+        self.unborn[m] += 1
 
     def _existing_customers(self) -> None:
         n = self.s.existing_customers.count
@@ -192,38 +194,53 @@ class _Replication:
             self.rng_problems,
             rng_existing=self.rng_existing,
         )
-        self._referrals(np.zeros(n), batch.stay_until, -1)
+        self._present_from(batch.stay_until, -1)
 
-    def _referrals(self, start: np.ndarray, stay_until: np.ndarray, month0: int) -> None:
-        """Customers who bought at `start` in month `month0` (-1: before month 1) stay until `stay_until`.
+    def _purchase_month_referrals(self, t: float, m: int) -> None:
+        """Referral leads of a customer who bought at `t` in month `m`, for the rest of that month."""
+        if self.referral_rate <= 0:
+            return
+        span = max(min((m + 1) * MONTH_DAYS, self.T) - t, 0.0)
+        n = int(self.rng_ref_arrivals.poisson(self.referral_rate * span))
+        if n:
+            self._send_referral_leads(np.sort(t + self.rng_ref_arrivals.random(n) * span))
 
-        Referral leads are a Poisson process while a customer stays; customers stay for the rest of the
-        purchase month and then whole months, so the leads of the purchase month are drawn now and the
-        whole months only add to a count of customers present (a difference array over months): each
-        month's referral leads are drawn when the month starts (`_monthly_referrals`). Memory stays
-        bounded by the months, not by the customers' future leads.
+    def _draw_customers(self, month0: int) -> None:
+        """Draw the futures of the customers who bought in `month0`, all at once (book their visits,
+        churn and problems; count them as present in the months they stay)."""
+        n = int(self.unborn[month0])
+        if n == 0:
+            return
+        self.unborn[month0] = 0
+        batch = draw_batch(
+            self.s, self.tables, n, month0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems
+        )
+        self.out.ltv_sum += float(batch.ltv.sum())
+        self.out.ltv_count += n
+        self._present_from(batch.stay_until, month0)
+
+    def _present_from(self, stay_until: np.ndarray, month0: int) -> None:
+        """Count customers of `month0` (-1: before month 1) as present in each whole month they stay.
+
+        Referral leads are a Poisson process while a customer stays; after its purchase month a customer
+        stays whole months, so each month's referral leads are drawn when the month starts from the
+        number of customers present (`_monthly_referrals`), kept as a difference array over months.
+        Memory stays bounded by the months, not by the customers' future leads.
         """
         if self.referral_rate <= 0:
             return
-        if month0 >= 0:
-            month_end = min((month0 + 1) * MONTH_DAYS, self.T)
-            span = np.maximum(month_end - start, 0.0)
-            counts = self.rng_ref_arrivals.poisson(self.referral_rate * span)
-            total = int(counts.sum())
-            if total:
-                times = np.repeat(start, counts) + self.rng_ref_arrivals.random(total) * np.repeat(
-                    span, counts
-                )
-                self._send_referral_leads(np.sort(times))
         last = np.where(np.isfinite(stay_until), np.rint(stay_until / MONTH_DAYS) - 1, self.H - 1)
         last = np.minimum(last, self.H - 1).astype(np.int64)
         first = month0 + 1
         if first < self.H:
-            np.add.at(self.present_diff, np.array([first]), float(len(last)))
+            self.present_diff[first] += float(len(last))
             np.add.at(self.present_diff, last[last >= first] + 1, -1.0)
 
     def _monthly_referrals(self, m: int) -> None:
-        """Referral leads of month m from the customers present all month (bought before it)."""
+        """At the start of month m (all earlier sales have happened): draw the futures of last month's
+        customers, then month m's referral leads from the customers present all month."""
+        if m > 0:
+            self._draw_customers(m - 1)
         if self.referral_rate <= 0:
             return
         present = float(self.present_diff[: m + 1].sum())
@@ -321,6 +338,8 @@ class _Replication:
         self._existing_customers()
         self.env.process(self._leads_desk() if self.desk else self._leads_unlimited())
         self.env.run(until=self.T)
+        for m in range(self.H):  # the last month's customers (and any not drawn yet)
+            self._draw_customers(m)
         if self.desk is not None:
             self.out.desk_busy_days = self.desk.busy_days
             self.out.desk_open_days = self.s.sales_desk.staff * self.desk.open_days(self.T)
