@@ -4,12 +4,12 @@ The SimPy environment owns the clock (days) and the events that matter: sales, w
 whose referral leads feed back into the sales desk. Work that contends for nothing is not one event per
 item: paid leads of a month are drawn in numpy; the customers who bought in a month have their whole
 futures (adoption, churn checks, visits, problems) drawn together when the month ends and booked into
-monthly bins, and their referral leads are drawn month by month from the count of customers present. The sales desk is
-where leads contend: it serves leads one at a time in arrival order (`sim.desk.Desk`), running ahead of
-the clock only up to the next pending sale — nothing can add a lead before that moment, so the order is
-exactly that of a model in which every lead is its own process (see docs/model.md and the reference
-model in tests/). Memory is bounded by the monthly aggregates and one month of leads: referral leads are
-drawn month by month from a count of the customers present, not for each customer's whole future.
+monthly bins; referral leads are drawn month by month from the count of customers present (and, for
+the purchase month, at the sale). The sales desk is where leads contend: it serves leads one at a time
+in arrival order (`sim.desk.Desk`), running ahead of the clock only up to the next pending sale —
+nothing can add a lead before that moment, so the order is exactly that of a model in which every lead
+is its own process (see docs/model.md and the reference model in tests/). Memory is bounded by the
+monthly aggregates and one month of leads.
 """
 
 from __future__ import annotations
