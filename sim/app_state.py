@@ -163,7 +163,7 @@ class FieldSpec:
         if value is None:
             return None
         if self.integer:
-            return int(round(value))
+            return round(value)
         return float(value) / 100.0 if self.percent else float(value)
 
     def check(self, value: float | None) -> str | None:
@@ -208,7 +208,9 @@ def fields(scenario: Scenario) -> list[FieldSpec]:
         optional = _accepts_none(cls, name)
         items: list[tuple[str, str, Any]]
         if section in _LISTS:
-            items = [(f"{section}.{i}.{name}", item["name"], item[name]) for i, item in enumerate(data[section])]
+            items = [
+                (f"{section}.{i}.{name}", item["name"], item[name]) for i, item in enumerate(data[section])
+            ]
         elif data.get(section) is None:
             items = []
         else:

@@ -1,11 +1,11 @@
 """The expected-value model: the engine's means, month by month, in a few milliseconds.
 
 Exact where the model is linear in expectation (a desk with spare capacity): paid leads, the funnel's
-delays (a phase-type distribution integrated over the arrival month), customers' lives (the exact
-tables of `sim.customers`), existing customers (enumerated over their visit phases) and the referral
-feedback (solved month by month). Two approximations, both small at monthly resolution: a customer's
-presence in its purchase month is half a month (for its referral leads), and referral leads are spread
-evenly over their month. Where the desk is constrained, waits and lost leads come from
+delays (a phase-type distribution integrated over the arrival month, with each new customer's presence
+in its purchase month), customers' lives (the exact tables of `sim.customers`), existing customers
+(enumerated over their visit phases) and the referral feedback (solved month by month). One
+approximation, small at monthly resolution: referral leads are taken as spread evenly over their month
+when their sales are timed. Where the desk is constrained, waits and lost leads come from
 `sim.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
 """
 
@@ -59,34 +59,77 @@ class ExpectedResult:
         return self._frames["kpis"]
 
 
-def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) -> np.ndarray:
-    """P(a sale falls j months after its lead's arrival month), j = 0 … months-1.
+@dataclass(frozen=True)
+class DelayKernel:
+    """Where the sales of a month's leads fall, for leads arriving uniformly within their month."""
 
-    The lead arrives uniformly within its month; the delay D is `shift_days` plus a sum of exponential
-    stages with the given means (hypoexponential: P(D > x) = sum_i C_i exp(-r_i x), with
-    C_i = prod_{j != i} r_j / (r_j - r_i); equal rates are separated by a relative 1e-5, which moves the
-    result by about as much). With G(x) = E[(x - D)^+] = x - E[D] + sum_i C_i exp(-r_i x) / r_i,
-    K[j] = (G((j+1)M) - 2 G(jM) + G((j-1)M)) / M.
-    """
-    M = MONTH_DAYS
-    x = np.arange(-1, months + 1) * M - shift_days  # (j-1 .. j+1) M - shift, for j = 0 .. months
-    means = np.sort(np.asarray([d for d in stage_delays_days if d > 0], dtype=float))
+    sales: np.ndarray
+    """P(the sale falls j months after the lead's arrival month), j = 0 … months-1."""
+    presence: np.ndarray
+    """Expected days from the sale to the end of its month, counted in month j (0 if not sold there):
+    a new customer's presence in its purchase month, for its referral leads."""
+
+
+def _g_functions(means: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """G(x) = E[(x - D)^+] and G2(x) = E[(x - D)^+ ^2] / 2 for D a sum of exponential stages with the
+    given means; zero for x <= 0. Distinct rates use the hypoexponential closed form
+    P(D > x) = sum_i C_i exp(-r_i x), C_i = prod_{j != i} r_j / (r_j - r_i); rates closer than 1e-3
+    (relative) use the phase-type matrix exponential instead, which is exact for repeated rates."""
+    xp = np.maximum(x, 0.0)
     if means.size == 0:
-        G = np.maximum(x, 0.0)
-    else:
-        rates = 1.0 / means
-        for i in range(1, rates.size):  # separate equal rates
-            if rates[i] >= rates[i - 1] * (1 - 1e-5):
-                rates[i] = rates[i - 1] * (1 - 1e-5)
-        diff = rates[None, :] - rates[:, None]  # r_j - r_i
+        return xp, xp * xp / 2.0
+    rates = np.sort(1.0 / means)
+    if rates.size == 1 or np.min(np.diff(rates) / rates[1:]) > 1e-3:
+        diff = rates[None, :] - rates[:, None]
         np.fill_diagonal(diff, 1.0)
         ratio = rates[None, :] / diff
         np.fill_diagonal(ratio, 1.0)
         C = ratio.prod(axis=1)
-        xp = np.maximum(x, 0.0)
-        G = xp - (C / rates).sum() + (C / rates) @ np.exp(-rates[:, None] * xp[None, :])
-        G = np.where(x > 0, G, 0.0)
-    return (G[2:] - 2.0 * G[1:-1] + G[:-2]) / M
+        ed = float((C / rates).sum())  # E[D]
+        e = np.exp(-rates[:, None] * xp[None, :])
+        G = xp - ed + (C / rates) @ e
+        G2 = xp * xp / 2.0 - ed * xp + (C / rates**2) @ (1.0 - e)
+    else:
+        # Phase type: alpha = e_1, S bidiagonal, R = alpha S^-1, R2 = alpha S^-2, w(x) = exp(S x) 1:
+        # G(x) = x - R (w(x) - 1) and G2(x) = x^2/2 + x R 1 - R2 (w(x) - 1).
+        from scipy.linalg import expm
+
+        n = rates.size
+        S = np.diag(-rates) + np.diag(rates[:-1], k=1)
+        ones = np.ones(n)
+        R = np.linalg.solve(S.T, np.eye(n)[0])
+        R2 = np.linalg.solve(S.T, R)
+        W = np.ones((xp.size, n))  # w(0) = 1; x is an arithmetic sequence (step M) from delay_kernel
+        positive = np.flatnonzero(x > 0)
+        if positive.size:
+            i0 = positive[0]
+            W[i0] = expm(S * xp[i0]) @ ones
+            if positive.size > 1:
+                step = expm(S * (xp[i0 + 1] - xp[i0]))
+                for i in range(i0 + 1, xp.size):
+                    W[i] = step @ W[i - 1]
+        G = xp - (W - ones) @ R
+        G2 = xp * xp / 2.0 + (R @ ones) * xp - (W - ones) @ R2
+    return np.where(x > 0, G, 0.0), np.where(x > 0, G2, 0.0)
+
+
+def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) -> DelayKernel:
+    """Sales timing of a month's leads: the lead arrives uniformly within its month, the sale comes
+    `shift_days` plus a sum of exponential stages (the given means) later.
+
+    With X = U M + D, E[(a - X)^+] = (G2(a) - G2(a - M)) / M and P(X < a) = (G(a) - G(a - M)) / M, so
+    K[j] = P(jM <= X < (j+1)M) and the presence in the sale month
+    E[((j+1)M - X) 1{jM <= X < (j+1)M}] = E[((j+1)M - X)^+] - E[(jM - X)^+] - M P(X < jM).
+    """
+    M = MONTH_DAYS
+    means = np.asarray([d for d in stage_delays_days if d > 0], dtype=float)
+    x = np.arange(-1, months + 1) * M - shift_days  # (j-1 .. j+1) M - shift, for j = 0 .. months
+    G, G2 = _g_functions(means, x)
+    below = (G[1:] - G[:-1]) / M  # P(X < jM), j = 0 .. months
+    hinge = (G2[1:] - G2[:-1]) / M  # E[(jM - X)^+], j = 0 .. months
+    sales = below[1:] - below[:-1]
+    presence = hinge[1:] - hinge[:-1] - M * below[:-1]
+    return DelayKernel(np.clip(sales, 0.0, 1.0), np.clip(presence, 0.0, M))
 
 
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
@@ -195,34 +238,39 @@ def _conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 def _solve_sales(
     scenario: Scenario,
-    kernel: np.ndarray,
+    kernel: DelayKernel,
     lost: np.ndarray,
     presence_new: np.ndarray,
     presence_existing: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Monthly paid sales, referral sales and referral leads, with the referral feedback."""
+    """Monthly paid sales, referral sales and referral leads, with the referral feedback.
+
+    Referral leads of month m come from the customers present: existing ones, earlier customers in
+    their whole months, and new customers for the rest of their purchase month (from the kernel). The
+    month's own referral leads that buy within the month add to it: a linear equation per month.
+    """
     H = scenario.horizon_months
+    K, P = kernel.sales, kernel.presence
+    p = scenario.funnel_conversion
     paid_reached = scenario.paid_leads_per_month * (1.0 - lost)
-    sales_paid = scenario.funnel_conversion * _conv(paid_reached, kernel)
+    sales_paid = p * _conv(paid_reached, K)
     r_day = scenario.referral_rate_per_year / 365.25
     if r_day == 0:
         return sales_paid, np.zeros(H), np.zeros(H)
     p_ref = scenario.referral_conversion
+    partial_paid = p * _conv(paid_reached, P)  # purchase-month presence of paid customers, days
     new = np.zeros(H)
     ref_leads = np.zeros(H)
     ref_reached = np.zeros(H)
-    sales_ref = np.zeros(H)
-    half = presence_new[0]
     for m in range(H):
-        others = presence_existing[m] + (new[:m] @ presence_new[m:0:-1] if m else 0.0)
-        earlier = ref_reached[:m] @ kernel[m:0:-1] if m else 0.0
-        gain = p_ref * kernel[0] * (1.0 - lost[m]) * r_day
-        known = sales_paid[m] + p_ref * earlier + gain * others
-        new[m] = known / (1.0 - gain * half)
-        ref_leads[m] = r_day * (others + half * new[m])
+        whole = new[:m] @ presence_new[m:0:-1] if m else 0.0
+        partial_ref = p_ref * (ref_reached[:m] @ P[m:0:-1]) if m else 0.0
+        known = presence_existing[m] + whole + partial_paid[m] + partial_ref
+        self_share = r_day * p_ref * P[0] * (1.0 - lost[m])  # this month's referral customers' presence
+        ref_leads[m] = r_day * known / (1.0 - self_share)
         ref_reached[m] = ref_leads[m] * (1.0 - lost[m])
-        sales_ref[m] = new[m] - sales_paid[m]
-    return sales_paid, sales_ref, ref_leads
+        new[m] = sales_paid[m] + p_ref * (ref_reached[: m + 1] @ K[m::-1])
+    return sales_paid, new - sales_paid, ref_leads
 
 
 def expected_arrays(

@@ -10,7 +10,8 @@ patience) solved exactly through its offered-waiting-time density, after
     v(x) = lambda * pi_{n-1} * exp(lambda * min(x, tau) - n mu x),  x > 0,
     P(abandon) = integral of v over (tau, inf),  E[wait; served] = integral of x v(x) over (0, tau).
 
-Fixed handling times use the same formulas (an approximation: exact for exponential handling only).
+Fixed handling times scale the offered wait of the exponential queue by (1 + cs^2)/2 = 1/2
+(Allen-Cunneen), an approximation; exact for exponential handling only.
 Without patience and with more leads than the desk can handle, no steady state exists; the queue then
 grows like a fluid, (lambda - n mu) t, and the mean wait is that of the fluid over the horizon.
 
@@ -104,7 +105,9 @@ def _queue(
     """M/G/n+D by scaling M/M/n+D: waits of a queue whose handling times have squared coefficient of
     variation s2 are about (1 + s2)/2 times those of the exponential one (Allen-Cunneen; 1/2 for fixed
     handling); so the offered wait V_G ~ scale * V_M and P(V_G > tau) = P(V_M > tau / scale)."""
-    if scale == 1.0 or math.isinf(tau):
+    if scale == 1.0:
+        return mmn_d(lam, mu, n, tau, horizon_days)
+    if math.isinf(tau) and lam >= n * mu:  # overloaded without patience: the fluid backlog, not scaled
         return mmn_d(lam, mu, n, tau, horizon_days)
     lost, wait = mmn_d(lam, mu, n, tau / scale, horizon_days)
     return lost, scale * wait

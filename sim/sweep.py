@@ -25,7 +25,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,8 @@ MIN_CHUNK_SECONDS = 0.25
 """A chunk is never cut smaller than this, in seconds of compute, to balance workers."""
 CHUNKS_PER_WORKER = 4
 """Chunks per worker wanted for load balancing (when that keeps chunks >= MIN_CHUNK_SECONDS)."""
+CONNECT_TIMEOUT = "20s"
+"""How long to try to reach a Dask scheduler given by address."""
 MAX_REPORTED_PROBLEMS = 3
 """Invalid points named in the error message; the rest are counted."""
 
@@ -198,7 +200,9 @@ def _dotted(path: str) -> str:
     return re.sub(r"\[(\d+)\]", r".\1", path)
 
 
-def _validate(scenario: Scenario, levers: Sequence[str], points: Sequence[tuple]) -> None:
+def _validate(
+    scenario: Scenario, levers: Sequence[str], points: Sequence[tuple], what: str = "point"
+) -> None:
     """Build every point's scenario; raise one ScenarioError naming the first problems (path = value)."""
     found: dict[str, list[int]] = {}
     problems: list[tuple[str, Any, str]] = []
@@ -217,13 +221,13 @@ def _validate(scenario: Scenario, levers: Sequence[str], points: Sequence[tuple]
         return
     texts = list(found)
     shown = [
-        f"{t} (point {found[t][0]}{f' and {len(found[t]) - 1} more' if len(found[t]) > 1 else ''})"
+        f"{t} ({what} {found[t][0]}{f' and {len(found[t]) - 1} more' if len(found[t]) > 1 else ''})"
         for t in texts[:MAX_REPORTED_PROBLEMS]
     ]
     more = f"; and {len(texts) - MAX_REPORTED_PROBLEMS} more" if len(texts) > MAX_REPORTED_PROBLEMS else ""
     bad = len({i for ids in found.values() for i in ids})
     raise ScenarioError(
-        f"sweep of {scenario.name!r}: {bad} of {len(points)} point(s) invalid, nothing was run: "
+        f"sweep of {scenario.name!r}: {bad} of {len(points)} {what}(s) invalid, nothing was run: "
         + "; ".join(shown)
         + more,
         problems,
@@ -295,7 +299,7 @@ def _plan(
         ends = [(p, (float(lo), float(hi))) for p, (lo, hi) in samples[1].items()]
         for path, (lo, hi) in ends:
             cur = _current(dump, path)
-            _validate(scenario, [path], [(_plain(lo, cur),), (_plain(hi, cur),)])
+            _validate(scenario, [path], [(_plain(lo, cur),), (_plain(hi, cur),)], what=f"{path} range end")
         spec["samples"] = {"n": samples[0], "ranges": {p: [lo, hi] for p, (lo, hi) in ends}}
         levers += s_paths
         points = [g + s for g in points for s in s_points]
@@ -427,12 +431,25 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(parts) or "definition"
 
 
+def _blank(out: Path) -> bool:
+    """No directory, or nothing in it but what an interrupted start leaves (temporaries, empty _monthly)."""
+    if not out.is_dir():
+        return True
+    for p in out.iterdir():
+        if p.name.startswith(".") and p.name.endswith(".tmp"):
+            continue
+        if p.name == MONTHLY_DIR and p.is_dir() and not any(p.iterdir()):
+            continue
+        return False
+    return True
+
+
 def _open_out(out: Path, plan: _Plan, chunk_size: int | None) -> int | None:
     """Check `out` before anything runs: new/empty (None) or the same sweep (its chunk size)."""
     if out.exists() and not out.is_dir():
         raise SweepError(f"{out}: exists and is not a directory")
     manifest = out / MANIFEST
-    if not out.is_dir() or not any(out.iterdir()):
+    if _blank(out):
         return None
     if not manifest.is_file():
         raise SweepError(
@@ -498,23 +515,27 @@ def _dask_client(workers: int | None, scheduler: Any, log: Log | None) -> Iterat
         return
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
             _log_dashboard(client, log)
             yield client
         return
-    with (
-        LocalCluster(
+    try:
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+        )
+    except RuntimeError as exc:  # typically: a script without `if __name__ == "__main__":`
+        raise SweepError(
+            f"could not start {workers} local worker processes ({exc}); in a script, call sweep() under "
+            "`if __name__ == '__main__':` (workers start by importing the main module), or pass workers=1"
+        ) from exc
+    with cluster, Client(cluster) as client:
         _log_dashboard(client, log)
         yield client
 
@@ -667,10 +688,10 @@ def sweep(
 def _prepare_dir(out: Path, plan: _Plan, size: int, bounds: list[tuple[int, int]]) -> set[int]:
     """Create the directory and manifest (new sweep) or find the finished chunks (resume)."""
     out.mkdir(parents=True, exist_ok=True)
-    if plan.monthly:
-        (out / MONTHLY_DIR).mkdir(exist_ok=True)
     _clean_temporaries(out)
     manifest = out / MANIFEST
+    if plan.monthly:
+        (out / MONTHLY_DIR).mkdir(exist_ok=True)
     if not manifest.is_file():
         _write_json(
             {
@@ -710,21 +731,9 @@ def _execute(
     """Run the chunks in `todo`; write each (if `out`) as it finishes; return their frames."""
     from tqdm import tqdm
 
-    total_runs = plan.runs
-    done_runs = total_runs - sum(bounds[c][1] - bounds[c][0] for c in todo)
-    bar = tqdm(
-        total=total_runs,
-        initial=done_runs,
-        unit="run",
-        desc="sweep",
-        file=sys.stderr,
-        disable=None if progress else True,
-        leave=False,
-        dynamic_ncols=True,
-    )
-    n_chunks, finished = len(bounds), len(bounds) - len(todo)
-    bar.set_postfix_str(f"chunks {finished}/{n_chunks}")
     results: dict[int, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+    if not todo:
+        return results
     sc_dict, version = plan.scenario.to_dict(), _version()
 
     def task_args(cid: int) -> tuple[Any, ...]:
@@ -734,51 +743,52 @@ def _execute(
         }
         return (sc_dict, plan.levers, pts, start, stop, plan.replications, plan.seed, plan.monthly, version)
 
-    def finish(cid: int, result: dict[str, Any]) -> None:
-        nonlocal finished
-        start, stop = bounds[cid]
-        k, m = _chunk_frames(plan, start, stop, result)
-        if out is not None:
-            if m is not None:
-                _write_parquet(m, out / MONTHLY_DIR / _chunk_name(cid))
-            _write_parquet(k, out / _chunk_name(cid))
-        results[cid] = (k, m)
-        finished += 1
-        bar.update(stop - start)
-        bar.set_postfix_str(f"chunks {finished}/{n_chunks}")
-
-    try:
-        if not todo:
-            return results
-        in_process = scheduler is None and min(local_workers or 1, len(todo)) <= 1
+    in_process = scheduler is None and min(local_workers or 1, len(todo)) <= 1
+    with ExitStack() as stack:
         if in_process:
-            for cid in todo:
-                finish(cid, run_chunk(*task_args(cid)))
-            return results
-        if client is not None:
-            _run_on(client, plan, todo, task_args, finish, log)
+            completed: Iterator[tuple[int, dict[str, Any]]] = ((c, run_chunk(*task_args(c))) for c in todo)
         else:
-            n = min(local_workers or 1, len(todo)) if scheduler is None else None
-            with _dask_client(n, scheduler, log) as c:
-                _run_on(c, plan, todo, task_args, finish, log)
-        return results
-    finally:
-        bar.close()
+            if client is None:
+                n = min(local_workers or 1, len(todo)) if scheduler is None else None
+                client = stack.enter_context(_dask_client(n, scheduler, log))
+            if log is not None:
+                log(f"{len(todo)} chunk(s) on {_n_workers(client)} worker(s)")
+            completed = stack.enter_context(closing(_completed(client, plan, todo, task_args)))
+        # The bar starts once the workers are up, so its rate and ETA are those of the runs.
+        n_chunks, finished = len(bounds), len(bounds) - len(todo)
+        bar = stack.enter_context(
+            tqdm(
+                total=plan.runs,
+                initial=plan.runs - sum(bounds[c][1] - bounds[c][0] for c in todo),
+                unit="run",
+                desc="sweep",
+                file=sys.stderr,
+                disable=None if progress else True,
+                leave=False,
+                dynamic_ncols=True,
+                postfix=f"chunks {finished}/{n_chunks}",
+            )
+        )
+        for cid, result in completed:
+            start, stop = bounds[cid]
+            k, m = _chunk_frames(plan, start, stop, result)
+            if out is not None:
+                if m is not None:
+                    _write_parquet(m, out / MONTHLY_DIR / _chunk_name(cid))
+                _write_parquet(k, out / _chunk_name(cid))
+            results[cid] = (k, m)
+            finished += 1
+            bar.set_postfix_str(f"chunks {finished}/{n_chunks}", refresh=False)
+            bar.update(stop - start)
+    return results
 
 
-def _run_on(
-    client: Client,
-    plan: _Plan,
-    todo: list[int],
-    task_args: Callable[[int], tuple[Any, ...]],
-    finish: Callable[[int, dict[str, Any]], None],
-    log: Log | None,
-) -> None:
-    """Submit every chunk to the cluster; handle each as it completes (any order)."""
+def _completed(
+    client: Client, plan: _Plan, todo: list[int], task_args: Callable[[int], tuple[Any, ...]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Submit every chunk to the cluster; yield (chunk, result) as each completes, in any order."""
     from distributed import as_completed
 
-    if log is not None:
-        log(f"{len(todo)} chunk(s) on {_n_workers(client)} worker(s)")
     key = plan.digest()[:16]
     futures = {
         client.submit(run_chunk, *task_args(cid), key=f"sweep-{key}-{cid:06d}", pure=False): cid
@@ -786,7 +796,6 @@ def _run_on(
     }
     try:
         for fut in as_completed(list(futures)):
-            cid = futures[fut]
             try:
                 result = fut.result()
             except ModuleNotFoundError as exc:
@@ -795,6 +804,6 @@ def _run_on(
                     "or with PYTHONPATH set to it (see docs/sweep.md)"
                 ) from None
             fut.release()
-            finish(cid, result)
+            yield futures[fut], result
     finally:
         client.cancel([f for f in futures if not f.done()])

@@ -230,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
     except SweepError as exc:
         raise _bad_input(str(exc)) from None
     except OSError as exc:
+        if args.out is None:
+            raise
         raise _bad_input(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     if isinstance(kpis, tuple):  # monthly=True: (kpis, monthly)
         kpis = kpis[0]

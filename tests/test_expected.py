@@ -10,8 +10,9 @@ engine and against closed forms.
    and the engine's monthly mean also depends on the time of day at which each month starts (a month is
    30.4375 days), which a constant cannot follow; its accuracy is measured by the grid in part 4 instead.
    With a round-the-clock desk the mean wait is compared like every other column. Also left out: the
-   referral figures of month 1 of two scenarios (`KNOWN_GAPS`), where expected.py's two monthly
-   shortcuts are measurably too high; `test_known_gaps_month_one` shows the gap (strict xfail).
+   referral figures of month 1 (`MONTH_ONE_REFERRALS`), where expected.py times the sales of referral
+   leads as if they arrived evenly over the month, while in month 1 they come late (from the month's
+   first customers); `test_month_one_referrals` measures the gap precisely (strict xfail).
 2. LTV: `expected(...).kpis["ltv"]` equals closed forms written here from docs/model.md, and the engine's
    mean LTV is within Monte Carlo error of it.
 3. The funnel delay kernel: a distribution over months that matches a Monte Carlo of its definition.
@@ -210,25 +211,14 @@ def comparisons(name: str, pool: Executor | None) -> tuple[pd.DataFrame, float]:
     return df, float(norm.ppf(1.0 - ALPHA / (2 * k)))
 
 
-MONTH_ONE_REFERRALS = {
-    ("leads_referral", 1),
-    ("sales_referral", 1),
-    ("margin_referral_sale", 1),
-    ("referral_bonus", 1),
-}
-KNOWN_GAPS: dict[str, set[tuple[str, int]]] = {
-    # expected.py counts a customer's presence in its purchase month as half a month (for its referral
-    # leads) and spreads referral leads evenly over their month. In month 1 the first customers buy late
-    # (after the funnel's delay) and their referral leads come later still, so month 1's referral leads
-    # and sales are too high. Measured with 20,000 one-month replications (seed 99): beauty salon
-    # leads_referral 4.87 vs 4.34 ± 0.015 (+12 %, z ≈ +3.5 at 200 replications), sales_referral 2.78 vs
-    # 2.20 ± 0.011 (+26 %, z ≈ +5.5); car dealer with service leads_referral 0.119 vs 0.076 ± 0.002
-    # (+58 %, z ≈ +2.2), sales_referral 0.014 vs 0.0036 ± 0.0004 (z ≈ +2.4). Sales as a whole: +0.5 %
-    # and +0.1 %. From month 2 on the differences are within the engine's noise.
-    # Excluded from the exactness test, checked by the strict xfail test_known_gaps_month_one.
-    "beauty_salon": MONTH_ONE_REFERRALS,
-    "car_dealer_service": MONTH_ONE_REFERRALS,
-}
+MONTH_ONE_REFERRALS = ("leads_referral", "sales_referral", "margin_referral_sale", "referral_bonus")
+MONTH_ONE_CASES = ("beauty_salon", "car_dealer_service")
+"""Month 1's referral figures depend on when within the month the referral leads arrive. expected.py
+counts each new customer's presence in its purchase month exactly (from the funnel's delays), but times
+the sales of referral leads as if they arrived evenly over their month; in month 1 they arrive late
+(from the first customers), so month 1's referral sales come out too high: beauty salon 2.52 vs the
+engine's 2.17 ± 0.024 (+16 %), referral leads 4.41 vs 4.26 ± 0.034 (+3 %), 4,000 one-month runs. From
+month 2 on the differences are within the engine's noise (the exactness test)."""
 
 
 def describe(rows: pd.DataFrame) -> str:
@@ -242,8 +232,8 @@ def describe(rows: pd.DataFrame) -> str:
 @pytest.mark.parametrize("name", EXACTNESS_CASES)
 def test_expected_within_engine_confidence_interval(name, pool):
     df, z_crit = comparisons(name, pool)
-    known = KNOWN_GAPS.get(name, set())
-    df = df[[(c, m) not in known for c, m in zip(df["column"], df["month"], strict=True)]]
+    month_one = (df["month"] == 1) & df["column"].isin(MONTH_ONE_REFERRALS)
+    df = df[~month_one]
     no_data = df[df["engine"].isna()]  # e.g. the mean wait of a scenario without leads
     wrong = no_data[no_data["expected"].notna()]
     assert wrong.empty, f"{name}: no engine figure (NaN) but an expected one:\n{describe(wrong)}"
@@ -264,41 +254,32 @@ def test_expected_within_engine_confidence_interval(name, pool):
 
 
 MONTH_ONE_REPLICATIONS = 4000
-"""One-month runs for the known gaps: cheap (about 1.5 ms each), and precise enough that a gap of the
-size measured stands out at any seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car
-dealer's)."""
+"""One-month runs: cheap (about 1.5 ms each), and precise enough that the old gap would stand out at any
+seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car dealer's)."""
 
 
 @pytest.mark.parametrize(
     "name",
     [
         pytest.param(
-            name,
+            n,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="BUG: expected.py's month-1 referral figures are too high (half a month of presence "
-                "in the purchase month, referral leads spread evenly over the month): "
-                + {
-                    "beauty_salon": "beauty salon sales_referral 2.78 vs the engine's 2.20 ± 0.011 (+26 %), "
-                    "leads_referral 4.87 vs 4.34 ± 0.015 (+12 %)",
-                    "car_dealer_service": "car dealer with service sales_referral 0.014 vs 0.0036 ± 0.0004, "
-                    "leads_referral 0.119 vs 0.076 ± 0.002 (+58 %)",
-                }[name]
-                + " (20,000 one-month replications); later months agree",
+                reason="known approximation: referral leads taken as arriving evenly over month 1 "
+                "(beauty salon referral sales 2.52 vs 2.17 ± 0.024); later months agree",
             ),
         )
-        for name in KNOWN_GAPS
+        for n in MONTH_ONE_CASES
     ],
 )
-def test_known_gaps_month_one(name):
-    """The cells left out of the exactness test, measured precisely on one-month runs."""
+def test_month_one_referrals(name):
+    """Month 1's referral figures, measured precisely on one-month runs."""
     sc = variant(name).override({"horizon_months": 1})
     runs = sim.simulate(sc, MONTH_ONE_REPLICATIONS, seed=SEED).monthly
     exp = expected(sc).monthly
-    cells = sorted(c for c, m in KNOWN_GAPS[name] if m == 1)
-    z_crit = norm.ppf(1.0 - ALPHA / (2 * sum(len(v) for v in KNOWN_GAPS.values())))
+    z_crit = norm.ppf(1.0 - ALPHA / (2 * len(MONTH_ONE_REFERRALS) * len(MONTH_ONE_CASES)))
     rows = []
-    for col in cells:
+    for col in MONTH_ONE_REFERRALS:
         mean = runs[col].mean()
         se = runs[col].std(ddof=1) / math.sqrt(MONTH_ONE_REPLICATIONS)
         rows.append({"column": col, "expected": exp[col][0], "engine": mean, "se": se})
@@ -505,12 +486,6 @@ def test_engine_ltv_matches_closed_form_shipped(name, pool):
 
 # --- 3. funnel delay kernel ------------------------------------------------------------------------------
 
-FOUR_EQUAL_BUG = (
-    "BUG: delay_kernel separates equal stage rates by a relative 1e-5 and sums the hypoexponential "
-    "partial fractions, which cancel catastrophically: four equal 10-day stages put K[1] 1.7 points off "
-    "a Monte Carlo (SE 0.1 point); five equal stages give K = [825, -835, …], and expected() of the car "
-    "dealer with five 6-day stages books 8,672 sales in month 1 and -194 in month 2 (engine: 5.9, 24.2)"
-)
 KERNEL_CASES = [
     pytest.param([], 0.5, id="no delay, shift"),
     pytest.param([3.0, 0.0], 0.18, id="one stage and a zero stage"),
@@ -519,15 +494,8 @@ KERNEL_CASES = [
     pytest.param([7.0, 7.0], 0.0, id="two equal stages"),
     pytest.param([20.0, 20.0, 20.0], 0.0, id="three equal stages"),
     pytest.param([10.0, 10.1, 10.2, 10.3, 10.4], 1.0, id="close distinct stages"),
-    pytest.param(
-        [10.0] * 4, 0.0, id="four equal stages", marks=pytest.mark.xfail(strict=True, reason=FOUR_EQUAL_BUG)
-    ),
-    pytest.param(
-        [6.0] * 5,
-        0.0,
-        id="five equal stages",
-        marks=pytest.mark.xfail(strict=True, reason="BUG: as with four equal stages (K far outside [0, 1])"),
-    ),
+    pytest.param([10.0] * 4, 0.0, id="four equal stages"),
+    pytest.param([6.0] * 5, 0.0, id="five equal stages"),
 ]
 KERNEL_MONTHS = 36
 KERNEL_SAMPLES = 400_000
@@ -535,7 +503,8 @@ KERNEL_SAMPLES = 400_000
 
 @pytest.mark.parametrize(("means", "shift"), KERNEL_CASES)
 def test_delay_kernel_matches_monte_carlo(means, shift):
-    K = delay_kernel(np.array(means, dtype=float), shift, KERNEL_MONTHS)
+    kernel = delay_kernel(np.array(means, dtype=float), shift, KERNEL_MONTHS)
+    K = kernel.sales
     assert K.shape == (KERNEL_MONTHS,)
     assert K.min() >= -1e-12, f"negative kernel value {K.min()}"
     # Long horizon: the mass past 36 months is negligible for these delays.
@@ -557,7 +526,7 @@ def test_delay_kernel_matches_monte_carlo(means, shift):
 
 
 def test_delay_kernel_without_delays_is_one_month():
-    K = delay_kernel(np.array([0.0, 0.0]), 0.0, 12)
+    K = delay_kernel(np.array([0.0, 0.0]), 0.0, 12).sales
     np.testing.assert_allclose(K, np.eye(12)[0], atol=1e-12)
 
 
@@ -567,21 +536,11 @@ DESK_REPLICATIONS = qa.DEFAULT_REPLICATIONS
 DESK_SEED = qa.DEFAULT_SEED
 """The benchmark's defaults: the test checks the very figures of the table in docs/queueing.md."""
 
-FIXED_NO_PATIENCE_BUG = (
-    "BUG: sim/queueing.py `_queue` skips the Allen-Cunneen scaling when there is no patience "
-    "(`if scale == 1.0 or math.isinf(tau)`), so fixed handling round the clock without patience gets "
-    "the exponential M/M/n wait, about twice the engine's: "
-)
-DESK_MISSES: dict[tuple[str, float, str], str] = {
-    ("24 h, no patience, fixed handling", 0.6, "wait"): FIXED_NO_PATIENCE_BUG
-    + "model 0.0985 h vs engine 0.0532 h (+85 %)",
-    ("24 h, no patience, fixed handling", 0.9, "wait"): FIXED_NO_PATIENCE_BUG
-    + "model 0.908 h vs engine 0.459 h (+98 %)",
-}
+DESK_MISSES: dict[tuple[str, float, str], str] = {}
 """Grid points (configuration, load, "lost" or "wait") that miss the goal, with the measured figures;
-each is marked xfail(strict=True). The closest points that meet it: 8 h without patience at load 0.9
-(wait -8.0 %), 10 h with patience 4 h at 0.3 (+7.2 %), fixed handling with patience at 0.6 (-7.4 %);
-fixed handling without patience at 0.3 meets it only through the 0.01 h allowance (+66 %)."""
+each would be marked xfail(strict=True). None at present; the closest points that meet it: 8 h without
+patience at load 0.9 (wait -8.0 %), 10 h with patience 4 h at 0.3 (+7.2 %), fixed handling with
+patience at 0.6 (-7.4 %)."""
 
 
 def desk_cases():
