@@ -14,6 +14,7 @@ from sim.expected import ExpectedResult, expected
 from sim.levers import Lever, levers
 from sim.results import SimulationResult, compare, simulate
 from sim.scenario import Scenario, ScenarioError, load_scenario, loads_scenario, parse_scenario
+from sim.sweep import SweepError, SweepFrames, sweep, sweep_points
 
 __all__ = [
     "ExpectedResult",
@@ -24,6 +25,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "SweepError",
+    "SweepFrames",
     "__version__",
     "compare",
     "expected",
@@ -35,4 +38,6 @@ __all__ = [
     "programme_value",
     "sensitivity",
     "simulate",
+    "sweep",
+    "sweep_points",
 ]

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import pandas as pd
 
+from sim import sweep_cli
 from sim.decisions import METRICS, GoalSeekError, goal_seek, programme_value, sensitivity
 from sim.results import compare, simulate
 from sim.scenario import ScenarioError, load_scenario
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("programme", help="is the service programme worth its cost?")
     pr.add_argument("scenario", help="scenario TOML file")
     pr.set_defaults(func=_cmd_programme)
+
+    sweep_cli.add_parser(sub)
     return parser
 
 

@@ -49,7 +49,12 @@ def test_cli_snippet_runs(line: str, tmp_path: Path) -> None:
     assert proc.stdout.strip(), f"`{line}` printed nothing"
     if "--chart" in line:
         assert (tmp_path / "tornado.png").stat().st_size > 1000, "the tornado chart was not written"
-    if "--out" in line:
+    if "--out" in line and " sweep " in line:
+        import pandas as pd
+
+        runs = pd.read_parquet(tmp_path / "results")
+        assert len(runs) > 0 and "break_even_month" in runs.columns, f"`{line}` wrote no sweep dataset"
+    elif "--out" in line:
         out = tmp_path / "results"
         for name in ("monthly.parquet", "kpis.parquet", "run.json"):
             assert (out / name).is_file(), f"`{line}` did not write {name}"
