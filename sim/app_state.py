@@ -403,8 +403,8 @@ def encode_view(view: View) -> dict[str, str]:
     out: dict[str, str] = {}
     if view.preset != DEFAULT_PRESET:
         out["preset"] = view.preset
-    if view.preset == UPLOAD and view.source:
-        out["src"] = view.source
+    if view.preset == UPLOAD and view.source and len(view.source) <= MAX_SOURCE_CHARS:
+        out["src"] = view.source  # (a scenario too large for a link is left out of it)
     if view.lang != DEFAULT_LANG:
         out["lang"] = view.lang
     on = [p for p in SWITCHES if view.switches.get(p) is True]

@@ -89,17 +89,18 @@ def _tornado(
             )
     data = pd.DataFrame(rows)
     order = list(dict.fromkeys(data["label"]))
-    legend_kw, axis_kw = {}, {}
+    legend_kw, axis_kw, x_kw = {}, {}, {}
     if labels is not None:  # the app's tornado: ends named in the page's language, long lever names
         expr = f"datum.label == 'low' ? '{side_words[0]}' : '{side_words[1]}'"
         legend_kw["legend"] = alt.Legend(labelExpr=expr)
         axis_kw["axis"] = alt.Axis(labelLimit=320)
+        x_kw["scale"] = alt.Scale(zero=False)
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort=order, title=None, **axis_kw),
-            x=alt.X("from:Q", title=axis_title),
+            x=alt.X("from:Q", title=axis_title, **x_kw),
             x2=alt.X2("to:Q"),
             color=alt.Color(
                 "end:N",
@@ -279,7 +280,9 @@ def cohort_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.Chart:
     """Cohort payback heatmap: cohort (month of purchase) × months after the purchase, coloured by the
     cohort's cumulative margin ÷ its acquisition cost (green from 1: paid back).
 
-    `frame` is `sim.views.cohort_frame`'s table.
+    `frame` is `sim.views.cohort_frame`'s table: about H²/2 cells, past Altair's default limit of 5 000 rows
+    for a horizon over 99 months (Streamlit has no limit; to save the chart elsewhere, use
+    `alt.data_transformers.disable_max_rows()`).
     """
     data = frame.copy()
     top = float(np.nanmax(data["ratio"])) if len(data) else 2.0

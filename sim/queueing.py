@@ -74,7 +74,7 @@ def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tup
         tail_s = math.exp(delta * tau - m) / (n * mu)  # integral over (tau, inf) of e^{lambda tau - n mu x}
         log_J = m + math.log(j_s + tail_s)
         log_I1 = m + math.log(i1_s) if i1_s > 0 else -math.inf
-        log_tail = m + math.log(tail_s)
+        log_tail = delta * tau - math.log(n * mu)  # in logs: tail_s underflows when capacity is ample
     log_b = log_top + math.log(lam) + log_J  # lambda pi_{n-1} J / pi_0
     log_z = float(np.logaddexp(log_sum_below, log_b))
     scale = log_top + math.log(lam) - log_z  # log(lambda * pi_{n-1})

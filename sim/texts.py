@@ -450,7 +450,7 @@ def compact(x: float, lang: str = "en", signed: bool = False) -> str:
     for scale, en, ru in ((1e12, "T", "трлн"), (1e9, "B", "млрд"), (1e6, "M", "млн")):
         if abs(x) >= scale:
             v = x / scale
-            decimals = 0 if abs(v) >= 100 else (1 if abs(v) >= 10 else 2)
+            decimals = 0 if round(abs(v), 1) >= 100 else (1 if round(abs(v), 2) >= 10 else 2)
             return f"{number(v, lang, decimals, signed)}{NBSP}{ru if lang == 'ru' else en}"
     return number(x, lang, 0, signed)  # pragma: no cover
 

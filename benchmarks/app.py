@@ -1,0 +1,203 @@
+"""Speed of the Streamlit app.
+
+Goals (issue "The Streamlit app"): a widget change reruns the expected model and redraws in <= 300 ms of
+server time on the car dealer (AppTest: median and slowest of 20 reruns); the first page load <= 3 s after
+start-up; a 200-replication Monte Carlo band for the car dealer ready in <= 5 s. Prints the figures and a
+one-line JSON at the end.
+
+    python benchmarks/app.py [--reruns 20] [--replications 200] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sim  # noqa: E402
+from sim import texts  # noqa: E402
+from sim.band import BandRunner, compute_band  # noqa: E402
+
+APP = str(ROOT / "app.py")
+CHROMIUM = os.environ.get("SIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    return {"median": round(1000 * statistics.median(seconds), 1), "max": round(1000 * max(seconds), 1)}
+
+
+def reruns(n: int, **params: str) -> list[float]:
+    """Wall time of `n` AppTest reruns, each after moving the churn slider (AppTest runs the script in
+    this process: the time is the server's, without a browser)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    slider = next(w for w in at.slider if w.key.endswith("retention.monthly_churn"))
+    start = slider.value
+    times = []
+    for i in range(n):
+        at.slider(key=slider.key).set_value(round(start + 0.1 * (i % 10 + 1), 1))
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return times
+
+
+def tab_reruns(n: int) -> dict[str, dict[str, float]]:
+    """Reruns with each tab open (the car dealer with every part switched on, Monte Carlo off)."""
+    out = {}
+    for tab in ("flow", "cohorts", "sensitivity", "desk", "programme", "answers"):
+        params = {"reps": "0", "tab": tab, "on": "repeat,referrals,service_programme,problems"}
+        out[tab] = _ms(reruns(n, **params))
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def first_load(browser: bool) -> dict[str, object]:
+    """Start `streamlit run app.py`; time until its health endpoint answers, then (in headless Chromium)
+    until the first page shows its tiles and the cash curve, and the same for a second page."""
+    port = _free_port()
+    out: dict[str, object] = {}
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless=true"]
+    command += ["--server.address=127.0.0.1", f"--server.port={port}", "--server.fileWatcherType=none"]
+    command += ["--browser.gatherUsageStats=false"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.perf_counter() - start > 60:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.05)
+        out["health_s"] = round(time.perf_counter() - start, 2)
+        if not browser or not Path(CHROMIUM).exists():
+            out["page_s"] = None
+            out["note"] = "no browser: page load not measured"
+            return out
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            try:
+                for name in ("page_s", "second_page_s"):
+                    page = b.new_page(viewport={"width": 1400, "height": 1400})
+                    t = time.perf_counter()
+                    page.goto(f"{url}/?reps=0", timeout=60_000)
+                    page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+                    page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=60_000)
+                    out[name] = round(time.perf_counter() - t, 2)
+                    page.close()
+            finally:
+                b.close()
+        return out
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def band_times(replications: int) -> dict[str, float]:
+    """The car dealer's band: `replications` in this process (the worker's job), and the app's default
+    replications through the background worker (process start-up included)."""
+    dealer = sim.load_scenario(ROOT / "scenarios" / "car_dealer.toml").to_toml()
+    t = time.perf_counter()
+    band = compute_band(dealer, replications, 1)
+    direct = time.perf_counter() - t
+    runner = BandRunner()
+    try:
+        t = time.perf_counter()
+        while runner.request(dealer, 20, 2, owner="bench").state not in ("done", "failed"):
+            time.sleep(0.02)
+        worker = time.perf_counter() - t
+    finally:
+        runner.shutdown()
+    return {
+        "replications": replications,
+        "seconds": round(direct, 2),
+        "replications_per_second": round(replications / direct, 1),
+        "p_break_even": band.p_break_even,
+        "default_20_via_worker_seconds": round(worker, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reruns", type=int, default=20)
+    parser.add_argument("--replications", type=int, default=200)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args(argv)
+    figures: dict = {"benchmark": "app", "cpus": os.cpu_count()}
+
+    print(f"Reruns after a slider move on the car dealer (AppTest, {args.reruns} reruns), ms:")
+    on = reruns(args.reruns)
+    off = reruns(args.reruns, reps="0")
+    figures["rerun_ms"] = _ms(on)
+    figures["rerun_ms_monte_carlo_off"] = _ms(off)
+    for label, key in (
+        ("on (20 replications in the background)", "rerun_ms"),
+        ("off", "rerun_ms_monte_carlo_off"),
+    ):
+        print(
+            f"  default view, Monte Carlo {label}: "
+            f"median {figures[key]['median']}, slowest {figures[key]['max']}"
+        )
+    figures["tab_rerun_ms"] = tab_reruns(5)
+    print("  with a tab open (every part on, 5 reruns each):")
+    for tab, ms in figures["tab_rerun_ms"].items():
+        print(f"    {texts.t('en', f'tab_{tab}'):20s} median {ms['median']:7.1f}, slowest {ms['max']:7.1f}")
+
+    print("First page load after start-up (streamlit run app.py, headless Chromium):")
+    figures["first_load"] = first_load(browser=not args.no_browser)
+    print(f"  {figures['first_load']}")
+
+    print(f"Monte Carlo band of the car dealer ({args.replications} replications of sim.simulate):")
+    figures["band"] = band_times(args.replications)
+    print(f"  {figures['band']}")
+    print(json.dumps(figures))
+    return figures
+
+
+if __name__ == "__main__":
+    main()

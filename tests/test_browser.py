@@ -1,0 +1,159 @@
+"""The app in a real browser: `streamlit run app.py` on 127.0.0.1, driven by headless Chromium (Debian's
+`chromium`, through Playwright). Skipped when the browser is missing, unless SIM_REQUIRE_BROWSER=1 (as in
+`.ci/run`), which makes a missing browser a failure."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = os.environ.get("SIM_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("SIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+def _missing(why: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{why} (SIM_REQUIRE_BROWSER=1: the browser test must run)")
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1; the whole process group is stopped after."""
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless=true",
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--server.fileWatcherType=none",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the Monte Carlo worker is stopped with it
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.2)
+        yield url
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=wait)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Chromium's path, after checking Playwright and the browser are there (before starting a server)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.mark.timeout(120)
+def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server}/?preset=car_dealer_service&reps=4")
+            tile = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']")
+            tile.wait_for()
+            page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
+            assert tile.inner_text().strip() == "76"
+            page.get_by_text(re.compile(r"^Band: 4 replications")).wait_for()  # the Monte Carlo band
+
+            churn = (
+                page.locator("[data-testid='stSlider']")
+                .filter(has_text="Monthly churn")
+                .get_by_role("slider")
+            )
+            churn.focus()
+            for _ in range(5):  # 1.5 % → 2.0 % a month
+                churn.press("ArrowRight")
+            page.wait_for_url(re.compile(r"retention\.monthly_churn=0\.02"))
+            # The page has settled: the tile and the curve's mark agree, the new band is drawn, nothing runs.
+            page.wait_for_function(
+                """() => {
+                    const tile = document.querySelector("[data-testid='stMetricValue']").innerText.trim();
+                    const chart = document.querySelector("[data-testid='stVegaLiteChart']");
+                    const marks = Array.from(chart.querySelectorAll("text")).map(t => t.textContent);
+                    const band = Array.from(document.querySelectorAll("[data-testid='stCaptionContainer']"))
+                        .some(c => c.innerText.startsWith("Band: 4 replications"));
+                    return tile !== "76" && marks.includes("break-even: month " + tile) && band
+                        && !document.querySelector("[data-testid='stProgress']")
+                        && !document.querySelector("[data-testid='stStatusWidget']");
+                }"""
+            )
+            moved = tile.inner_text().strip()
+            assert moved.isdigit() and int(moved) > 76  # more churn: break-even later
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+            assert (tmp_path / "app.png").stat().st_size > 10_000
+            assert not errors, errors
+        finally:
+            browser.close()
