@@ -3,9 +3,10 @@
 Exact where the model is linear in expectation (a desk with spare capacity): paid leads, the funnel's
 delays (a phase-type distribution integrated over the arrival month, with each new customer's presence
 in its purchase month), customers' lives (the exact tables of `sim.customers`), existing customers
-(enumerated over their visit phases) and the referral feedback (solved month by month). One
-approximation, small at monthly resolution: referral leads are taken as spread evenly over their month
-when their sales are timed. Where the desk is constrained, waits and lost leads come from
+(enumerated over their visit phases) and the referral feedback (followed in eighths of a month for
+the first six months, where the month's first customers bring most of its referral leads, then month
+by month). Left approximate: arrivals within an eighth of a month, and after month 6 referral leads
+within their month, are taken as even. Where the desk is constrained, waits and lost leads come from
 `sim.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
 """
 
@@ -62,6 +63,11 @@ class ExpectedResult:
 @dataclass(frozen=True)
 class DelayKernel:
     """Where the sales of a month's leads fall, for leads arriving uniformly within their month."""
+
+    stage_delays: np.ndarray
+    """Mean days of each funnel stage."""
+    shift_days: float
+    """Days added to every delay (the desk's wait and handling)."""
 
     sales: np.ndarray
     """P(the sale falls j months after the lead's arrival month), j = 0 … months-1."""
@@ -129,7 +135,12 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
     hinge = (G2[1:] - G2[:-1]) / M  # E[(jM - X)^+], j = 0 .. months
     sales = below[1:] - below[:-1]
     presence = hinge[1:] - hinge[:-1] - M * below[:-1]
-    return DelayKernel(np.clip(sales, 0.0, 1.0), np.clip(presence, 0.0, M))
+    return DelayKernel(
+        np.asarray(stage_delays_days, dtype=float),
+        float(shift_days),
+        np.clip(sales, 0.0, 1.0),
+        np.clip(presence, 0.0, M),
+    )
 
 
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
@@ -236,6 +247,70 @@ def _conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return np.convolve(x, kernel)[: x.size]
 
 
+FINE_MONTHS = 6
+"""Months at the start whose referral feedback is followed in steps of 1/SUBSTEPS month: there the few
+customers bought late in the month bring most of the referral leads, which then come late too."""
+
+SUBSTEPS = 8
+"""Steps per month in the first FINE_MONTHS months (about four days)."""
+
+
+def _solve_sales_fine(
+    scenario: Scenario,
+    kernel: DelayKernel,
+    lost: np.ndarray,
+    presence_new: np.ndarray,
+    presence_existing: np.ndarray,
+    months: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paid sales, referral sales and referral leads of the first `months` months, the referral feedback
+    followed in steps of 1/SUBSTEPS month: a step's referral leads come from existing customers and
+    earlier months' customers (whole months, from the tables) and from the customers who bought earlier
+    in the month (step by step); every lead's sale is timed with the step kernel."""
+    S = SUBSTEPS
+    h = MONTH_DAYS / S
+    N = months * S
+    means = np.asarray([d for d in kernel.stage_delays if d > 0], dtype=float)
+    G, _ = _g_functions(means, np.arange(-1, N + 1) * h - kernel.shift_days)
+    kf = np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0)
+    p_ref = scenario.referral_conversion
+    r_day = scenario.referral_rate_per_year / 365.25
+    keep = np.repeat(1.0 - lost[:months], S).tolist()
+    paid = scenario.funnel_conversion * _conv(
+        np.repeat(scenario.paid_leads_per_month * (1.0 - lost[:months]) / S, S), kf
+    )
+    paid_l = paid.tolist()
+    new_f = [0.0] * N
+    ref_leads_f = [0.0] * N
+    ref_reached_f = np.zeros(2 * N)  # padded in front so every step reads a full window
+    window = np.append(kf, 0.0)[N:0:-1].copy()  # kf[N], …, kf[1]: weights of the previous steps
+    k0 = float(kf[0])
+    new_m = np.zeros(months)
+    whole = bought = 0.0
+    half = h / 2.0
+    for t in range(N):
+        if t % S == 0:
+            m = t // S
+            if m:
+                new_m[m - 1] = sum(new_f[t - S : t])
+            whole = (presence_existing[m] + (new_m[:m] @ presence_new[m:0:-1] if m else 0.0)) / S
+            bought = 0.0
+        present = whole + h * bought  # customer-days in this step, but this step's own customers
+        earlier = float(ref_reached_f[t : t + N] @ window)
+        a = r_day * keep[t] * p_ref * k0
+        nf = (paid_l[t] + p_ref * earlier + a * present) / (1.0 - a * half)
+        new_f[t] = nf
+        ref_leads_f[t] = r_day * (present + half * nf)
+        ref_reached_f[t + N] = ref_leads_f[t] * keep[t]
+        bought += nf
+
+    def by_month(x: list[float] | np.ndarray) -> np.ndarray:
+        return np.reshape(np.asarray(x), (months, S)).sum(axis=1)
+
+    sales_paid = by_month(paid)
+    return sales_paid, by_month(new_f) - sales_paid, by_month(ref_leads_f)
+
+
 def _solve_sales(
     scenario: Scenario,
     kernel: DelayKernel,
@@ -247,7 +322,8 @@ def _solve_sales(
 
     Referral leads of month m come from the customers present: existing ones, earlier customers in
     their whole months, and new customers for the rest of their purchase month (from the kernel). The
-    month's own referral leads that buy within the month add to it: a linear equation per month.
+    first FINE_MONTHS months are followed in finer steps (`_solve_sales_fine`); later months solve a
+    linear equation per month, the month's referral leads taken as spread evenly over it.
     """
     H = scenario.horizon_months
     K, P = kernel.sales, kernel.presence
@@ -262,7 +338,14 @@ def _solve_sales(
     new = np.zeros(H)
     ref_leads = np.zeros(H)
     ref_reached = np.zeros(H)
-    for m in range(H):
+    F = min(FINE_MONTHS, H)
+    fine_paid, fine_ref, fine_leads = _solve_sales_fine(
+        scenario, kernel, lost, presence_new, presence_existing, F
+    )
+    new[:F] = fine_paid + fine_ref
+    ref_leads[:F] = fine_leads
+    ref_reached[:F] = fine_leads * (1.0 - lost[:F])
+    for m in range(F, H):
         whole = new[:m] @ presence_new[m:0:-1] if m else 0.0
         partial_ref = p_ref * (ref_reached[:m] @ P[m:0:-1]) if m else 0.0
         known = presence_existing[m] + whole + partial_paid[m] + partial_ref

@@ -9,10 +9,9 @@ engine and against closed forms.
    the monthly mean wait of a desk with working hours. Its model (sim/queueing.py) is an approximation,
    and the engine's monthly mean also depends on the time of day at which each month starts (a month is
    30.4375 days), which a constant cannot follow; its accuracy is measured by the grid in part 4 instead.
-   With a round-the-clock desk the mean wait is compared like every other column. Also left out: the
-   referral figures of month 1 (`MONTH_ONE_REFERRALS`), where expected.py times the sales of referral
-   leads as if they arrived evenly over the month, while in month 1 they come late (from the month's
-   first customers); `test_month_one_referrals` measures the gap precisely (strict xfail).
+   With a round-the-clock desk the mean wait is compared like every other column. Month 1's referral
+   figures, where earlier versions were measurably off (referral leads come late in the month, from its
+   first customers), are also measured precisely on one-month runs (`test_month_one_referrals`).
 2. LTV: `expected(...).kpis["ltv"]` equals closed forms written here from docs/model.md, and the engine's
    mean LTV is within Monte Carlo error of it.
 3. The funnel delay kernel: a distribution over months that matches a Monte Carlo of its definition.
@@ -213,12 +212,13 @@ def comparisons(name: str, pool: Executor | None) -> tuple[pd.DataFrame, float]:
 
 MONTH_ONE_REFERRALS = ("leads_referral", "sales_referral", "margin_referral_sale", "referral_bonus")
 MONTH_ONE_CASES = ("beauty_salon", "car_dealer_service")
-"""Month 1's referral figures depend on when within the month the referral leads arrive. expected.py
-counts each new customer's presence in its purchase month exactly (from the funnel's delays), but times
-the sales of referral leads as if they arrived evenly over their month; in month 1 they arrive late
-(from the first customers), so month 1's referral sales come out too high: beauty salon 2.52 vs the
-engine's 2.17 ± 0.024 (+16 %), referral leads 4.41 vs 4.26 ± 0.034 (+3 %), 4,000 one-month runs. From
-month 2 on the differences are within the engine's noise (the exactness test)."""
+"""Month 1's referral figures depend on when within the month the referral leads arrive: they come
+from the month's first customers, late in the month. Earlier versions counted half a month of presence
+(+26 % on the salon's month-1 referral sales) and then timed referral sales as if the leads arrived
+evenly over the month (+13 %); expected.py now follows the first six months in eighths of a month. What
+is left is about +0.9 % on the salon's month-1 referral leads (4.378 vs 4.34 ± 0.012 over 32,000 runs
+of two seeds), mostly the desk's wait taken as a constant shift; the test allows 2 % on top of the
+engine's noise. The old gaps (+13 to +26 %) would fail it at any seed."""
 
 
 def describe(rows: pd.DataFrame) -> str:
@@ -232,8 +232,6 @@ def describe(rows: pd.DataFrame) -> str:
 @pytest.mark.parametrize("name", EXACTNESS_CASES)
 def test_expected_within_engine_confidence_interval(name, pool):
     df, z_crit = comparisons(name, pool)
-    month_one = (df["month"] == 1) & df["column"].isin(MONTH_ONE_REFERRALS)
-    df = df[~month_one]
     no_data = df[df["engine"].isna()]  # e.g. the mean wait of a scenario without leads
     wrong = no_data[no_data["expected"].notna()]
     assert wrong.empty, f"{name}: no engine figure (NaN) but an expected one:\n{describe(wrong)}"
@@ -258,20 +256,7 @@ MONTH_ONE_REPLICATIONS = 4000
 seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car dealer's)."""
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known approximation: referral leads taken as arriving evenly over month 1 "
-                "(beauty salon referral sales 2.52 vs 2.17 ± 0.024); later months agree",
-            ),
-        )
-        for n in MONTH_ONE_CASES
-    ],
-)
+@pytest.mark.parametrize("name", MONTH_ONE_CASES)
 def test_month_one_referrals(name):
     """Month 1's referral figures, measured precisely on one-month runs."""
     sc = variant(name).override({"horizon_months": 1})
@@ -285,7 +270,10 @@ def test_month_one_referrals(name):
         rows.append({"column": col, "expected": exp[col][0], "engine": mean, "se": se})
     df = pd.DataFrame(rows)
     df["z"] = (df["expected"] - df["engine"]) / df["se"]
-    assert (df["z"].abs() <= z_crit).all(), f"{name}, month 1 (|z| > {z_crit:.2f}):\n{describe(df)}"
+    # Allowed: the engine's noise plus 2 % for the desk's wait, which the model adds to the funnel as a
+    # constant shift (the mean wait) where the engine has a mixture of night and day waits.
+    ok = (df["expected"] - df["engine"]).abs() <= z_crit * df["se"] + 0.02 * df["engine"].abs()
+    assert ok.all(), f"{name}, month 1 (beyond {z_crit:.2f} SE + 2 %):\n{describe(df)}"
 
 
 # --- 2. LTV -----------------------------------------------------------------------------------------------
