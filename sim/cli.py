@@ -15,6 +15,7 @@ from typing import NoReturn
 import pandas as pd
 
 from sim import sweep_cli
+from sim.cli_args import positive_int, seed
 from sim.decisions import METRICS, GoalSeekError, goal_seek, programme_value, sensitivity
 from sim.results import compare, simulate
 from sim.scenario import ScenarioError, load_scenario
@@ -29,26 +30,6 @@ class _Parser(argparse.ArgumentParser):
 
 class BadInput(Exception):
     """A user error to report in one line with exit code 2."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
 
 
 def _progress_bar(total: int, label: str):
@@ -203,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and print its KPIs")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("--replications", "-n", type=_positive_int, default=1, help="Monte Carlo replications")
-    run.add_argument("--seed", type=_seed, default=0, help="random seed (same seed, same result)")
+    run.add_argument("--replications", "-n", type=positive_int, default=1, help="Monte Carlo replications")
+    run.add_argument("--seed", type=seed, default=0, help="random seed (same seed, same result)")
     run.add_argument("--out", help="directory for monthly.parquet, kpis.parquet and run.json")
     run.set_defaults(func=_cmd_run)
 
@@ -215,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="paired yearly comparison of two scenarios (b − a)")
     cmp_.add_argument("a", help="baseline scenario TOML")
     cmp_.add_argument("b", help="what-if scenario TOML")
-    cmp_.add_argument("--replications", "-n", type=_positive_int, default=20)
-    cmp_.add_argument("--seed", type=_seed, default=0)
+    cmp_.add_argument("--replications", "-n", type=positive_int, default=20)
+    cmp_.add_argument("--seed", type=seed, default=0)
     cmp_.set_defaults(func=_cmd_compare)
 
     sen = sub.add_parser("sensitivity", help="which lever moves the metric most (a tornado)")

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from sim.cli_args import positive_int, seed
 from sim.scenario import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
@@ -85,26 +86,6 @@ def parse_range(spec: str) -> tuple[str, tuple[float, float]]:
         raise ValueError(f"--sample {spec!r}: {exc}") from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the sweep's arguments to `parser`; `run` is its command."""
     parser.add_argument("scenario", help="scenario TOML file")
@@ -122,17 +103,17 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="PATH=LOW:HIGH",
         help="a lever's range for Latin hypercube sampling (with --samples)",
     )
-    parser.add_argument("--samples", type=_positive_int, help="points drawn by Latin hypercube")
-    parser.add_argument("--replications", "-n", type=_positive_int, default=1, help="runs per point")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed (same seed, same result)")
+    parser.add_argument("--samples", type=positive_int, help="points drawn by Latin hypercube")
+    parser.add_argument("--replications", "-n", type=positive_int, default=1, help="runs per point")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (same seed, same result)")
     parser.add_argument("--out", help="directory for the Parquet dataset (resumes the same sweep)")
-    parser.add_argument("--workers", type=_positive_int, help="local worker processes (default: cores)")
+    parser.add_argument("--workers", type=positive_int, help="local worker processes (default: cores)")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument(
         "--monthly", action="store_true", help="also write the monthly tables (to OUT/_monthly)"
     )
     parser.add_argument(
-        "--chunk-size", type=_positive_int, help="runs per chunk (default: about 1.5 s of work)"
+        "--chunk-size", type=positive_int, help="runs per chunk (default: about 1.5 s of work)"
     )
     parser.set_defaults(func=run)
     return parser
