@@ -21,6 +21,7 @@ import sim
 from sim.desk import LOST, Desk
 from sim.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
 from sim.scenario import SalesDesk, Scenario
+from tests.sections import PROBLEMS, PROGRAMME
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -49,23 +50,6 @@ PROPERTY_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-PROBLEMS = {
-    "visit_problem_probability": 0.1,
-    "resolution_days": 5.0,
-    "cost_per_problem": 3000.0,
-    "leave_probability_base": 0.1,
-    "leave_probability_per_day": 0.02,
-}
-PROGRAMME = {
-    "fixed_cost_per_year": 1_200_000.0,
-    "contacts_per_month": 1.5,
-    "cost_per_contact": 40.0,
-    "tolerated_contacts_per_month": 1.0,
-    "max_churn_reduction": 0.3,
-    "referral_uplift": 0.2,
-    "margin_uplift": 0.1,
-}
 
 
 def small_service_dealer(**changes) -> Scenario:

@@ -47,6 +47,7 @@ from sim.expected import delay_kernel, expected
 from sim.ledger import MONTHLY_COLUMNS
 from sim.queueing import desk_performance, mmn_d
 from sim.scenario import Scenario
+from tests.sections import PROBLEMS, PROGRAMME
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -69,23 +70,6 @@ def shipped(name: str) -> Scenario:
 
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
-
-PROBLEMS = {
-    "visit_problem_probability": 0.1,
-    "resolution_days": 5.0,
-    "cost_per_problem": 3000.0,
-    "leave_probability_base": 0.1,
-    "leave_probability_per_day": 0.02,
-}
-PROGRAMME = {
-    "fixed_cost_per_year": 1_200_000.0,
-    "contacts_per_month": 1.5,
-    "cost_per_contact": 40.0,
-    "tolerated_contacts_per_month": 1.0,
-    "max_churn_reduction": 0.3,
-    "referral_uplift": 0.2,
-    "margin_uplift": 0.1,
-}
 
 
 def variant(name: str) -> Scenario:
