@@ -5,9 +5,10 @@ whose referral leads feed back into the sales desk. Work that contends for nothi
 item: paid leads of a month are drawn in numpy; the customers who bought in a month have their whole
 futures (adoption, churn checks, visits, problems) drawn together when the month ends and booked into
 monthly bins; referral leads are drawn month by month from the count of customers present (and, for
-the purchase month, at the sale). The sales desk is where leads contend: it serves leads one at a time
-in arrival order (`sim.desk.Desk`), running ahead of the clock only up to the next pending sale —
-nothing can add a lead before that moment, so the order is exactly that of a model in which every lead
+the purchase month, at the sale). The sales desk is where leads contend: it serves leads in arrival
+order (`sim.desk.Desk`, a compiled kernel, a stretch of leads per call), running ahead of the clock
+only up to the next pending sale when sales can send leads (referrals) — nothing can add a lead before
+that moment, so the order is exactly that of a model in which every lead
 is its own process (see docs/model.md and the reference model in tests/). Memory is bounded by the
 monthly aggregates and one month of leads.
 """
@@ -23,7 +24,7 @@ import numpy as np
 import simpy
 
 from sim.customers import LifetimeTables, draw_batch, lifetime_tables
-from sim.desk import LOST, Desk
+from sim.desk import Desk, Leads, no_leads
 from sim.scenario import Scenario
 from sim.streams import stream
 
@@ -104,7 +105,8 @@ class _Replication:
             self.handling_mean = d.handling_minutes / 1440.0
             self.handling_fixed = d.handling == "fixed"
         self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
-        self.referral_queue: list[tuple[float, int, float, bool, float]] = []  # leads for the desk
+        self.referral_queue: Leads = no_leads()  # referral leads for the desk, sorted by arrival
+        self.referral_next = 0  # the first of them not yet offered to the desk
         self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
         self.unborn = np.zeros(self.H, dtype=np.int64)  # sales of each month whose future is not drawn yet
         self._seq = 0
@@ -264,17 +266,14 @@ class _Replication:
             for t in (times + delay)[buys]:
                 self._schedule_sale(float(t), referral=True)
             return
-        q = self.referral_queue
-        items = zip(times.tolist(), handling.tolist(), buys.tolist(), delay.tolist(), strict=True)
-        if total > len(q) // 8:
-            for t, h, b, d in items:
-                self._seq += 1
-                q.append((t, self._seq, h, b, d))
-            heapq.heapify(q)
-        else:
-            for t, h, b, d in items:
-                self._seq += 1
-                heapq.heappush(q, (t, self._seq, h, b, d))
+        # Into the desk's queue, after the leads waiting there that arrive at the same moment.
+        j = self.referral_next
+        waiting = [a[j:] for a in self.referral_queue]
+        new = (times, handling, buys, delay)
+        merged = [np.concatenate((w, x)) for w, x in zip(waiting, new, strict=True)]
+        order = np.argsort(merged[0], kind="stable")
+        self.referral_queue = tuple(a[order] for a in merged)  # type: ignore[assignment]
+        self.referral_next = 0
 
     # --- processes ------------------------------------------------------------------------------
 
@@ -289,49 +288,39 @@ class _Replication:
             yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
 
     def _leads_desk(self):
-        """Offer paid and referral leads to the desk in arrival order, never past a pending sale."""
-        desk, led = self.desk, self.ledger
-        pending, refq = self.pending_sales, self.referral_queue
-        lost, reached, wait = led["leads_lost"], led["leads_reached"], led["wait_hours_sum"]
-        inf = math.inf
-        contact = desk.contact
+        """Offer paid and referral leads to the desk in arrival order, never past a pending sale while
+        sales can send new leads (with referrals); the desk serves a stretch of leads per call."""
+        desk, led, pending = self.desk, self.ledger, self.pending_sales
+        env, inf = self.env, math.inf
+        referrals = self.referral_rate > 0
         for m in range(self.H):
             self._monthly_referrals(m)
             times, handling, buys, delay = self._paid_month(m)
-            times_l, handling_l = times.tolist(), handling.tolist()
-            buys_l, delay_l = buys.tolist(), delay.tolist()
+            paid = (times, handling, buys, delay)
             month_end = (m + 1) * MONTH_DAYS
-            i, n = 0, len(times_l)
-            n_lost = n_reached = 0
-            wait_days = 0.0
+            i = 0
             while True:
-                ta = times_l[i] if i < n else inf
-                tr = refq[0][0] if refq else inf
-                t = ta if ta <= tr else tr
-                if t >= month_end:
-                    t = month_end  # this month's paid leads are done; later months are not drawn yet
+                stop = pending[0][0] if referrals and pending else inf
+                i, self.referral_next, n_sales, t = desk.serve(
+                    paid, i, self.referral_queue, self.referral_next, month_end,
+                    stop, env.now, self.T, referrals,
+                )  # fmt: skip
+                if n_sales == 1:
+                    self._schedule_sale(float(desk.sale_time[0]), bool(desk.sale_referral[0]))
+                elif n_sales:
+                    times_l = desk.sale_time[:n_sales].tolist()
+                    for sale, ref in zip(times_l, desk.sale_referral[:n_sales].tolist(), strict=True):
+                        self._schedule_sale(sale, ref)
+                # t: the next lead's arrival (this month's end if none is left in the month).
                 if pending and pending[0][0] <= t:
                     yield pending[0][2]  # the sale happens (and may add referral leads) first
                     continue
                 if t >= month_end:
                     break
-                if ta <= tr:
-                    h, b, d, ref = handling_l[i], buys_l[i], delay_l[i], False
-                    i += 1
-                else:
-                    _, _, h, b, d = heapq.heappop(refq)
-                    ref = True
-                start = contact(t, h)
-                if start == LOST:
-                    n_lost += 1
-                    continue
-                n_reached += 1
-                wait_days += start - t
-                if b:  # the funnel starts when the first contact ends
-                    self._schedule_sale(start + h + d, ref)
-            lost[m] += n_lost
-            reached[m] += n_reached
-            wait[m] += wait_days * 24.0
+            lost, reached, wait = desk.take_month()
+            led["leads_lost"][m] += lost
+            led["leads_reached"][m] += reached
+            led["wait_hours_sum"][m] += wait
         self.out.desk_busy_days = desk.busy_days
 
     def run(self) -> RunOutput:
