@@ -246,9 +246,10 @@ def draw_batch(
 
     lo = max(0, -month0) if existing else 1  # new customers' age 0 (the purchase) is booked at the sale
     seg = slice(month0 + lo, month0 + A + 1)
-    ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)[lo:]
-    ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)[lo:]
-    ledger["revenue"][seg] += (revenue * alive).sum(axis=0)[lo:]
+    if J:  # without repeat streams nothing to book (age 0, the first purchase, is booked at the sale)
+        ledger["repeat_visits"][seg] += (visits * alive).sum(axis=0)[lo:]
+        ledger["margin_repeat"][seg] += (margin * alive).sum(axis=0)[lo:]
+        ledger["revenue"][seg] += (revenue * alive).sum(axis=0)[lo:]
     ledger["active_customers"][month0 + max(0, -month0) : month0 + A + 1] += alive.sum(axis=0)[
         max(0, -month0) :
     ]

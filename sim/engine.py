@@ -137,7 +137,8 @@ class _Replication:
             parts.append(np.sort(rng.random(n)))
             self.ledger["leads_paid"][m] += n
             self.ledger["lead_spend"][m] += n * ch.cost_per_lead
-        times = (m + np.sort(np.concatenate(parts)) if parts else np.zeros(0)) * MONTH_DAYS
+        merged = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts or [np.zeros(0)]))
+        times = (m + merged) * MONTH_DAYS
         times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
         n = times.size
         handling = self._handling(self.rng_paid_handling, n)
@@ -288,15 +289,15 @@ class _Replication:
             yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
 
     def _leads_desk(self):
-        """Offer paid and referral leads to the desk in arrival order, never past a pending sale while
-        sales can send new leads (with referrals); the desk serves a stretch of leads per call."""
+        """Offer paid and referral leads to the desk in arrival order; the desk serves a stretch of leads
+        per call. With referrals a sale may send new leads, so the desk never runs past a pending sale;
+        without them a month's leads are served in one call and its sales then happen on the clock."""
         desk, led, pending = self.desk, self.ledger, self.pending_sales
         env, inf = self.env, math.inf
         referrals = self.referral_rate > 0
         for m in range(self.H):
             self._monthly_referrals(m)
-            times, handling, buys, delay = self._paid_month(m)
-            paid = (times, handling, buys, delay)
+            paid = self._paid_month(m)
             month_end = (m + 1) * MONTH_DAYS
             i = 0
             while True:
@@ -305,12 +306,9 @@ class _Replication:
                     paid, i, self.referral_queue, self.referral_next, month_end,
                     stop, env.now, self.T, referrals,
                 )  # fmt: skip
-                if n_sales == 1:
-                    self._schedule_sale(float(desk.sale_time[0]), bool(desk.sale_referral[0]))
-                elif n_sales:
-                    times_l = desk.sale_time[:n_sales].tolist()
-                    for sale, ref in zip(times_l, desk.sale_referral[:n_sales].tolist(), strict=True):
-                        self._schedule_sale(sale, ref)
+                self._book_sales(n_sales)
+                if not referrals:
+                    break
                 # t: the next lead's arrival (this month's end if none is left in the month).
                 if pending and pending[0][0] <= t:
                     yield pending[0][2]  # the sale happens (and may add referral leads) first
@@ -321,7 +319,19 @@ class _Replication:
             led["leads_lost"][m] += lost
             led["leads_reached"][m] += reached
             led["wait_hours_sum"][m] += wait
+            if not referrals:
+                yield env.timeout(month_end - env.now)
         self.out.desk_busy_days = desk.busy_days
+
+    def _book_sales(self, n: int) -> None:
+        """Schedule the n sales the desk's last call booked, in order."""
+        desk = self.desk
+        if n == 1:
+            self._schedule_sale(float(desk.sale_time[0]), bool(desk.sale_referral[0]))
+        elif n:
+            times = desk.sale_time[:n].tolist()
+            for t, ref in zip(times, desk.sale_referral[:n].tolist(), strict=True):
+                self._schedule_sale(t, ref)
 
     def run(self) -> RunOutput:
         self._existing_customers()
