@@ -1,9 +1,11 @@
-"""Monte Carlo bands for the app, run in a background process so the page never waits for them.
+"""Monte Carlo bands for the app, run in background processes so the page never waits for them.
 
-`compute_band` is the whole job: `sim.simulate` of the scenario (the same seed and replications give the
-same runs as `python -m sim run`), reduced to the cumulative-cash band and the break-even odds.
-`BandRunner` runs one job at a time in a worker process (one core stays free for the page), reports
-progress after each replication and cancels a job nobody waits for any more.
+`compute_band` is the whole job in one process: `sim.simulate` of the scenario (the same seed and
+replications give the same runs as `python -m sim run`), reduced to the cumulative-cash band and the
+break-even odds. `BandRunner` splits a job's replications between worker processes (one per core, at a
+lower priority than the page); each part is `simulate(..., first=…)` and `sim.results.combine` joins
+them, so the band is the same as in one process. It reports progress after each replication and
+cancels a job nobody waits for any more.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.results import simulate
 from sim.scenario import loads_scenario
+
+if TYPE_CHECKING:
+    from sim.results import SimulationResult
 
 Key = tuple[str, int, int]
 """(scenario TOML, replications, seed)."""
@@ -47,20 +51,38 @@ class Band:
 def compute_band(
     toml: str, replications: int, seed: int, progress: Callable[[int, int], None] | None = None
 ) -> Band:
-    """Simulate the scenario (`sim.simulate`) and reduce it to the band."""
+    """Simulate the scenario (`sim.simulate`) in this process and reduce it to the band."""
+    from sim.results import simulate  # the engine (and numba) only where bands are computed
+
     sc = loads_scenario(toml, source="app")
     start = time.perf_counter()
     result = simulate(sc, replications=replications, seed=seed, progress=progress)
-    seconds = time.perf_counter() - start
+    return band_of(result, time.perf_counter() - start)
+
+
+def band_of(result: SimulationResult, seconds: float) -> Band:
+    """The band of a simulation result that took `seconds`."""
     summary = result.summary()
     return Band(
         frame=result.bands("cumulative_cash"),
-        replications=replications,
-        seed=seed,
+        replications=result.replications,
+        seed=result.seed,
         p_break_even=float(summary.loc["p_break_even", "mean"]),
         break_even_p50=float(summary.loc["break_even_month", "p50"]),
         seconds=seconds,
     )
+
+
+def split(replications: int, parts: int) -> list[tuple[int, int]]:
+    """(first, count) of at most `parts` near-equal consecutive slices of range(replications)."""
+    parts = max(1, min(parts, replications))
+    size, extra = divmod(replications, parts)
+    out, first = [], 0
+    for k in range(parts):
+        count = size + (k < extra)
+        out.append((first, count))
+        first += count
+    return out
 
 
 class Cancelled(Exception):
@@ -76,17 +98,26 @@ def _init(progress: Any, cancel: Any) -> None:
     _PROGRESS, _CANCEL = progress, cancel
     if hasattr(os, "nice"):  # background work: the page's reruns come first
         os.nice(10)
+    from sim.desk import kernel
+    from sim.results import simulate  # noqa: F401 - loaded once per worker, before the first job
+
+    kernel()
 
 
-def _job(job_id: int, toml: str, replications: int, seed: int) -> Band:
+def _part(job_id: int, toml: str, seed: int, first: int, count: int) -> SimulationResult:
+    """Replications first … first + count − 1 of a job (in a worker process)."""
+    from sim.results import simulate
+
     def report(done: int, total: int) -> None:
         with _PROGRESS.get_lock():
-            _PROGRESS[0], _PROGRESS[1] = job_id, done
+            if _PROGRESS[0] != job_id:
+                _PROGRESS[0], _PROGRESS[1] = job_id, 0
+            _PROGRESS[1] += int(done > 0)
         if job_id in _CANCEL[:]:
             raise Cancelled(job_id)
 
-    report(0, replications)
-    return compute_band(toml, replications, seed, report)
+    report(0, count)
+    return simulate(loads_scenario(toml, source="app"), count, seed, report, first=first)
 
 
 @dataclass(frozen=True)
@@ -105,16 +136,22 @@ class Status:
 class _Job:
     id: int
     future: Future[Band]
+    """Done when every part is: the band, the error of a failed part, or cancelled."""
     total: int
+    parts: list[Future[SimulationResult]]
+    started: float
     owners: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class BandRunner:
-    """Runs band jobs one at a time in a worker process; the newest request of each owner (a browser
-    session) wins: its older unfinished jobs are cancelled unless another owner still waits for them."""
+    """Runs band jobs in worker processes (`workers`, by default one per core up to four), each job split
+    between them. The newest request of each owner (a browser session) wins: its older unfinished jobs
+    are cancelled unless another owner still waits for them."""
 
-    def __init__(self, keep: int = 64) -> None:
+    def __init__(self, keep: int = 64, workers: int | None = None) -> None:
         self._keep = keep
+        self._workers = workers or max(1, min(os.cpu_count() or 1, 4))
         self._lock = threading.Lock()
         self._jobs: OrderedDict[Key, _Job] = OrderedDict()
         self._next = 1
@@ -127,12 +164,19 @@ class BandRunner:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=1,
+                max_workers=self._workers,
                 mp_context=self._ctx,
                 initializer=_init,
                 initargs=(self._progress, self._cancel),
             )
         return self._pool
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (each loads the engine), so the first band does not wait."""
+        with self._lock:
+            pool = self._executor()
+            for _ in range(self._workers):
+                pool.submit(int)
 
     def request(self, toml: str, replications: int, seed: int, owner: str) -> Status:
         """Status of the band for (toml, replications, seed), starting it if needed, on behalf of `owner`."""
@@ -181,17 +225,43 @@ class BandRunner:
         job_id = self._next
         self._next += 1
         toml, replications, seed = key
+        slices = split(replications, self._workers)
         try:
-            future = self._executor().submit(_job, job_id, toml, replications, seed)
-        except (BrokenProcessPool, RuntimeError):  # the worker died: start a new one
+            parts = [self._executor().submit(_part, job_id, toml, seed, a, n) for a, n in slices]
+        except (BrokenProcessPool, RuntimeError):  # a worker died: start new ones
             self._pool = None
-            future = self._executor().submit(_job, job_id, toml, replications, seed)
-        job = _Job(job_id, future, replications)
+            parts = [self._executor().submit(_part, job_id, toml, seed, a, n) for a, n in slices]
+        job = _Job(job_id, Future(), replications, parts, time.perf_counter())
+        for part in parts:
+            part.add_done_callback(lambda _f, job=job: self._part_done(job))
         self._jobs[key] = job
         return job
 
+    @staticmethod
+    def _part_done(job: _Job) -> None:
+        """When the last part of a job is done: join the parts into the band (or pass on the failure)."""
+        with job.lock:
+            if job.future.done() or not all(p.done() for p in job.parts):
+                return
+            if any(p.cancelled() for p in job.parts):
+                job.future.cancel()
+                return
+            errors = [p.exception() for p in job.parts if p.exception() is not None]
+            if errors:
+                cancelled = [e for e in errors if isinstance(e, Cancelled)]
+                job.future.set_exception(cancelled[0] if cancelled else errors[0])
+                return
+            try:
+                from sim.results import combine
+
+                result = combine([p.result() for p in job.parts])
+                job.future.set_result(band_of(result, time.perf_counter() - job.started))
+            except Exception as exc:  # any error: the page shows it as the job's
+                job.future.set_exception(exc)
+
     def _stop(self, job: _Job) -> None:
-        if not job.future.cancel():  # already handed to the worker: it stops at its next replication
+        running = [p for p in job.parts if not p.cancel()]
+        if running:  # already handed to a worker: it stops at its next replication
             self._cancel[self._cancel_slot] = job.id
             self._cancel_slot = (self._cancel_slot + 1) % len(self._cancel)
 

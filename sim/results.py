@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim import frames
-from sim.customers import lifetime_tables
+from sim.customers import LifetimeTables, lifetime_tables
 from sim.engine import run_replication
 from sim.ledger import complete_monthly, kpis
 from sim.scenario import Scenario, load_scenario
@@ -68,33 +69,59 @@ class SimulationResult:
         return out
 
 
+def run_one(
+    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """One replication: its monthly columns (`sim.ledger.MONTHLY_COLUMNS`, arrays over months) and its
+    KPIs. `tables` are the scenario's `lifetime_tables` (shared by replications)."""
+    out = run_replication(scenario, seed, replication, tables)
+    monthly = complete_monthly(scenario, out.monthly)
+    # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
+    ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
+    return monthly, kpis(scenario, monthly, tables, ltv, out.desk_busy_days, out.desk_open_days)
+
+
 def simulate(
     scenario: Scenario | str | Path,
     replications: int = 1,
     seed: int = 0,
     progress: Progress | None = None,
+    first: int = 0,
 ) -> SimulationResult:
     """Run the discrete-event engine `replications` times (replication r uses streams of (seed, r)).
 
     Same scenario and seed give bit-identical results; two scenarios run with the same seed share
-    each random source's draws (a paired comparison).
+    each random source's draws (a paired comparison). `first` numbers the replications first …
+    first + replications − 1, so a long run can be split into parts (`combine` joins them into the
+    result of one run).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
         raise ValueError(f"replications = {replications!r}: must be a whole number >= 1")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed = {seed!r}: must be a whole number >= 0")
+    if not isinstance(first, int) or isinstance(first, bool) or first < 0:
+        raise ValueError(f"first = {first!r}: must be a whole number >= 0")
     tables = lifetime_tables(sc)
     monthly_runs, kpi_rows = [], []
-    for r in range(replications):
-        out = run_replication(sc, seed, r, tables)
-        monthly = complete_monthly(sc, out.monthly)
-        # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
-        ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
-        kpi_rows.append(kpis(sc, monthly, tables, ltv, out.desk_busy_days, out.desk_open_days))
+    numbers = range(first, first + replications)
+    for done, r in enumerate(numbers, start=1):
+        monthly, row = run_one(sc, seed, r, tables)
         monthly_runs.append(monthly)
+        kpi_rows.append(row)
         if progress is not None:
-            progress(r + 1, replications)
+            progress(done, replications)
+    return SimulationResult(
+        scenario=sc,
+        seed=seed,
+        replications=replications,
+        monthly=frames.monthly_frame(monthly_runs, numbers),
+        kpis=frames.kpi_frame(kpi_rows, numbers),
+        record=_record(sc, seed, replications, first),
+    )
+
+
+def _record(sc: Scenario, seed: int, replications: int, first: int) -> dict[str, Any]:
     record = {
         "scenario": sc.to_dict(),
         "seed": seed,
@@ -102,13 +129,31 @@ def simulate(
         "version": _version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if first:
+        record["first_replication"] = first
+    return record
+
+
+def combine(parts: Sequence[SimulationResult]) -> SimulationResult:
+    """Join the results of one scenario and seed run in parts (`simulate(..., first=…)`) into the result
+    of one run over all their replications, in replication order; the parts must not overlap."""
+    if not parts:
+        raise ValueError("combine: no parts")
+    sc, seed = parts[0].scenario, parts[0].seed
+    if any(p.scenario != sc or p.seed != seed for p in parts):
+        raise ValueError("combine: the parts are runs of different scenarios or seeds")
+    ordered = sorted(parts, key=lambda p: int(p.kpis["replication"].iloc[0]))
+    numbers = [int(r) for p in ordered for r in p.kpis["replication"]]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("combine: the parts overlap (a replication appears twice)")
+    replications = len(numbers)
     return SimulationResult(
         scenario=sc,
         seed=seed,
         replications=replications,
-        monthly=frames.monthly_frame(monthly_runs),
-        kpis=frames.kpi_frame(kpi_rows),
-        record=record,
+        monthly=pd.concat([p.monthly for p in ordered], ignore_index=True),
+        kpis=pd.concat([p.kpis for p in ordered], ignore_index=True),
+        record=_record(sc, seed, replications, numbers[0]),
     )
 
 

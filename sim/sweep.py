@@ -36,8 +36,8 @@ import pandas as pd
 
 from sim import frames
 from sim.customers import lifetime_tables
-from sim.engine import run_replication
-from sim.ledger import MONTHLY_COLUMNS, complete_monthly, kpis
+from sim.ledger import MONTHLY_COLUMNS
+from sim.results import run_one
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -357,11 +357,8 @@ def run_chunk(
         sc = base.override(dict(zip(levers, points[p], strict=True)))
         tables = lifetime_tables(sc)
         for i in runs:
-            out = run_replication(sc, seed, i % replications, tables)
-            month = complete_monthly(sc, out.monthly)
-            # As in `simulate`: with no new customer in a run, the LTV is its expectation.
-            ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
-            kpi_rows.append(kpis(sc, month, tables, ltv, out.desk_busy_days, out.desk_open_days))
+            month, row = run_one(sc, seed, i % replications, tables)
+            kpi_rows.append(row)
             if monthly:
                 monthly_runs.append({c: month[c] for c in MONTHLY_COLUMNS})
     return {"kpis": kpi_rows, "monthly": monthly_runs if monthly else None}
