@@ -367,7 +367,7 @@ def test_a_value_out_of_bounds_is_refused_before_any_work(
         raise AssertionError("work started")
 
     monkeypatch.setattr(sweep_mod, "run_chunk", forbidden)
-    monkeypatch.setattr(sweep_mod, "run_replication", forbidden)
+    monkeypatch.setattr(sweep_mod, "run_one", forbidden)
     monkeypatch.setattr(distributed, "LocalCluster", forbidden)
     out = tmp_path / "o"
     bad = {"channels.0.cost_per_lead": [2000, -5], "retention.monthly_churn": [0.01, 1.5]}
