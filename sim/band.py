@@ -171,6 +171,11 @@ class BandRunner:
             )
         return self._pool
 
+    @property
+    def workers(self) -> int:
+        """How many worker processes share a job."""
+        return self._workers
+
     def warm_up(self) -> None:
         """Start the worker processes now (each loads the engine), so the first band does not wait."""
         with self._lock:
