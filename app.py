@@ -12,20 +12,42 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import importlib
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
 import sim
 from sim import app_state as S
-from sim import charts, texts, views
-from sim.band import Band, BandRunner, Status
-from sim.decisions import ProgrammeValue
+from sim import texts
 from sim.levers import GROUPS
+
+
+class _OnFirstUse:
+    """A module imported when one of its attributes is first used."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+# Start-up: `import sim` and the modules above are light (no numpy, pandas, Altair, SciPy or the engine), so
+# the first run of a new server sends the page's frame (sidebar, title) at once and the browser renders it
+# while the figures (`views`: numpy, pandas) and the charts (`charts`: Altair) are imported; the Monte
+# Carlo band (`sim.band`: the engine) is imported when a band is asked for.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim import charts, views
+    from sim.band import Band, BandRunner, Status
+    from sim.decisions import ProgrammeValue
+else:
+    charts, views = _OnFirstUse("sim.charts"), _OnFirstUse("sim.views")
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
@@ -46,9 +68,13 @@ def presets() -> S.Presets:
 
 @st.cache_resource
 def band_runner() -> BandRunner:
-    """One background Monte Carlo worker per server."""
+    """The server's background Monte Carlo workers (one per core), started with the first page so the
+    first band does not wait for them."""
+    from sim.band import BandRunner
+
     runner = BandRunner()
     atexit.register(runner.shutdown)
+    runner.warm_up()
     return runner
 
 
@@ -71,8 +97,8 @@ def sensitivity_of(toml: str, metric: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def desk_of(toml: str) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """The desk curve (lost share and wait against staff)."""
+def desk_of(toml: str) -> pd.DataFrame:
+    """The desk curve (lost share and wait against every staff count in its range)."""
     return views.desk_curve(sim.loads_scenario(toml, "app"))
 
 
@@ -475,13 +501,8 @@ def show_tab(
             if sc.sales_desk is None:
                 st.info(t("desk_off"))
             else:
-                curve, failed = desk_of(toml)
+                curve = desk_of(toml)
                 st.altair_chart(charts.desk_chart(curve, sc.sales_desk.staff, lang), width="content")
-                by_error: dict[str, list[str]] = {}
-                for staff, error in failed:
-                    by_error.setdefault(error, []).append(str(staff))
-                for error, staff in by_error.items():
-                    st.warning(t("desk_failed", staff=", ".join(staff), error=error))
         elif tab_id == "programme":
             if sc.service_programme is None:
                 st.info(t("programme_off"))

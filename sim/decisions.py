@@ -4,13 +4,14 @@ value of a lever reaches a goal (goal seek), and is the service programme worth 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
+from sim.customers import lifetime_tables
 from sim.expected import expected_arrays
 from sim.levers import Lever, find_lever, get_value
 from sim.levers import levers as all_levers
@@ -169,7 +170,9 @@ def goal_seek(
     payback misses every target. Raises `GoalSeekError` if the target is not reachable in [low, high].
 
     With `step` (e.g. 50 roubles of CPL), the answer is the last multiple of `step` on the target's side,
-    so that one step beyond it misses the target; whole-number levers always move in steps of 1.
+    so that one step beyond it misses the target; whole-number levers always move in steps of 1. Without
+    it, the answer is within `rel_tol` of the range from where the target stops being met. The search
+    interpolates between the values tried (a handful of model evaluations, see `_boundary`).
     """
     sc = _scenario(scenario)
     _check_metric(metric)
@@ -181,18 +184,30 @@ def goal_seek(
     if not lo < hi:
         raise GoalSeekError(f"search range [{lo:g}, {hi:g}] is empty")
     lower_better = METRICS[metric] == "lower"
+    tables = lifetime_tables(sc) if lever.startswith(TABLE_FREE) else None
+    seen: dict[float, tuple[float, float]] = {}
 
-    def at(x: float) -> float:
-        return metric_value(sc.override({lever: round(x) if lv.integer else float(x)}), metric)
+    def at(x: float) -> tuple[float, float]:
+        """(metric, slack) at lever value x (each value evaluated once)."""
+        if x not in seen:
+            moved = sc.override({lever: round(x) if lv.integer else float(x)})
+            monthly, kpi, _ = expected_arrays(moved, tables)
+            m = float(kpi[metric])
+            seen[x] = (m, _slack(metric, target, m, monthly["cumulative_cash"]))
+        return seen[x]
 
     def ok(m: float) -> bool:
         if math.isnan(m):
             return False
         return m <= target if lower_better else m >= target
 
+    def probe(x: float) -> tuple[bool, float]:
+        m, s = at(x)
+        return ok(m), s
+
     if lv.integer:
         lo, hi = float(math.ceil(lo)), float(math.floor(hi))
-    m_lo, m_hi = at(lo), at(hi)
+    (m_lo, s_lo), (m_hi, s_hi) = at(lo), at(hi)
     ok_lo, ok_hi = ok(m_lo), ok(m_hi)
     if not ok_lo and not ok_hi:
         raise GoalSeekError(
@@ -204,30 +219,118 @@ def goal_seek(
             f"{metric} {'≤' if lower_better else '≥'} {target:g} holds across [{lo:g}, {hi:g}] for {lever}: "
             "widen the range to find where it stops"
         )
-    good, bad = (lo, hi) if ok_lo else (hi, lo)
+    good, bad = ((lo, s_lo), (hi, s_hi)) if ok_lo else ((hi, s_hi), (lo, s_lo))
     if step is not None and not step > 0:
         raise GoalSeekError(f"step = {step!r}: must be > 0")
-    precision = 1.0 if lv.integer else max(abs(hi - lo) * rel_tol, 1e-12)
-    if step is not None and not lv.integer:
-        precision = min(precision, step / 10)
-    for _ in range(200):
-        if abs(bad - good) <= precision:
-            break
-        mid = (good + bad) / 2
-        if lv.integer:
-            mid = float(math.floor(mid) if good < bad else math.ceil(mid))
-            if mid in (good, bad):
-                break
-        if ok(at(mid)):
-            good = mid
+    if lv.integer:
+        unit, precision = 1.0, 1.0
+    elif step is not None:
+        unit, precision = float(step), float(step)
+    else:
+        unit, precision = None, max(abs(hi - lo) * rel_tol, 1e-12)
+    answer = _boundary(probe, good, bad, unit, precision, first=value if lo < value < hi else None)
+    return GoalSeekResult(lever, metric, float(target), answer, at(answer)[0], lo, hi, precision)
+
+
+TABLE_FREE = ("channels.", "funnel.", "sales_desk.", "referrals.")
+"""Lever paths whose change leaves a new customer's lifetime tables as they are (acquisition only):
+goal seeks over them evaluate the model with the scenario's tables."""
+
+
+LOG_SLACK = ("lost_lead_share", "mean_wait_hours")
+"""Metrics that fall over orders of magnitude as the desk grows: their slack is a log ratio."""
+
+
+def _slack(metric: str, target: float, value: float, cumulative_cash: np.ndarray) -> float:
+    """How far the metric is on the target's side (>= 0: reached; NaN: unknown), to interpolate on.
+
+    For break-even (reached when the cumulative cash stays >= 0 from month ⌊target⌋ on), the cumulative
+    cash in month ⌊target⌋, or the lowest after it if that is negative while the month's is not (money):
+    it moves smoothly with a lever, unlike the month.
+    """
+    if metric == "break_even_month":
+        if math.isnan(target) or target < 1:
+            return math.nan
+        n = min(math.floor(target), cumulative_cash.size) if math.isfinite(target) else cumulative_cash.size
+        at_n, lowest = float(cumulative_cash[n - 1]), float(cumulative_cash[n - 1 :].min())
+        return at_n if (at_n < 0 or lowest >= 0) else lowest
+    if metric in LOG_SLACK:
+        return math.log(target / value) if target > 0 and value > 0 else math.nan
+    return (target - value) if METRICS[metric] == "lower" else (value - target)
+
+
+def _inside(good: float, bad: float, unit: float | None, precision: float) -> tuple[float, float] | None:
+    """Where the next probe may go: strictly between the ends, on the lattice of multiples of `unit` if
+    given (as multiples), else at least precision/2 from either end; None once the boundary is found."""
+    a, b = min(good, bad), max(good, bad)
+    if unit is None:
+        return (a + precision / 2, b - precision / 2) if b - a > precision else None
+    first, last = math.floor(a / unit) + 1, math.ceil(b / unit) - 1
+    while first * unit <= a:
+        first += 1
+    while last * unit >= b:
+        last -= 1
+    return (float(first), float(last)) if first <= last else None
+
+
+def _boundary(
+    probe: Callable[[float], tuple[bool, float]],
+    good: tuple[float, float],
+    bad: tuple[float, float],
+    unit: float | None,
+    precision: float,
+    first: float | None = None,
+) -> float:
+    """The last lever value that meets the target, from (value, slack) at a good and a bad end.
+
+    Probes `first` (the lever's current value, usually near the answer's scale) if it is inside, then
+    interpolates the slack as Chandrupatla's bracketing method does (inverse quadratic interpolation
+    where it is monotone, else the secant), and bisects (halving the logarithm of a range over orders of
+    magnitude) where a slack is unknown or two probes in a row did not halve the range. Probes lie on
+    the lattice of multiples of `unit` if given, else the search stops within `precision`.
+    `probe(x)` is (target met, slack) at x; only `met` decides.
+    """
+    (a, fa), (b, fb) = good, bad  # a: the newest end, b: the other end, c: the end a replaced
+    met_a = True
+    c, fc = b, fb
+    widths: list[float] = []
+    for _ in range(400):
+        g = a if met_a else b
+        room = _inside(a, b, unit, precision)
+        if room is None:
+            return g
+        width = abs(b - a)
+        halved = len(widths) < 2 or width <= widths[-2] / 2
+        widths.append(width)
+        f_good, f_bad = (fa, fb) if met_a else (fb, fa)
+        signs = math.isfinite(fa) and math.isfinite(fb) and f_good >= 0 > f_bad  # slack agrees with `met`
+        x = math.nan
+        if first is not None:
+            x, first = first, None
+        elif halved and signs and math.isfinite(fc) and len({fa, fb, fc}) == 3:
+            xi, phi = (a - b) / (c - b), (fa - fb) / (fc - fb)
+            if phi * phi < xi and (1 - phi) ** 2 < 1 - xi:  # inverse quadratic interpolation is monotone
+                t = fa / (fb - fa) * fc / (fb - fc) + (c - a) / (b - a) * fa / (fc - fa) * fb / (fc - fb)
+                x = a + t * (b - a)
+            else:
+                x = a + fa / (fa - fb) * (b - a)  # secant
+        elif halved and signs:
+            x = a + fa / (fa - fb) * (b - a)  # secant
+        if math.isnan(x):
+            lo, hi = min(a, b), max(a, b)
+            x = math.sqrt(lo * hi) if lo > 0 and hi > 4 * lo else (lo + hi) / 2
+        if unit is None:
+            x = min(max(x, room[0]), room[1])
         else:
-            bad = mid
-    if step is not None and not lv.integer:
-        snapped = math.floor(good / step) * step if good < bad else math.ceil(good / step) * step
-        if ok(at(snapped)):
-            good = snapped
-        precision = step
-    return GoalSeekResult(lever, metric, float(target), good, at(good), lo, hi, precision)
+            x = min(max(float(round(x / unit)), room[0]), room[1]) * unit
+        met, fx = probe(x)
+        if met == met_a:
+            c, fc = a, fa
+        else:
+            c, fc = b, fb
+            b, fb = a, fa
+        a, fa, met_a = x, fx, met
+    return a if met_a else b
 
 
 def _default_range(lv: Lever, value: float) -> tuple[float, float]:
@@ -275,22 +378,49 @@ class ProgrammeValue:
 
 def programme_value(scenario: Scenario | str | Path, points: int = 61) -> ProgrammeValue:
     """With and without the service programme (expected values): yearly extra margin, the programme's
-    cost and the net, and the net against contacts a month with the optimum (intrusive service)."""
+    cost and the net, and the net against contacts a month with the optimum (intrusive service).
+
+    Contacts change the model only through the churn (the programme's churn multiplier) and the cost of
+    the contacts (contacts × cost per contact × active customers), so contacts with the same churn (k
+    and 2k* − k, or every k without a churn effect) share one evaluation of the model.
+    """
     sc = _scenario(scenario)
     prog = sc.service_programme
     if prog is None:
         raise ScenarioError(f"scenario {sc.name!r}: service_programme: there is no programme to evaluate")
     years = sc.horizon_months / 12.0
     without, _, _ = expected_arrays(sc.override({"service_programme": None}))
+    margin_without, net_without = float(without["margin"].sum()), float(without["net_cash"].sum())
+    # rounded effective churn → (contacts evaluated, horizon's margin, programme cost, net cash, active
+    # customer-months there)
+    by_churn: dict[float, tuple[float, float, float, float, float]] = {}
 
-    def per_year(k: float) -> tuple[float, float, float, dict[str, np.ndarray]]:
-        with_, _, _ = expected_arrays(sc.override({"service_programme.contacts_per_month": float(k)}))
-        extra = float(with_["margin"].sum() - without["margin"].sum()) / years
-        cost = float(with_["programme_cost"].sum()) / years
-        net = float(with_["net_cash"].sum() - without["net_cash"].sum()) / years
-        return extra, cost, net, with_
+    def keep(moved: Scenario, arrays: dict[str, np.ndarray]) -> None:
+        by_churn[round(moved.effective_churn, 15)] = (
+            moved.service_programme.contacts_per_month if moved.service_programme else 0.0,
+            float(arrays["margin"].sum()),
+            float(arrays["programme_cost"].sum()),
+            float(arrays["net_cash"].sum()),
+            float(arrays["active_customers"].sum()),
+        )
 
-    extra, cost, net, with_ = per_year(prog.contacts_per_month)
+    def per_year(k: float) -> tuple[float, float, float]:
+        """Extra margin, programme cost and net a year at k contacts a month."""
+        moved = sc.override({"service_programme.contacts_per_month": float(k)})
+        key = round(moved.effective_churn, 15)
+        if key not in by_churn:
+            keep(moved, expected_arrays(moved)[0])
+        k_eval, margin, cost, net, active = by_churn[key]
+        contacts = (float(k) - k_eval) * prog.cost_per_contact * active  # the contacts' cost beyond k_eval
+        return (
+            (margin - margin_without) / years,
+            (cost + contacts) / years,
+            (net - contacts - net_without) / years,
+        )
+
+    with_, _, _ = expected_arrays(sc)
+    keep(sc, with_)
+    extra, cost, net = per_year(prog.contacts_per_month)
     year = (np.arange(sc.horizon_months) // 12) + 1
     yearly = (
         pd.DataFrame(
@@ -307,13 +437,14 @@ def programme_value(scenario: Scenario | str | Path, points: int = 61) -> Progra
 
     top = max(3.0 * prog.tolerated_contacts_per_month, prog.contacts_per_month)
     grid = np.linspace(0.0, top, points)
-    rows = [per_year(k)[:3] for k in grid]
-    curve = pd.DataFrame(rows, columns=["extra_margin", "cost", "net"])
+    curve = pd.DataFrame([per_year(k) for k in grid], columns=["extra_margin", "cost", "net"])
     curve.insert(0, "contacts_per_month", grid)
     best = int(np.argmax(curve["net"].to_numpy()))
     lo_k, hi_k = grid[max(best - 1, 0)], grid[min(best + 1, points - 1)]
     k_opt, net_opt = float(grid[best]), float(curve["net"].iloc[best])
-    if hi_k > lo_k:
+    if hi_k > lo_k and len(by_churn) > 1:  # with one churn throughout, the net is linear in the contacts
+        from scipy.optimize import minimize_scalar  # here: SciPy's optimiser is slow to import
+
         res = minimize_scalar(
             lambda k: -per_year(k)[2],
             bounds=(lo_k, hi_k),

@@ -25,11 +25,9 @@ import simpy
 
 from sim.customers import LifetimeTables, draw_batch, lifetime_tables
 from sim.desk import Desk, Leads, no_leads
+from sim.ledger import MONTH_DAYS
 from sim.scenario import Scenario
 from sim.streams import stream
-
-MONTH_DAYS = 365.25 / 12.0
-"""Length of a month, in days."""
 
 LEDGER_COLUMNS: tuple[str, ...] = (
     "leads_paid",

@@ -22,8 +22,7 @@ import pandas as pd
 
 from sim import frames
 from sim.customers import LifetimeTables, lifetime_tables, problem_leave_factor
-from sim.engine import MONTH_DAYS
-from sim.ledger import complete_monthly, kpis
+from sim.ledger import MONTH_DAYS, complete_monthly, kpis
 from sim.queueing import DeskPerformance, desk_performance
 from sim.scenario import Scenario, load_scenario
 

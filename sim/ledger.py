@@ -12,6 +12,11 @@ import numpy as np
 from sim.customers import LifetimeTables
 from sim.scenario import Scenario
 
+MONTH_DAYS = 365.25 / 12.0
+"""Days in a month (docs/model.md): month m is [(m - 1) * MONTH_DAYS, m * MONTH_DAYS) on the engine's
+clock, which is in days. Defined here, with the monthly columns, for the engine and the expected-value
+model alike (the latter need not import the engine)."""
+
 MONTHLY_COLUMNS: tuple[str, ...] = (
     "leads_paid",
     "leads_referral",

@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
 
 from sim.scenario import SalesDesk
 
@@ -46,6 +45,14 @@ class DeskPerformance:
     """Busy share of the salespeople's open time."""
 
 
+@functools.lru_cache(maxsize=64)
+def _log_factorials(n: int) -> np.ndarray:
+    """log(j!) for j = 0 .. n - 1 (math.lgamma: the app's first page need not import scipy.special)."""
+    out = np.array([math.lgamma(j + 1.0) for j in range(n)])
+    out.flags.writeable = False
+    return out
+
+
 def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tuple[float, float]:
     """M/M/n+D: (share of leads lost, mean wait of served leads in days). Rates per day, tau in days."""
     if lam <= 0:
@@ -54,10 +61,10 @@ def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tup
     delta = lam - n * mu
     j = np.arange(n)
     log_a = math.log(a)
-    terms = j * log_a - gammaln(j + 1)
+    terms = j * log_a - _log_factorials(n)
     top = float(terms.max())
     log_sum_below = top + math.log(float(np.exp(terms - top).sum()))
-    log_top = (n - 1) * log_a - float(gammaln(n))  # a^(n-1)/(n-1)!
+    log_top = (n - 1) * log_a - math.lgamma(n)  # a^(n-1)/(n-1)!
     if math.isinf(tau):
         if delta >= 0:  # overloaded, no patience: the queue grows like a fluid over the horizon
             return 0.0, 0.5 * horizon_days * delta / (n * mu) + 1.0 / (n * mu)

@@ -6,8 +6,10 @@ tested and fuzzed without a browser; `app.py` only lays it out.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +18,8 @@ import pandas as pd
 
 from sim import texts
 from sim.customers import lifetime_tables
-from sim.decisions import METRICS, GoalSeekError, goal_seek, metric_value, programme_value
-from sim.expected import ExpectedResult, expected
+from sim.decisions import METRICS, GoalSeekError, goal_seek, programme_value
+from sim.expected import ExpectedResult, expected_arrays
 from sim.levers import find_lever
 from sim.scenario import Scenario
 
@@ -186,34 +188,42 @@ def cohort_frame(result: ExpectedResult) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def desk_curve(scenario: Scenario) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Lost-lead share and mean wait against salespeople (1 … about twice the current staff), from the
-    expected-value model; also the staff counts the model failed for, with the error."""
+DESK_COLUMNS = ("staff", "lost_lead_share", "mean_wait_hours")
+
+
+def desk_curve(scenario: Scenario) -> pd.DataFrame:
+    """Lost-lead share and mean wait (hours) against salespeople, from the expected-value model: a row
+    for every whole number of salespeople from 1 to about twice the current staff (at least four more,
+    at most the lever's bound); columns staff, lost_lead_share, mean_wait_hours."""
     desk = scenario.sales_desk
     if desk is None:
-        return pd.DataFrame(columns=["staff", "lost_lead_share", "mean_wait_hours"]), []
+        return pd.DataFrame(columns=list(DESK_COLUMNS))
     high = int(find_lever(scenario, "sales_desk.staff").high)
     top = min(high, max(2 * desk.staff, desk.staff + 4))
-    rows, failed = [], []
+    tables = lifetime_tables(scenario)  # the desk does not change a customer's life
+    rows = []
     for n in range(1, top + 1):
-        try:
-            k = expected(scenario.override({"sales_desk.staff": n})).kpi
-        except (ValueError, ArithmeticError) as exc:
-            failed.append((n, str(exc)))
-            continue
-        rows.append(
-            {"staff": n, "lost_lead_share": k["lost_lead_share"], "mean_wait_hours": k["mean_wait_hours"]}
-        )
-    return pd.DataFrame(rows, columns=["staff", "lost_lead_share", "mean_wait_hours"]), failed
+        _, k, _ = expected_arrays(scenario.override({"sales_desk.staff": n}), tables)
+        rows.append((n, k["lost_lead_share"], k["mean_wait_hours"]))
+    return pd.DataFrame(rows, columns=list(DESK_COLUMNS))
 
 
 # --- answers ---------------------------------------------------------------------------------------
+
+Answer = tuple[str, Any, Any]
+"""(status, value, extra): see `answer_numbers`."""
 
 
 def _meets(metric: str, value: float, target: float) -> bool:
     if math.isnan(value):
         return False
     return value <= target if METRICS[metric] == "lower" else value >= target
+
+
+@functools.lru_cache(maxsize=32)
+def _base_kpis(sc: Scenario) -> dict[str, float]:
+    """The scenario's expected KPIs (shared by the answers)."""
+    return expected_arrays(sc)[1]
 
 
 def _seek(
@@ -223,28 +233,25 @@ def _seek(
     try:
         return "value", goal_seek(sc, lever, metric, target, low=low, high=high, step=step).value
     except GoalSeekError:
-        return ("all" if _meets(metric, metric_value(sc, metric), target) else "none"), None
+        return ("all" if _meets(metric, _base_kpis(sc)[metric], target) else "none"), None
 
 
 def _nice_step(x: float, fallback: float) -> float:
     return 10.0 ** (math.floor(math.log10(x)) - 2) if x > 0 else fallback
 
 
-def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> dict[str, Any]:
-    """The goal-seek answers and the programme's value (language-free; `answer_texts` words them).
+def _guarded(fn: Callable[[], Answer]) -> Answer:
+    try:
+        return fn()
+    except (ValueError, ArithmeticError) as exc:  # ScenarioError and model failures
+        return ("error", str(exc), None)
 
-    Each entry is (status, value, extra): status `value`, `all` (holds across the range), `none`
-    (unreachable), `off` (the part is switched off) or `error` (value = the message).
-    """
-    out: dict[str, Any] = {}
 
-    def guard(key: str, fn: Any) -> None:
-        try:
-            out[key] = fn()
-        except (ValueError, ArithmeticError) as exc:  # ScenarioError and model failures
-            out[key] = ("error", str(exc), None)
+@functools.lru_cache(maxsize=32)
+def _by_month_answers(sc: Scenario, by_month: int) -> dict[str, Answer]:
+    """The highest CPL, the highest churn and the lowest referral rate that break even by `by_month`."""
 
-    def cpl() -> tuple[str, Any, Any]:
+    def cpl() -> Answer:
         if not sc.channels:
             return ("off", None, None)
         now = sc.channels[0].cost_per_lead
@@ -254,37 +261,14 @@ def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> dict[str, An
         )
         return (status, value if status != "all" else high, None)
 
-    def staff() -> tuple[str, Any, Any]:
-        desk = sc.sales_desk
-        if desk is None:
-            return ("off", None, None)
-        lever = find_lever(sc, "sales_desk.staff")
-        lost_now = metric_value(sc, "lost_lead_share")
-        if _meets("lost_lead_share", lost_now, max_lost):  # search down from the current staff
-            if desk.staff == 1:
-                return ("all", 1, lost_now)
-            status, value = _seek(sc, "sales_desk.staff", "lost_lead_share", max_lost, 1, desk.staff)
-            return (status if status != "all" else "one", value if value is not None else 1, lost_now)
-        top = desk.staff
-        while top < lever.high:  # search up, doubling, so the model is asked only near the answer
-            top = int(min(lever.high, 2 * top))
-            if _meets(
-                "lost_lead_share",
-                metric_value(sc.override({"sales_desk.staff": top}), "lost_lead_share"),
-                max_lost,
-            ):
-                status, value = _seek(sc, "sales_desk.staff", "lost_lead_share", max_lost, desk.staff, top)
-                return (status, value, lost_now)
-        return ("none", int(lever.high), lost_now)
-
-    def churn() -> tuple[str, Any, Any]:
+    def churn() -> Answer:
         lever = find_lever(sc, "retention.monthly_churn")
         status, value = _seek(
             sc, "retention.monthly_churn", "break_even_month", by_month, lever.low, lever.high, 0.001
         )
         return (status, value if status != "all" else lever.high, None)
 
-    def referrals() -> tuple[str, Any, Any]:
+    def referrals() -> Answer:
         if sc.referrals is None:
             return ("off", None, None)
         lever = find_lever(sc, "referrals.per_customer_per_year")
@@ -301,15 +285,51 @@ def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> dict[str, An
         )
         return (status, value if status != "none" else high, None)
 
-    def programme() -> tuple[str, Any, Any]:
-        if sc.service_programme is None:
-            return ("off", None, None)
-        return ("value", programme_value(sc), None)
+    return {"cpl": _guarded(cpl), "churn": _guarded(churn), "referrals": _guarded(referrals)}
 
-    for key, fn in (("cpl", cpl), ("staff", staff), ("churn", churn), ("referrals", referrals)):
-        guard(key, fn)
-    guard("programme", programme)
-    return out
+
+@functools.lru_cache(maxsize=32)
+def _staff_answer(sc: Scenario, max_lost: float) -> Answer:
+    """The fewest salespeople who lose at most `max_lost` of the leads, searched over the lever's whole
+    range (1 … its bound); extra = the lost share now."""
+
+    def staff() -> Answer:
+        desk = sc.sales_desk
+        if desk is None:
+            return ("off", None, None)
+        lever = find_lever(sc, "sales_desk.staff")
+        low = max(1, math.ceil(lever.low))
+        lost_now = _base_kpis(sc)["lost_lead_share"]
+        status, value = _seek(sc, "sales_desk.staff", "lost_lead_share", max_lost, low, lever.high)
+        if status == "all":  # even one salesperson is enough
+            return ("all" if desk.staff == low else "one", low, lost_now)
+        if status == "none":
+            return ("none", int(lever.high), lost_now)
+        return ("value", value, lost_now)
+
+    return _guarded(staff)
+
+
+@functools.lru_cache(maxsize=32)
+def _programme_answer(sc: Scenario) -> Answer:
+    """Is the service programme worth its cost (a `ProgrammeValue`)?"""
+    if sc.service_programme is None:
+        return ("off", None, None)
+    return _guarded(lambda: ("value", programme_value(sc), None))
+
+
+def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> dict[str, Any]:
+    """The goal-seek answers and the programme's value (language-free; `answer_texts` words them).
+
+    Each entry is (status, value, extra): status `value`, `all` (holds across the range), `none`
+    (unreachable), `off` (the part is switched off) or `error` (value = the message). Each answer is
+    kept for the last scenarios asked, so changing `by_month` does not redo the staff answer, nor
+    `max_lost` the break-even ones.
+    """
+    out: dict[str, Any] = dict(_by_month_answers(sc, by_month))
+    out["staff"] = _staff_answer(sc, max_lost)
+    out["programme"] = _programme_answer(sc)
+    return {k: out[k] for k in ("cpl", "staff", "churn", "referrals", "programme")}
 
 
 def answer_texts(
