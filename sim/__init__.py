@@ -7,6 +7,7 @@ the app's first page, which needs `sim.expected` only, does not wait for it.
 
 from __future__ import annotations
 
+import copyreg
 import importlib
 import sys
 import types
@@ -110,4 +111,10 @@ class _Package(types.ModuleType):
         super().__setattr__(name, value)
 
 
+def _reduce_package(module: types.ModuleType) -> tuple[Any, tuple[str]]:
+    return importlib.import_module, (module.__name__,)
+
+
 sys.modules[__name__].__class__ = _Package
+# Pickle the package by name, as a plain module is (Dask and multiprocessing pickle functions that use it).
+copyreg.pickle(_Package, _reduce_package)

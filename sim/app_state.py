@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim import scenario as model
-from sim.levers import _bounds as model_bounds  # the same bounds the levers use
+from sim.levers import model_bounds  # the same bounds the levers use
 from sim.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, loads_scenario
 
 SWITCHES: tuple[str, ...] = ("sales_desk", "repeat", "referrals", "service_programme", "problems")

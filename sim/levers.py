@@ -40,7 +40,9 @@ class Lever:
     """True if `low` itself is not allowed (strictly greater)."""
 
 
-def _bounds(model: type[BaseModel], name: str) -> tuple[float, float, bool, bool]:
+def model_bounds(model: type[BaseModel], name: str) -> tuple[float, float, bool, bool]:
+    """(low, high, low_open, integer) of a scenario model's field, read from its pydantic constraints
+    (±inf where unbounded): the one source of every lever's and widget's bounds."""
     info = model.model_fields[name]
     low, high, low_open = -math.inf, math.inf, False
     integer = info.annotation is int
@@ -58,7 +60,7 @@ def _bounds(model: type[BaseModel], name: str) -> tuple[float, float, bool, bool
 
 def _lever(section: Any, path: str, label: str, group: str, unit: str) -> Lever:
     name = path.rsplit(".", 1)[-1]
-    low, high, low_open, integer = _bounds(type(section), name)
+    low, high, low_open, integer = model_bounds(type(section), name)
     return Lever(path, label, group, unit, integer, low, high, low_open)
 
 

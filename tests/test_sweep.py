@@ -483,3 +483,19 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     # cheaper leads and lower churn break even sooner (never = NaN counts as later than any month)
     be = heat.pivot(index="churn", columns="cpl", values="median_break_even").fillna(np.inf).to_numpy()
     assert (be[1:] >= be[:-1]).all() and (be[:, 1:] >= be[:, :-1]).all()
+
+
+def _uses_the_package() -> str:
+    return sim.__version__
+
+
+def test_functions_that_use_the_package_pickle_for_dask_workers() -> None:
+    """`sim` loads its names on first use (a module subclass): it still pickles by name, as a module does,
+    so functions that use it can be sent to Dask workers (cloudpickle) and to processes (pickle)."""
+    import pickle
+
+    import cloudpickle
+
+    assert pickle.loads(pickle.dumps(sim)) is sim
+    assert cloudpickle.loads(cloudpickle.dumps(_uses_the_package))() == sim.__version__
+    assert cloudpickle.loads(cloudpickle.dumps(lambda: sim.sweep))() is sim.sweep
