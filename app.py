@@ -360,9 +360,10 @@ def results(
 
 
 def band_progress(key: tuple[str, int, int], owner: str, lang: str) -> None:
-    """A progress bar that polls the background job and reruns the page when the band is ready."""
+    """A progress bar that polls the background job (each second: a poll is a fragment rerun, which the
+    browser redraws) and reruns the page when the band is ready."""
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)
     def poll() -> None:
         s = band_runner().request(*key, owner=owner)
         if s.state in ("done", "failed"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -93,11 +94,15 @@ _PROGRESS: Any = None  # shared [job id, replications done] (set in the worker b
 _CANCEL: Any = None  # shared ring of the ids of jobs to stop
 
 
+NICE = 19
+"""Niceness of the worker processes: background work, the page (and the browser) come first."""
+
+
 def _init(progress: Any, cancel: Any) -> None:
     global _PROGRESS, _CANCEL
     _PROGRESS, _CANCEL = progress, cancel
-    if hasattr(os, "nice"):  # background work: the page's reruns come first
-        os.nice(10)
+    if hasattr(os, "nice"):  # if the worker was not born nice (see BandRunner._executor)
+        os.nice(max(0, NICE - os.nice(0)))
     from sim.desk import kernel
     from sim.results import simulate  # noqa: F401 - loaded once per worker, before the first job
 
@@ -162,13 +167,31 @@ class BandRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
+        """The pool, with all its workers started.
+
+        On Linux a thread's niceness is its own and the processes it starts inherit it, so the workers
+        are started from a thread that lowered its priority: they are nice from their first instruction
+        (a worker's start-up, importing the engine, takes about a second of CPU and must not slow the
+        page or the browser drawing it). Elsewhere `_init` lowers their priority once they run.
+        """
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+            pool = ProcessPoolExecutor(
                 max_workers=self._workers,
                 mp_context=self._ctx,
                 initializer=_init,
                 initargs=(self._progress, self._cancel),
             )
+
+            def start() -> None:
+                if sys.platform.startswith("linux") and hasattr(os, "nice"):
+                    os.nice(NICE)  # this thread only (Linux)
+                for _ in range(self._workers):  # each submit to a pool with no idle worker starts one
+                    pool.submit(int)
+
+            starter = threading.Thread(target=start, name="band-workers")
+            starter.start()
+            starter.join()
+            self._pool = pool
         return self._pool
 
     @property
@@ -179,9 +202,7 @@ class BandRunner:
     def warm_up(self) -> None:
         """Start the worker processes now (each loads the engine), so the first band does not wait."""
         with self._lock:
-            pool = self._executor()
-            for _ in range(self._workers):
-                pool.submit(int)
+            self._executor()
 
     def request(self, toml: str, replications: int, seed: int, owner: str) -> Status:
         """Status of the band for (toml, replications, seed), starting it if needed, on behalf of `owner`."""
@@ -217,14 +238,16 @@ class BandRunner:
                 if not job.owners and not job.future.done():
                     self._stop(job)
 
-    def shutdown(self) -> None:
-        """Cancel every job and stop the worker."""
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel every job and stop the workers. With `wait`, return once they have exited: a running
+        job stops at its next replication, and a worker still starting finishes starting first (a worker
+        whose parent is gone cannot start cleanly)."""
         with self._lock:
             for job in self._jobs.values():
                 self._stop(job)
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def _submit(self, key: Key) -> _Job:
         job_id = self._next

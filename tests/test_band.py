@@ -87,3 +87,20 @@ def test_a_failing_part_fails_the_job_with_its_error():
         assert status.state == "failed" and "ScenarioError" in status.error
     finally:
         runner.shutdown()
+
+
+def test_workers_run_at_low_priority_and_the_page_does_not():
+    """The workers are nice (the page and the browser come first); the app's own process is not."""
+    import os
+
+    from sim.band import NICE
+
+    before = os.nice(0)
+    runner = BandRunner(workers=2)
+    try:
+        runner.warm_up()
+        pool = runner._executor()
+        assert {pool.submit(os.nice, 0).result(timeout=60) for _ in range(4)} == {max(before, NICE)}
+        assert os.nice(0) == before
+    finally:
+        runner.shutdown()
