@@ -49,7 +49,7 @@ def _ms(seconds: list[float]) -> dict[str, float]:
 
 
 def reruns(n: int, **params: str) -> list[float]:
-    """Wall time of `n` AppTest reruns, each after moving the churn slider (AppTest runs the script in
+    """Wall time of `n` AppTest reruns, each after changing the monthly churn (AppTest runs the script in
     this process: the time is the server's, without a browser)."""
     from streamlit.testing.v1 import AppTest
 
@@ -57,11 +57,11 @@ def reruns(n: int, **params: str) -> list[float]:
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
-    slider = next(w for w in at.slider if w.key.endswith("retention.monthly_churn"))
-    start = slider.value
+    churn = next(w for w in at.number_input if w.key.endswith("retention.monthly_churn"))
+    start = churn.value
     times = []
     for i in range(n):
-        at.slider(key=slider.key).set_value(round(start + 0.1 * (i % 10 + 1), 1))
+        at.number_input(key=churn.key).set_value(round(start + 0.1 * (i % 10 + 1), 1))
         t = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - t)
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     figures: dict = {"benchmark": "app", "cpus": os.cpu_count()}
 
-    print(f"Reruns after a slider move on the car dealer (AppTest, {args.reruns} reruns), ms:")
+    print(f"Reruns after a churn change on the car dealer (AppTest, {args.reruns} reruns), ms:")
     on = reruns(args.reruns)
     off = reruns(args.reruns, reps="0")
     figures["rerun_ms"] = _ms(on)

@@ -95,6 +95,8 @@ _FIELDS: tuple[tuple[str, str, str, str], ...] = (
 )
 _LISTS = ("channels", "funnel", "repeat")
 _SLIDER_FIELDS = {"hours_per_day", "interval_months"}
+_SMALL_RATES = {"monthly_churn", "visit_problem_probability", "leave_probability_per_day"}
+"""Shares whose useful values are a few percent: a number box (steps of 0.1 %), not a 0–100 % slider."""
 _UNIT_STEP = {
     "money": 100.0,
     "money/month": 1000.0,
@@ -232,7 +234,7 @@ def fields(scenario: Scenario) -> list[FieldSpec]:
                     low_open=low_open,
                     optional=optional,
                     percent=percent,
-                    slider=(percent and high <= 1.0) or name in _SLIDER_FIELDS,
+                    slider=(percent and high <= 1.0 and name not in _SMALL_RATES) or name in _SLIDER_FIELDS,
                     step=step,
                     decimals=0 if integer else _decimals(step, shown),
                 )

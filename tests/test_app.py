@@ -379,7 +379,7 @@ def test_levers_move_the_tiles_the_right_way():
     assert shown_number(after["break_even_month"].value) < before["break_even_month"]
     assert after["break_even_month"].proto.color == MetricProto.GREEN
     assert after["cac"].delta.startswith(texts.MINUS)
-    at.slider(key="v|car_dealer_service|retention.monthly_churn").set_value(2.5).run()
+    at.number_input(key="v|car_dealer_service|retention.monthly_churn").set_value(2.5).run()
     later = tiles(at)
     assert shown_number(later["ltv"].value) < before["ltv"]
     assert shown_number(later["break_even_month"].value) > shown_number(after["break_even_month"].value)
@@ -411,7 +411,7 @@ def test_switching_referrals_on_makes_break_even_appear():
     month = sim.expected(both).kpi["break_even_month"]
     assert tiles(at)["break_even_month"].value == f"{month:.0f}"
     assert shown_number(tiles(at)["max_cash_need"].value) < 50e6
-    at.slider(key="v|car_dealer|retention.monthly_churn").set_value(1.5).run()
+    at.number_input(key="v|car_dealer|retention.monthly_churn").set_value(1.5).run()
     assert tiles(at)["break_even_month"].value == "76"
 
 
@@ -457,7 +457,7 @@ def test_query_parameters_restore_the_settings():
     no_exception(at)
     assert at.radio(key="lang").value == "ru"
     assert at.toggle(key="sw|car_dealer|repeat").value and at.toggle(key="sw|car_dealer|referrals").value
-    assert at.slider(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(2.5)
+    assert at.number_input(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(2.5)
     assert at.number_input(key="v|car_dealer|channels.0.cost_per_lead").value == 2000.0
     assert at.number_input(key="by").value == 100
     whatif = S.apply_switches(
@@ -472,7 +472,7 @@ def test_query_parameters_restore_the_settings():
     no_exception(at)
     warning = " ".join(w.value for w in at.warning)
     assert "retention.monthly_churn=7" in warning and "nope.x" in warning and "seed=x" in warning
-    assert at.slider(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(2.0)
+    assert at.number_input(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(2.0)
 
 
 def test_every_tab_renders_in_both_languages():

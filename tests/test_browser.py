@@ -128,15 +128,16 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
             assert tile.inner_text().strip() == "76"
             page.get_by_text(re.compile(r"^Band: 4 replications")).wait_for()  # the Monte Carlo band
 
-            churn = (
+            page.get_by_text("Convert: funnel and sales desk").click()  # open the lever group
+            conversion = (
                 page.locator("[data-testid='stSlider']")
-                .filter(has_text="Monthly churn")
+                .filter(has_text="Conversion: Test drive → purchase")
                 .get_by_role("slider")
             )
-            churn.focus()
-            for _ in range(5):  # 1.5 % → 2.0 % a month
-                churn.press("ArrowRight")
-            page.wait_for_url(re.compile(r"retention\.monthly_churn=0\.02"))
+            conversion.focus()
+            for _ in range(10):  # 10 % → 9 % of test drives end in a purchase
+                conversion.press("ArrowLeft")
+            page.wait_for_url(re.compile(r"funnel\.2\.conversion=0\.09\b"))
             # The page has settled: the tile and the curve's mark agree, the new band is drawn, nothing runs.
             page.wait_for_function(
                 """() => {
@@ -151,7 +152,7 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
                 }"""
             )
             moved = tile.inner_text().strip()
-            assert moved.isdigit() and int(moved) > 76  # more churn: break-even later
+            assert moved.isdigit() and int(moved) > 76  # fewer sales per lead: break-even later
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
             assert (tmp_path / "app.png").stat().st_size > 10_000
             assert not errors, errors
