@@ -13,14 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,19 +24,9 @@ sys.path.insert(0, str(ROOT))
 import sim  # noqa: E402
 from sim import texts  # noqa: E402
 from sim.band import BandRunner, compute_band  # noqa: E402
+from tests.app_server import CHROMIUM, LAUNCH_ARGS, streamlit_server  # noqa: E402
 
 APP = str(ROOT / "app.py")
-CHROMIUM = os.environ.get("SIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _ms(seconds: list[float]) -> dict[str, float]:
@@ -79,37 +64,13 @@ def tab_reruns(n: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def first_load(browser: bool, query: str = "reps=0") -> dict[str, object]:
     """Start `streamlit run app.py`; time until its health endpoint answers, then (in headless Chromium)
     until the first page (`/?query`) shows its tiles and the cash curve, and the same for a second page.
     With the default settings (query "") the page also starts the Monte Carlo workers and their band."""
-    port = _free_port()
     out: dict[str, object] = {}
     start = time.perf_counter()
-    command = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless=true"]
-    command += ["--server.address=127.0.0.1", f"--server.port={port}", "--server.fileWatcherType=none"]
-    command += ["--browser.gatherUsageStats=false"]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - start > 60:
-                raise RuntimeError("streamlit did not start")
-            time.sleep(0.05)
+    with streamlit_server(timeout=60) as url:
         out["health_s"] = round(time.perf_counter() - start, 2)
         if not browser or not Path(CHROMIUM).exists():
             out["page_s"] = None
@@ -131,12 +92,6 @@ def first_load(browser: bool, query: str = "reps=0") -> dict[str, object]:
             finally:
                 b.close()
         return out
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _band_via(runner: BandRunner, toml: str, replications: int, seed: int) -> float:
