@@ -69,6 +69,13 @@ class SimulationResult:
         return out
 
 
+def whole_number(name: str, value: Any, minimum: int, error: type[ValueError] = ValueError) -> int:
+    """`value` as an int if it is a whole number (not a bool) >= `minimum`; else `error` naming it."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
+        raise error(f"{name} = {value!r}: must be a whole number >= {minimum}")
+    return int(value)
+
+
 def run_one(
     scenario: Scenario, seed: int, replication: int, tables: LifetimeTables
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -96,12 +103,9 @@ def simulate(
     result of one run).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
-        raise ValueError(f"replications = {replications!r}: must be a whole number >= 1")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed = {seed!r}: must be a whole number >= 0")
-    if not isinstance(first, int) or isinstance(first, bool) or first < 0:
-        raise ValueError(f"first = {first!r}: must be a whole number >= 0")
+    replications = whole_number("replications", replications, 1)
+    seed = whole_number("seed", seed, 0)
+    first = whole_number("first", first, 0)
     tables = lifetime_tables(sc)
     monthly_runs, kpi_rows = [], []
     numbers = range(first, first + replications)

@@ -37,7 +37,7 @@ import pandas as pd
 from sim import frames
 from sim.customers import lifetime_tables
 from sim.ledger import MONTHLY_COLUMNS
-from sim.results import run_one
+from sim.results import run_one, whole_number
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ def sweep_points(
     over low … high). Raises `ScenarioError` naming the path and value of invalid points.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    plan = _plan(sc, grid, samples, 1, _check_seed(seed), False)
+    plan = _plan(sc, grid, samples, 1, whole_number("seed", seed, 0, SweepError), False)
     return [dict(zip(plan.levers, p, strict=True)) for p in plan.points]
 
 
@@ -551,12 +551,6 @@ def _n_workers(client: Client) -> int:
     return max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
 
 
-def _check_seed(seed: Any) -> int:
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-        raise SweepError(f"seed = {seed!r}: must be a whole number >= 0")
-    return int(seed)
-
-
 @overload
 def sweep(
     scenario: Scenario | str | Path,
@@ -631,17 +625,14 @@ def sweep(
     Invalid points raise `ScenarioError` (path and value) before anything runs.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
-        raise SweepError(f"replications = {replications!r}: must be a whole number >= 1")
-    seed = _check_seed(seed)
-    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
-        raise SweepError(f"workers = {workers!r}: must be a whole number >= 1")
+    replications = whole_number("replications", replications, 1, SweepError)
+    seed = whole_number("seed", seed, 0, SweepError)
+    if workers is not None:
+        workers = whole_number("workers", workers, 1, SweepError)
     if workers is not None and scheduler is not None:
         raise SweepError("give workers (a local cluster) or scheduler (an existing one), not both")
-    if chunk_size is not None and (
-        not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
-    ):
-        raise SweepError(f"chunk_size = {chunk_size!r}: must be a whole number >= 1")
+    if chunk_size is not None:
+        chunk_size = whole_number("chunk_size", chunk_size, 1, SweepError)
     plan = _plan(sc, grid, samples, replications, seed, bool(monthly))
 
     out_dir = Path(out) if out is not None else None
