@@ -46,7 +46,8 @@ class Band:
     break_even_p50: float
     """Median break-even month (NaN: most runs never break even)."""
     seconds: float
-    """Time the simulation took."""
+    """Wall time until the band was ready, in seconds (in the app: from the request, worker start-up
+    included)."""
 
 
 def compute_band(

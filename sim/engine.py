@@ -319,7 +319,6 @@ class _Replication:
             led["wait_hours_sum"][m] += wait
             if not referrals:
                 yield env.timeout(month_end - env.now)
-        self.out.desk_busy_days = desk.busy_days
 
     def _book_sales(self, n: int) -> None:
         """Schedule the n sales the desk's last call booked, in order."""
