@@ -2,17 +2,16 @@
 
     ./dev app                 # or: streamlit run app.py
 
-Layout and widgets only: the state lives in `sim.app_state` (presets, switches, levers, the link), the
-figures in `sim.views`, the charts in `sim.charts`, the words in `sim.texts` and the Monte Carlo band in
-`sim.band` (a background process). The results are drawn before the lever widgets (their values are read
-from the session state first), so the tiles and the curve appear as soon as possible.
+Layout and widgets only: the state lives in `sim.app.state` (presets, switches, levers, the link), the
+figures in `sim.app.views`, the charts in `sim.report.charts`, the words in `sim.report.texts` and the
+Monte Carlo band in `sim.app.band` (a background process). The results are drawn before the lever widgets
+(their values are read from the session state first), so the tiles and the curve appear as soon as possible.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
-import importlib
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,33 +20,21 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 import sim
-from sim import app_state as S
-from sim import texts
-from sim.levers import GROUPS
-
-
-class _OnFirstUse:
-    """A module imported when one of its attributes is first used."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
+from sim.app import state as S
+from sim.model import paths
+from sim.model.levers import GROUPS
+from sim.report import texts
 
 # Start-up: `import sim` and the modules above are light (no numpy, pandas, Altair, SciPy or the engine), so
 # the first run of a new server sends the page's frame (sidebar, title) at once and the browser renders it
-# while the figures (`views`: numpy, pandas) and the charts (`charts`: Altair) are imported; the Monte
-# Carlo band (`sim.band`: the engine) is imported when a band is asked for.
+# while the figures (`sim.app.views`: numpy, pandas) and the charts (`sim.report.charts`: Altair) are
+# imported by the functions that draw them; the Monte Carlo band (`sim.app.band`: the engine) is imported
+# when a band is asked for.
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim import charts, views
-    from sim.band import Band, BandRunner, Status
-    from sim.decisions import ProgrammeValue
-else:
-    charts, views = _OnFirstUse("sim.charts"), _OnFirstUse("sim.views")
+    from sim.app.band import Band, BandRunner, Status
+    from sim.decisions.programme import ProgrammeValue
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
@@ -70,7 +57,7 @@ def presets() -> S.Presets:
 def band_runner() -> BandRunner:
     """The server's background Monte Carlo workers (one per core), started with the first page so the
     first band does not wait for them."""
-    from sim.band import BandRunner
+    from sim.app.band import BandRunner
 
     runner = BandRunner()
     atexit.register(runner.shutdown)
@@ -99,6 +86,8 @@ def sensitivity_of(toml: str, metric: str) -> pd.DataFrame:
 @st.cache_data(max_entries=32, show_spinner=False)
 def desk_of(toml: str) -> pd.DataFrame:
     """The desk curve (lost share and wait against every staff count in its range)."""
+    from sim.app import views
+
     return views.desk_curve(sim.loads_scenario(toml, "app"))
 
 
@@ -111,6 +100,8 @@ def programme_of(toml: str) -> ProgrammeValue:
 @st.cache_data(max_entries=32, show_spinner=False)
 def answers_of(toml: str, by_month: int, max_lost: float) -> dict[str, Any]:
     """The goal-seek answers."""
+    from sim.app import views
+
     return views.answer_numbers(sim.loads_scenario(toml, "app"), by_month, max_lost)
 
 
@@ -171,7 +162,7 @@ def lever_state(
     values, defaults = {}, {}
     for spec in specs:
         key = f"v|{base_id}|{spec.path}"
-        defaults[spec.path] = spec.to_widget(S.get_path(switched, spec.path))
+        defaults[spec.path] = spec.to_widget(paths.get(switched, spec.path))
         if key not in ss:
             ss[key] = spec.to_widget(from_link[spec.path]) if spec.path in from_link else defaults[spec.path]
         values[spec.path] = ss[key]
@@ -270,6 +261,9 @@ def results(
     base: sim.Scenario, source: str | None, levers: Levers, lang: str, restoring: bool, link: S.View
 ) -> None:
     """Tiles, the cash curve with its band, downloads and the tabs; the link kept in step."""
+    from sim.app import views
+    from sim.report import charts
+
     ss = st.session_state
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
     replications, seed = int(ss.get("reps", S.DEFAULT_REPLICATIONS)), int(ss.get("seed", S.DEFAULT_SEED))
@@ -432,6 +426,8 @@ def downloads(
     sc: sim.Scenario, whatif: sim.ExpectedResult, loaded: sim.ExpectedResult, frame: pd.DataFrame, lang: str
 ) -> None:
     """Scenario TOML, monthly results (CSV, XLSX) and the chart's data; files are built on click."""
+    from sim.app import views
+
     stem = "".join(c if c.isalnum() else "_" for c in sc.name.lower()).strip("_") or "scenario"
 
     def monthly() -> pd.DataFrame:
@@ -472,6 +468,9 @@ def show_tab(
     tab_id: str, sc: sim.Scenario, result: sim.ExpectedResult, specs: list[S.FieldSpec], lang: str
 ) -> None:
     """The open tab's content (only the open tab is computed)."""
+    from sim.app import views
+    from sim.report import charts
+
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
     cur = sc.currency
     toml = sc.to_toml()

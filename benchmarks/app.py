@@ -18,13 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # the reference model and the app server
+
+from app_server import CHROMIUM, LAUNCH_ARGS, streamlit_server  # noqa: E402
 
 import sim  # noqa: E402
-from sim import texts  # noqa: E402
-from sim.band import BandRunner, compute_band  # noqa: E402
-from tests.app_server import CHROMIUM, LAUNCH_ARGS, streamlit_server  # noqa: E402
+from sim.app.band import BandRunner, compute_band  # noqa: E402
+from sim.report import texts  # noqa: E402
 
 APP = str(ROOT / "app.py")
 

@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # the reference model and the app server
 
 import numpy as np  # noqa: E402
+from reference_model import run_reference  # noqa: E402
 
 import sim  # noqa: E402
-from sim.engine import run_replication  # noqa: E402
-from tests.reference_model import run_reference  # noqa: E402
+from sim.engine.replication import run_replication  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "car_dealer_service.toml"
 GOAL_RATIO = 20.0

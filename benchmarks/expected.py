@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import sim
+from sim.analytic.expected_value import expected_arrays
 
-import sim  # noqa: E402
-from sim.expected import expected_arrays  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _times(fn, repeat: int) -> list[float]:

@@ -1,4 +1,4 @@
-"""Accuracy of the desk's queueing model (`sim.queueing.desk_performance`) against the engine.
+"""Accuracy of the desk's queueing model (`sim.analytic.queueing.desk_performance`) against the engine.
 
 Run from the repository root:
 
@@ -27,19 +27,16 @@ import datetime
 import functools
 import math
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import sim
+from sim.analytic.queueing import desk_performance
+from sim.engine.replication import MONTH_DAYS, run_replication
+from sim.model.scenario import Scenario
 
-import sim  # noqa: E402
-from sim.engine import MONTH_DAYS, run_replication  # noqa: E402
-from sim.queueing import desk_performance  # noqa: E402
-from sim.scenario import Scenario  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STAFF = 3
 HANDLING_MINUTES = 20.0

@@ -24,26 +24,22 @@ is printed; the last line is one JSON object with all the figures.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+import sim
+import sim.batch.sweeps as sweep_mod
+from sim.batch.sweeps import sweep
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
-
-import sim  # noqa: E402
-from sim.sweep import sweep  # noqa: E402
-
-sweep_mod = importlib.import_module("sim.sweep")
 
 SCENARIO = ROOT / "scenarios" / "car_dealer_service.toml"
 LEADS_PER_MONTH = 500.0

@@ -1,0 +1,96 @@
+"""The one place where pandas DataFrames are built from the engine's and the models' arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.accounting.calendar import year_of
+from sim.accounting.ledger import COST_COMPONENTS, KPI_COLUMNS, MONTHLY_COLUMNS, NEVER_KPIS
+
+
+def monthly_frame(
+    runs: Sequence[dict[str, np.ndarray]], replications: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per (replication, month); `month` is 1 … horizon."""
+    reps = list(range(len(runs))) if replications is None else list(replications)
+    if not runs:
+        return pd.DataFrame(columns=["replication", "month", *MONTHLY_COLUMNS])
+    H = len(runs[0]["sales"])
+    data: dict[str, np.ndarray] = {
+        "replication": np.repeat(np.asarray(reps, dtype=np.int64), H),
+        "month": np.tile(np.arange(1, H + 1, dtype=np.int64), len(runs)),
+    }
+    for col in MONTHLY_COLUMNS:
+        data[col] = np.concatenate([np.asarray(r[col], dtype=float) for r in runs])
+    return pd.DataFrame(data)
+
+
+def kpi_frame(rows: Sequence[dict[str, float]], replications: Sequence[int] | None = None) -> pd.DataFrame:
+    """One row per replication with every KPI."""
+    reps = list(range(len(rows))) if replications is None else list(replications)
+    data: dict[str, object] = {"replication": np.asarray(reps, dtype=np.int64)}
+    for col in KPI_COLUMNS:
+        data[col] = np.array([r[col] for r in rows], dtype=float)
+    return pd.DataFrame(data)
+
+
+def bands_frame(monthly: pd.DataFrame, column: str, quantiles: Sequence[float]) -> pd.DataFrame:
+    """Per month: mean and the given quantiles of `column` over replications (`p10`, `p50` …)."""
+    grouped = monthly.groupby("month")[column]
+    out = pd.DataFrame({"month": np.sort(monthly["month"].unique())})
+    out["mean"] = grouped.mean().to_numpy()
+    for q in quantiles:
+        out[f"p{round(q * 100):g}"] = grouped.quantile(q).to_numpy()
+    return out
+
+
+def summary_frame(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Each KPI's mean, p10, p50, p90 over replications, and the probability of breaking even.
+
+    For break-even and payback, NaN means "not within the horizon": quantiles treat it as later than
+    any month (so a median of NaN says most runs never get there) and the mean is over the runs that do.
+    """
+    rows = []
+    for col in KPI_COLUMNS:
+        x = kpis[col].to_numpy(dtype=float)
+        finite = x[np.isfinite(x)]
+        if col in NEVER_KPIS:
+            never = 1e300  # later than any month; quantiles at or past it mean "never"
+            ranked = np.where(np.isnan(x), never, x)
+            qs = np.quantile(ranked, [0.1, 0.5, 0.9], method="inverted_cdf") if x.size else [np.nan] * 3
+            qs = [float(q) if q < never else np.nan for q in qs]
+        else:
+            valid = x[~np.isnan(x)]
+            qs = np.quantile(valid, [0.1, 0.5, 0.9]) if valid.size else [np.nan] * 3
+        mean = (
+            float(finite.mean())
+            if finite.size
+            else (float(np.mean(x)) if x.size and np.all(np.isinf(x)) else np.nan)
+        )
+        rows.append({"kpi": col, "mean": mean, "p10": qs[0], "p50": qs[1], "p90": qs[2]})
+    be = kpis["break_even_month"].to_numpy(dtype=float)
+    p = float(np.mean(~np.isnan(be))) if be.size else np.nan
+    rows.append({"kpi": "p_break_even", "mean": p, "p10": np.nan, "p50": np.nan, "p90": np.nan})
+    return pd.DataFrame(rows).set_index("kpi")
+
+
+YEARLY_ITEMS: tuple[str, ...] = ("margin", *COST_COMPONENTS, "net_cash")
+"""Rows of the yearly comparison table."""
+
+
+def yearly_frame(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Mean over replications of each yearly item: rows (year, item), one value column `value`."""
+    m = monthly.assign(year=year_of(monthly["month"]))
+    per_rep = m.groupby(["replication", "year"])[list(YEARLY_ITEMS)].sum()
+    mean = per_rep.groupby("year").mean()
+    return mean.stack().rename("value").rename_axis(["year", "item"]).reset_index()
+
+
+def comparison_frame(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Join two `yearly_frame`s: columns year, item, a, b, difference (b - a)."""
+    out = a.rename(columns={"value": "a"}).merge(b.rename(columns={"value": "b"}), on=["year", "item"])
+    out["difference"] = out["b"] - out["a"]
+    return out

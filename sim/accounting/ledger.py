@@ -1,0 +1,156 @@
+"""The monthly ledger: from what the engine booked to every monthly column, and the KPIs.
+
+Shared by the engine's results and the expected-value model, so both define cash and KPIs the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.accounting.calendar import MONTHS_PER_YEAR, monthly_discount
+from sim.accounting.lifetimes import LifetimeTables
+from sim.model.scenario import Scenario
+
+MONTHLY_COLUMNS: tuple[str, ...] = (
+    "leads_paid",
+    "leads_referral",
+    "leads_lost",
+    "leads_reached",
+    "mean_wait_hours",
+    "sales",
+    "sales_referral",
+    "new_customers",
+    "active_customers",
+    "repeat_visits",
+    "problems",
+    "revenue",
+    "margin_first_sale",
+    "margin_referral_sale",
+    "margin_repeat",
+    "margin",
+    "lead_spend",
+    "referral_bonus",
+    "staff_cost",
+    "programme_cost",
+    "problem_cost",
+    "net_cash",
+    "cumulative_cash",
+)
+"""Columns of the monthly table, after `replication` and `month`."""
+
+KPI_COLUMNS: tuple[str, ...] = (
+    "break_even_month",
+    "max_cash_need",
+    "final_cumulative_cash",
+    "npv",
+    "cac",
+    "ltv",
+    "ltv_to_cac",
+    "payback_months",
+    "leads_per_sale",
+    "lost_lead_share",
+    "mean_wait_hours",
+    "desk_utilization",
+    "new_customers",
+)
+"""KPI columns, after `replication`."""
+
+
+MARGIN_COMPONENTS: tuple[str, ...] = ("margin_first_sale", "margin_referral_sale", "margin_repeat")
+"""What makes up `margin`, in the order they are added."""
+COST_COMPONENTS: tuple[str, ...] = (
+    "lead_spend",
+    "referral_bonus",
+    "staff_cost",
+    "programme_cost",
+    "problem_cost",
+)
+"""What `net_cash` takes away from `margin`, in the order they are subtracted."""
+CASH_COMPONENTS: dict[str, int] = {
+    **dict.fromkeys(MARGIN_COMPONENTS, 1),
+    **dict.fromkeys(COST_COMPONENTS, -1),
+}
+"""Every monthly cash-flow component and its sign in `net_cash` (their signed sum)."""
+
+NEVER_KPIS: tuple[str, ...] = ("break_even_month", "payback_months")
+"""KPIs where NaN means "never within the horizon" (later than any month), not "unknown"."""
+
+
+def complete_monthly(scenario: Scenario, booked: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every monthly column from the booked arrays (sales, margins, costs …), as float arrays."""
+    H = scenario.horizon_months
+    out = {k: np.asarray(v, dtype=float) for k, v in booked.items()}
+    desk = scenario.sales_desk
+    out["staff_cost"] = np.full(H, desk.staff * desk.salary_per_month if desk else 0.0)
+    prog = scenario.service_programme
+    if prog is None:
+        out["programme_cost"] = np.zeros(H)
+    else:
+        per_customer = prog.contacts_per_month * prog.cost_per_contact
+        out["programme_cost"] = (
+            prog.fixed_cost_per_year / MONTHS_PER_YEAR + per_customer * out["active_customers"]
+        )
+    out["new_customers"] = out["sales"].copy()
+    first, *rest = MARGIN_COMPONENTS
+    out["margin"] = out[first]
+    for name in rest:
+        out["margin"] = out["margin"] + out[name]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["mean_wait_hours"] = np.where(
+            out["leads_reached"] > 0, out["wait_hours_sum"] / np.maximum(out["leads_reached"], 1e-300), np.nan
+        )
+    out["net_cash"] = out["margin"]
+    for name in COST_COMPONENTS:
+        out["net_cash"] = out["net_cash"] - out[name]
+    out["cumulative_cash"] = np.cumsum(out["net_cash"])
+    return out
+
+
+def break_even_month(cumulative_cash: np.ndarray) -> float:
+    """First month (1-based) from which the cumulative cash stays >= 0 to the horizon; NaN if none."""
+    negative = np.flatnonzero(cumulative_cash < 0)
+    if negative.size == 0:
+        return 1.0
+    last = int(negative[-1])
+    return float(last + 2) if last + 1 < cumulative_cash.size else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def kpis(
+    scenario: Scenario,
+    monthly: dict[str, np.ndarray],
+    tables: LifetimeTables,
+    ltv: float,
+    desk_busy_days: float,
+    desk_open_days: float,
+) -> dict[str, float]:
+    """The KPIs of one run (or of the expected curve) from its monthly columns."""
+    cum = monthly["cumulative_cash"]
+    sales = float(monthly["sales"].sum())
+    leads = float(monthly["leads_paid"].sum() + monthly["leads_referral"].sum())
+    acquisition = float(
+        monthly["lead_spend"].sum() + monthly["referral_bonus"].sum() + monthly["staff_cost"].sum()
+    )
+    cac = _ratio(acquisition, sales)
+    v = monthly_discount(scenario.discount_rate_annual)
+    reached = float(monthly["leads_reached"].sum())
+    return {
+        "break_even_month": break_even_month(cum),
+        "max_cash_need": float(max(0.0, -float(cum.min()))),
+        "final_cumulative_cash": float(cum[-1]),
+        "npv": float(np.sum(monthly["net_cash"] * v ** np.arange(1, cum.size + 1))),
+        "cac": cac,
+        "ltv": ltv,
+        "ltv_to_cac": ltv / cac if (cac > 0 and math.isfinite(cac)) else math.nan,
+        "payback_months": tables.payback_months(cac),
+        "leads_per_sale": _ratio(leads, sales),
+        "lost_lead_share": _ratio(float(monthly["leads_lost"].sum()), leads),
+        "mean_wait_hours": _ratio(float(monthly["wait_hours_sum"].sum()), reached),
+        "desk_utilization": _ratio(desk_busy_days, desk_open_days),
+        "new_customers": sales,
+    }

@@ -1,0 +1,1 @@
+"""The expected-value model: the engine's means month by month without simulation, and queueing results."""

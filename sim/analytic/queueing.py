@@ -1,0 +1,194 @@
+"""Sales desk performance without simulation: lost-lead share and mean wait.
+
+Round the clock: the M/M/n+D queue (Poisson leads, exponential handling, n salespeople, FCFS, a fixed
+patience) solved exactly through its offered-waiting-time density, after
+
+    Baccelli, F. & Hebuterne, G. (1981), "On queues with impatient customers", Performance '81, 159-179;
+    Zeltyn, S. & Mandelbaum, A. (2005), "Call centers with impatient customers: many-server asymptotics
+    of the M/M/n+G queue", Queueing Systems 51, 361-402 (eq. 2.1-2.7, with G a point mass at tau):
+
+    v(x) = lambda * pi_{n-1} * exp(lambda * min(x, tau) - n mu x),  x > 0,
+    P(abandon) = integral of v over (tau, inf),  E[wait; served] = integral of x v(x) over (0, tau).
+
+Fixed handling times scale the offered wait of the exponential queue by (1 + cs^2)/2 = 1/2
+(Allen-Cunneen), an approximation; exact for exponential handling only.
+Without patience and with more leads than the desk can handle, no steady state exists; the queue then
+grows like a fluid, (lambda - n mu) t, and the mean wait is that of the fluid over the horizon.
+
+Working hours (the desk open `hours_per_day` hours from the start of each day) are an approximation:
+a periodic fluid model of the day (leads pile up while the desk is closed, the backlog is served first
+at the opening, leads whose wait would pass their patience leave) gives the deterministic part of the
+waits and losses; leads that find the desk open and the fluid queue empty get the M/M/n+D figures on
+top. Its accuracy against the engine is measured in docs/queueing.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.scenario import SalesDesk
+
+
+@dataclass(frozen=True)
+class DeskPerformance:
+    """Steady-state figures of the sales desk at one arrival rate."""
+
+    lost_share: float
+    """Share of leads lost (waited past their patience)."""
+    mean_wait_days: float
+    """Mean wait of the leads that are reached, in days."""
+    utilization: float
+    """Busy share of the salespeople's open time."""
+
+
+@functools.lru_cache(maxsize=64)
+def _log_factorials(n: int) -> np.ndarray:
+    """log(j!) for j = 0 .. n - 1 (math.lgamma: the app's first page need not import scipy.special)."""
+    out = np.array([math.lgamma(j + 1.0) for j in range(n)])
+    out.flags.writeable = False
+    return out
+
+
+def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tuple[float, float]:
+    """M/M/n+D: (share of leads lost, mean wait of served leads in days). Rates per day, tau in days."""
+    if lam <= 0:
+        return 0.0, 0.0
+    a = lam / mu
+    delta = lam - n * mu
+    j = np.arange(n)
+    log_a = math.log(a)
+    terms = j * log_a - _log_factorials(n)
+    top = float(terms.max())
+    log_sum_below = top + math.log(float(np.exp(terms - top).sum()))
+    log_top = (n - 1) * log_a - math.lgamma(n)  # a^(n-1)/(n-1)!
+    if math.isinf(tau):
+        if delta >= 0:  # overloaded, no patience: the queue grows like a fluid over the horizon
+            return 0.0, 0.5 * horizon_days * delta / (n * mu) + 1.0 / (n * mu)
+        log_J = -math.log(-delta)  # J = 1 / (n mu - lambda)
+        log_I1 = -2.0 * math.log(-delta)  # integral of x e^{delta x} = 1 / delta^2
+        log_tail = -math.inf
+    else:
+        m = max(delta * tau, 0.0)  # scale factor e^{m} kept out of the exponentials
+        if abs(delta) < 1e-12:
+            j_s, i1_s = tau * math.exp(-m), tau * tau / 2 * math.exp(-m)
+        else:
+            j_s = (math.exp(delta * tau - m) - math.exp(-m)) / delta
+            i1_s = (math.exp(delta * tau - m) * (delta * tau - 1.0) + math.exp(-m)) / (delta * delta)
+        tail_s = math.exp(delta * tau - m) / (n * mu)  # integral over (tau, inf) of e^{lambda tau - n mu x}
+        log_J = m + math.log(j_s + tail_s)
+        log_I1 = m + math.log(i1_s) if i1_s > 0 else -math.inf
+        log_tail = delta * tau - math.log(n * mu)  # in logs: tail_s underflows when capacity is ample
+    log_b = log_top + math.log(lam) + log_J  # lambda pi_{n-1} J / pi_0
+    log_z = float(np.logaddexp(log_sum_below, log_b))
+    scale = log_top + math.log(lam) - log_z  # log(lambda * pi_{n-1})
+    p_abandon = math.exp(scale + log_tail) if log_tail > -math.inf else 0.0
+    served = max(1.0 - p_abandon, 1e-300)
+    wait_served = math.exp(scale + log_I1) / served if log_I1 > -math.inf else 0.0
+    return min(max(p_abandon, 0.0), 1.0), wait_served
+
+
+def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days: float) -> DeskPerformance:
+    """Lost share, mean wait and utilisation of the desk at a steady arrival rate (leads per day)."""
+    if desk is None or leads_per_day <= 0:
+        return DeskPerformance(0.0, 0.0, 0.0)
+    mu = 1440.0 / desk.handling_minutes  # contacts per salesperson-day of open time
+    n = desk.staff
+    tau = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
+    f = desk.hours_per_day / 24.0
+    scale = 0.5 if desk.handling == "fixed" else 1.0
+    if f >= 1.0:
+        lost, wait = _queue(leads_per_day, mu, n, tau, horizon_days, scale)
+        return DeskPerformance(lost, wait, leads_per_day * (1 - lost) / (n * mu))
+    return _working_hours(leads_per_day, mu, n, tau, f, horizon_days, scale)
+
+
+def _queue(
+    lam: float, mu: float, n: int, tau: float, horizon_days: float, scale: float
+) -> tuple[float, float]:
+    """M/G/n+D by scaling M/M/n+D: waits of a queue whose handling times have squared coefficient of
+    variation s2 are about (1 + s2)/2 times those of the exponential one (Allen-Cunneen; 1/2 for fixed
+    handling); so the offered wait V_G ~ scale * V_M and P(V_G > tau) = P(V_M > tau / scale)."""
+    if scale == 1.0:
+        return mmn_d(lam, mu, n, tau, horizon_days)
+    if math.isinf(tau) and lam >= n * mu:  # overloaded without patience: the fluid backlog, not scaled
+        return mmn_d(lam, mu, n, tau, horizon_days)
+    lost, wait = mmn_d(lam, mu, n, tau / scale, horizon_days)
+    return lost, scale * wait
+
+
+FLUID_STEPS_PER_DAY = 1440
+"""Time points of the fluid desk model per day (1 minute)."""
+
+
+def _working_hours(
+    lam: float, mu: float, n: int, tau: float, f: float, horizon_days: float, scale: float
+) -> DeskPerformance:
+    """Desk open the first `f` of each day: a periodic fluid model (the overnight backlog, the rush at
+    the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty."""
+    # A contact may start until closing and then runs to its end: a day's capacity is that of f + 1/mu
+    # of open time, delivered while the desk is open.
+    f_eff = min(1.0, f + 1.0 / mu)
+    capacity = n * mu  # contacts per day of open time
+    daily_capacity = capacity * f_eff
+    growth = 0.0
+    lam_fluid = lam
+    if math.isinf(tau) and lam >= daily_capacity:
+        # No patience and more leads than a day's capacity: the backlog grows by (lam - capacity) a day.
+        growth = 0.5 * horizon_days * (lam - daily_capacity) / daily_capacity
+        lam_fluid = 0.999 * daily_capacity
+    lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, daily_capacity / f, f, tau)
+    # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
+    lost_q, wait_q = _queue(lam, mu, n, tau, horizon_days, scale) if lam < capacity else (0.0, 0.0)
+    lost = lost_f + empty_open * lost_q
+    reached = max(1.0 - lost, 1e-12)
+    wait = (wait_f * (1.0 - lost_f) + empty_open * (1 - lost_q) * wait_q) / reached + growth
+    util = lam * (1.0 - lost) / (capacity * f)
+    return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util)
+
+
+@functools.lru_cache(maxsize=4096)
+def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
+    """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
+    that find the desk open with no queue).
+
+    The lag L(t) (the age of the oldest waiting lead) grows at 1 - capacity/lam while the desk is open
+    and at 1 while it is closed, clipped to [0, tau] (older leads leave). Within a phase L is linear, so
+    the day's map is exact; its fixed point at the opening gives the periodic day. A lead arriving at s
+    is served when the head t - L(t) reaches s; it is lost if that would take tau.
+    """
+    slope_open = 1.0 - capacity / lam
+    closed = 1.0 - f_open
+    lag = 0.0
+    for _ in range(100_000):
+        after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+        nxt = min(after_open + closed, tau)
+        if abs(nxt - lag) < 1e-12:
+            break
+        lag = nxt
+    steps = FLUID_STEPS_PER_DAY
+    x = (np.arange(3 * steps) + 1) / steps  # times over three periodic days from an opening
+    phase = x % 1.0
+    after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+    L = np.where(
+        phase < f_open,
+        np.clip(lag + slope_open * phase, 0.0, tau),
+        np.minimum(after_open + (phase - f_open), tau),
+    )
+    heads = np.maximum.accumulate(x - L)
+    arrivals = (np.arange(steps) + 0.5) / steps
+    idx = np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)
+    # interpolate the moment the head passes each arrival
+    prev_h = np.where(idx > 0, heads[idx - 1], 0.0)
+    prev_t = np.where(idx > 0, x[idx - 1], 0.0)
+    span = np.maximum(heads[idx] - prev_h, 1e-15)
+    served_at = prev_t + (x[idx] - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
+    wait = np.maximum(served_at - arrivals, 0.0)
+    lost = wait >= tau - 1e-9 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
+    lost_share = float(lost.mean())
+    mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
+    idle_open = (arrivals < f_open) & (wait <= 1.0 / steps)
+    return lost_share, mean_wait, float(idle_open.mean())

@@ -1,0 +1,471 @@
+"""The app's state without Streamlit: presets, switches, lever fields with their model bounds, the link.
+
+The page is a preset (or an uploaded file) + switches (optional parts on or off) + changed lever values
+(dotted path → value, as in `Scenario.override`) + view settings. All of it round-trips through the URL's
+query parameters (`encode_view` / `decode_view`), so a copied link reproduces the view.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sim.model import paths
+from sim.model.levers import all_levers, model_bounds  # the same catalogue and bounds as the decisions
+from sim.model.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, loads_scenario
+
+SWITCHES: tuple[str, ...] = ("sales_desk", "repeat", "referrals", "service_programme", "problems")
+"""Optional parts of a scenario the page turns on and off."""
+
+DONOR_ORDER: tuple[str, ...] = ("car_dealer_service",)
+"""Presets whose sections fill a switched-on part first (then any preset that has it, by file name)."""
+
+UPLOAD = "upload"
+"""The preset key of an uploaded scenario."""
+
+DEFAULT_PRESET = "car_dealer"
+DEFAULT_LANG = "en"
+DEFAULT_REPLICATIONS = 20
+DEFAULT_SEED = 1
+MAX_REPLICATIONS = 1000
+MAX_SOURCE_CHARS = 16_000
+"""Longest packed scenario accepted from a link."""
+
+TABS: tuple[str, ...] = ("flow", "cohorts", "sensitivity", "desk", "programme", "answers")
+SENSITIVITY_METRICS: tuple[str, ...] = (
+    "break_even_month",
+    "final_cumulative_cash",
+    "max_cash_need",
+    "ltv_to_cac",
+    "payback_months",
+)
+
+_SLIDER_FIELDS = {"hours_per_day", "interval_months"}
+_SMALL_RATES = {"monthly_churn", "visit_problem_probability", "leave_probability_per_day"}
+"""Shares whose useful values are a few percent: a number box (steps of 0.1 %), not a 0–100 % slider."""
+_UNIT_STEP = {
+    "money": 100.0,
+    "money/month": 1000.0,
+    "money/year": 10000.0,
+    "leads/month": 10.0,
+    "days": 0.5,
+    "minutes": 1.0,
+    "hours": 0.5,
+    "per year": 0.05,
+    "×": 0.1,
+    "contacts/month": 0.1,
+    "share": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One lever widget: where it writes, how it is shown, and its bounds from the scenario model."""
+
+    path: str
+    """Dotted path, as in `Scenario.override`."""
+    key: str
+    """`section.field` (list items by their section), for labels."""
+    name: str
+    """The list item's name (channel, funnel stage, repeat stream), else empty."""
+    group: str
+    """One of `sim.levers.GROUPS` (Attract, Convert, Keep, Grow, Refer)."""
+    unit: str
+    integer: bool
+    low: float
+    """Smallest valid model value."""
+    high: float
+    """Largest valid model value."""
+    low_open: bool
+    optional: bool
+    """None is valid (shown as an empty box)."""
+    percent: bool
+    """Shown ×100 (a share as a percentage)."""
+    slider: bool
+    step: float
+    """Widget step, in widget units."""
+    decimals: int
+    """Decimals shown, in widget units."""
+
+    @property
+    def widget_low(self) -> float:
+        """Smallest widget value (an open bound moves up by one step)."""
+        low = self.low * (100.0 if self.percent else 1.0)
+        return low + self.step if self.low_open else low
+
+    @property
+    def widget_high(self) -> float:
+        """Largest widget value."""
+        return self.high * (100.0 if self.percent else 1.0)
+
+    def to_widget(self, value: float | None) -> float | int | None:
+        """Model value → widget value."""
+        if value is None:
+            return None
+        if self.integer:
+            return int(value)
+        return round(float(value) * 100.0, 10) if self.percent else float(value)
+
+    def to_model(self, value: float | None) -> float | int | None:
+        """Widget value → model value."""
+        if value is None:
+            return None
+        if self.integer:
+            return round(value)
+        return float(value) / 100.0 if self.percent else float(value)
+
+    def check(self, value: float | None) -> str | None:
+        """Why a model value is outside this field's bounds, or None if it is fine."""
+        if value is None:
+            return None if self.optional else "a number is required"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if self.integer and value != int(value):
+            return "must be a whole number"
+        if value < self.low or (self.low_open and value <= self.low) or value > self.high:
+            return f"must be in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return None
+
+
+def _decimals(step: float, value: float | None) -> int:
+    d = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+    if value is not None and value != 0:
+        for extra in range(0, 5):
+            if abs(round(value, d + extra) - value) < 1e-9 * max(1.0, abs(value)):
+                return d + extra
+        return d + 4
+    return d
+
+
+def _step(unit: str, integer: bool, value: float | None, percent: bool) -> float:
+    if integer:
+        return 1.0
+    base = _UNIT_STEP.get(unit, 1.0)
+    if percent or value is None or value <= 0:
+        return base
+    return max(base, 10.0 ** (math.floor(math.log10(value)) - 1))
+
+
+def fields(scenario: Scenario) -> list[FieldSpec]:
+    """The lever widgets for the parts present in `scenario`, in page order (the lever catalogue's)."""
+    out: list[FieldSpec] = []
+    for lever in all_levers(scenario):
+        value = paths.get(scenario, lever.path)
+        name = lever.key.split(".")[1]
+        percent = lever.unit == "share"
+        step = _step(lever.unit, lever.integer, value, percent)
+        shown = None if value is None else (float(value) * 100.0 if percent else float(value))
+        out.append(
+            FieldSpec(
+                path=lever.path,
+                key=lever.key,
+                name=lever.name,
+                group=lever.group,
+                unit=lever.unit,
+                integer=lever.integer,
+                low=lever.low,
+                high=lever.high,
+                low_open=lever.low_open,
+                optional=lever.optional,
+                percent=percent,
+                slider=(percent and lever.high <= 1.0 and name not in _SMALL_RATES) or name in _SLIDER_FIELDS,
+                step=step,
+                decimals=0 if lever.integer else _decimals(step, shown),
+            )
+        )
+    return out
+
+
+# --- presets, donors and switches ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Presets:
+    """The shipped scenarios by file stem, and those that failed to load (with the error)."""
+
+    scenarios: dict[str, Scenario]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def donors(self) -> dict[str, tuple[str, Any]]:
+        """For each switch, the preset whose section fills it in when switched on: (stem, section data)."""
+        order = [s for s in DONOR_ORDER if s in self.scenarios]
+        order += [s for s in sorted(self.scenarios) if s not in order]
+        out: dict[str, tuple[str, Any]] = {}
+        for part in SWITCHES:
+            for stem in order:
+                value = self.scenarios[stem].model_dump(mode="json")[part]
+                if value:  # a present section (not None, not an empty list)
+                    out[part] = (stem, value)
+                    break
+        return out
+
+
+def load_presets(directory: str | Path) -> Presets:
+    """Every `*.toml` in `directory`; a file that does not load is kept in `errors` (the page says so)."""
+    scenarios, errors = {}, {}
+    for path in sorted(Path(directory).glob("*.toml")):
+        try:
+            scenarios[path.stem] = load_scenario(path)
+        except ScenarioError as exc:
+            errors[path.stem] = str(exc)
+    return Presets(scenarios, errors)
+
+
+def has_part(scenario: Scenario, part: str) -> bool:
+    """Whether the optional part is present (a section, or at least one repeat stream)."""
+    value = getattr(scenario, part)
+    return bool(value) if isinstance(value, tuple) else value is not None
+
+
+def apply_switches(
+    scenario: Scenario, switches: Mapping[str, bool], donors: Mapping[str, tuple[str, Any]]
+) -> Scenario:
+    """The scenario with each part on (its own section, else the donor's) or off."""
+    changes: dict[str, Any] = {}
+    for part, on in switches.items():
+        present = has_part(scenario, part)
+        if on and not present:
+            if part not in donors:
+                raise ScenarioError(f"{part}: no shipped scenario has this part to switch it on with")
+            changes[part] = donors[part][1]
+        elif not on and present:
+            changes[part] = [] if part == "repeat" else None
+    return scenario.override(changes) if changes else scenario
+
+
+def build_whatif(
+    scenario: Scenario, specs: list[FieldSpec], widget_values: Mapping[str, float | int | None]
+) -> tuple[Scenario, dict[str, Any]]:
+    """The what-if: `scenario` with the widget values that differ from it; also the changes made."""
+    changes: dict[str, Any] = {}
+    for spec in specs:
+        if spec.path not in widget_values:
+            continue
+        new = widget_values[spec.path]
+        if new != spec.to_widget(paths.get(scenario, spec.path)):
+            changes[spec.path] = spec.to_model(new)
+    return (scenario.override(changes) if changes else scenario), changes
+
+
+# --- uploads and the link --------------------------------------------------------------------------
+
+
+def scenario_from_upload(name: str, data: bytes) -> Scenario:
+    """An uploaded file → Scenario, or ScenarioError (too large, not UTF-8, not TOML, invalid)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{name}: file is larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{name}: not UTF-8 text") from None
+    return loads_scenario(text, source=name)
+
+
+def pack_source(text: str) -> str:
+    """Scenario TOML → a short URL-safe string (zlib + base64)."""
+    raw = zlib.compress(text.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def unpack_source(packed: str) -> Scenario:
+    """`pack_source`'s string → Scenario, or ScenarioError if it is damaged or too large."""
+    where = "the scenario in the link"
+    if len(packed) > MAX_SOURCE_CHARS:
+        raise ScenarioError(f"{where}: too long")
+    try:
+        raw = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(raw, MAX_FILE_BYTES + 1)
+        if inflater.unconsumed_tail or len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KiB")
+        text = data.decode("utf-8")
+    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError) as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{where}: damaged ({exc.__class__.__name__})") from None
+    return loads_scenario(text, source=where)
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a link keeps: the scenario, the switches, the changed levers and view settings."""
+
+    preset: str = DEFAULT_PRESET
+    source: str | None = None
+    """Packed TOML of an uploaded scenario (`pack_source`), with preset = UPLOAD."""
+    lang: str = DEFAULT_LANG
+    switches: dict[str, bool] = field(default_factory=dict)
+    """Parts switched against the preset (only the differences)."""
+    values: dict[str, float | int | None] = field(default_factory=dict)
+    """Changed levers, dotted path → model value."""
+    replications: int = DEFAULT_REPLICATIONS
+    seed: int = DEFAULT_SEED
+    tab: str = TABS[0]
+    by_month: int | None = None
+    """Answers: break even by this month (None: half the horizon)."""
+    max_lost: float | None = None
+    """Answers: lost leads at most this share (None: 5 %)."""
+    metric: str = SENSITIVITY_METRICS[0]
+
+
+_RESERVED = {"preset", "src", "lang", "on", "off", "reps", "seed", "tab", "by", "lost", "metric"}
+
+
+def _num(x: float | int | None) -> str:
+    if x is None:
+        return "none"
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    return format(float(x), ".12g")
+
+
+def encode_view(view: View) -> dict[str, str]:
+    """The view as query parameters (defaults left out)."""
+    out: dict[str, str] = {}
+    if view.preset != DEFAULT_PRESET:
+        out["preset"] = view.preset
+    if view.preset == UPLOAD and view.source and len(view.source) <= MAX_SOURCE_CHARS:
+        out["src"] = view.source  # (a scenario too large for a link is left out of it)
+    if view.lang != DEFAULT_LANG:
+        out["lang"] = view.lang
+    on = [p for p in SWITCHES if view.switches.get(p) is True]
+    off = [p for p in SWITCHES if view.switches.get(p) is False]
+    if on:
+        out["on"] = ",".join(on)
+    if off:
+        out["off"] = ",".join(off)
+    for path in sorted(view.values):
+        out[path] = _num(view.values[path])
+    if view.replications != DEFAULT_REPLICATIONS:
+        out["reps"] = str(view.replications)
+    if view.seed != DEFAULT_SEED:
+        out["seed"] = str(view.seed)
+    if view.tab != TABS[0]:
+        out["tab"] = view.tab
+    if view.by_month is not None:
+        out["by"] = str(view.by_month)
+    if view.max_lost is not None:
+        out["lost"] = _num(view.max_lost)
+    if view.metric != SENSITIVITY_METRICS[0]:
+        out["metric"] = view.metric
+    return out
+
+
+def _parse_number(text: str) -> float | None:
+    if text.strip().lower() in ("none", "null", ""):
+        return None
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError("not a finite number")
+    return x
+
+
+def _parse_int(text: str, low: int, high: int) -> int:
+    x = int(text)
+    if not low <= x <= high:
+        raise ValueError(f"must be in [{low}, {high}]")
+    return x
+
+
+def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> tuple[View, list[str]]:
+    """Query parameters → View, and a message for each parameter that could not be used (skipped)."""
+    view = View()
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = params.get(name)
+        if isinstance(value, list):
+            value = value[-1] if value else None
+        return value
+
+    changes: dict[str, Any] = {}
+    preset = get("preset")
+    if preset is not None:
+        if preset in presets or preset == UPLOAD:
+            changes["preset"] = preset
+        else:
+            problems.append(f"preset={preset}: no such scenario ({', '.join(sorted(presets))})")
+    if get("src") is not None:
+        changes["source"] = get("src")
+    lang = get("lang")
+    if lang is not None:
+        if lang in ("en", "ru"):
+            changes["lang"] = lang
+        else:
+            problems.append(f"lang={lang}: must be en or ru")
+    switches: dict[str, bool] = {}
+    for name, state in (("on", True), ("off", False)):
+        text = get(name)
+        for part in filter(None, (text or "").split(",")):
+            if part in SWITCHES:
+                switches[part] = state
+            else:
+                problems.append(f"{name}={part}: not a part ({', '.join(SWITCHES)})")
+    changes["switches"] = switches
+    for name, parse in (
+        ("reps", lambda s: _parse_int(s, 0, MAX_REPLICATIONS)),
+        ("seed", lambda s: _parse_int(s, 0, 2**31 - 1)),
+        ("by", lambda s: _parse_int(s, 1, int(model_bounds(Scenario, "horizon_months")[1]))),
+    ):
+        text = get(name)
+        if text is not None:
+            try:
+                changes[{"reps": "replications", "by": "by_month"}.get(name, name)] = parse(text)
+            except ValueError as exc:
+                problems.append(f"{name}={text}: {exc}")
+    lost = get("lost")
+    if lost is not None:
+        try:
+            x = _parse_number(lost)
+            if x is None or not 0 < x < 1:
+                raise ValueError("must be a share between 0 and 1")
+            changes["max_lost"] = x
+        except ValueError as exc:
+            problems.append(f"lost={lost}: {exc}")
+    for name, options, attr in (("tab", TABS, "tab"), ("metric", SENSITIVITY_METRICS, "metric")):
+        text = get(name)
+        if text is not None:
+            if text in options:
+                changes[attr] = text
+            else:
+                problems.append(f"{name}={text}: must be one of {', '.join(options)}")
+    values: dict[str, float | int | None] = {}
+    for name in params:
+        if name in _RESERVED:
+            continue
+        text = get(name) or ""
+        if "." not in name:
+            problems.append(f"{name}: unknown setting")
+            continue
+        try:
+            values[name] = _parse_number(text)
+        except ValueError:
+            problems.append(f"{name}={text}: not a number")
+    changes["values"] = values
+    return replace(view, **changes), problems
+
+
+def check_values(
+    specs: list[FieldSpec], values: Mapping[str, float | int | None]
+) -> tuple[dict[str, float | int | None], list[str]]:
+    """Keep the link's lever values that are levers of the scenario and within their bounds."""
+    by_path = {s.path: s for s in specs}
+    good: dict[str, float | int | None] = {}
+    problems = []
+    for path, value in values.items():
+        spec = by_path.get(path)
+        if spec is None:
+            problems.append(f"{path}: not a lever of this scenario")
+            continue
+        why = spec.check(value)
+        if why:
+            problems.append(f"{path}={_num(value)}: {why}")
+        else:
+            good[path] = int(value) if (spec.integer and value is not None) else value
+    return good, problems

@@ -1,0 +1,98 @@
+"""What every command shares: the parser (exit 2 on bad options), the one user error, argument types,
+the progress bar and plain-text tables."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+EXIT_BAD_INPUT = 2
+"""Exit code of every user error (a missing or invalid file, a bad option or value)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that reports a bad option in one line and exits with EXIT_BAD_INPUT."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class BadInput(Exception):
+    """A user error to report in one line with exit code EXIT_BAD_INPUT."""
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (replications, workers, samples, chunk size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def number(text: str) -> float:
+    """A finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1."""
+    value = number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value:g} must be between 0 and 1")
+    return value
+
+
+def progress_bar(total: int, label: str) -> Callable[[int, int], None]:
+    """A tqdm progress bar on stderr that appears only if the run takes more than a moment."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="run", file=sys.stderr, delay=0.5, leave=False, disable=None)
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= _total:
+            bar.close()
+
+    return update
+
+
+def money(value: float) -> str:
+    """A whole amount with thin spaces between thousands (`—` if not finite)."""
+    return "—" if not math.isfinite(value) else f"{value:,.0f}".replace(",", " ")
+
+
+def text_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """Rows (the first is the header) as aligned columns with a rule under the header; the first `left`
+    columns are aligned left, the rest right."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

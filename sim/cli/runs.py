@@ -1,0 +1,116 @@
+"""Commands on the engine: `run` (Monte Carlo KPIs), `validate` (scenario files), `compare` (paired years)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+import pandas as pd
+
+from sim.accounting.ledger import NEVER_KPIS
+from sim.cli.common import EXIT_BAD_INPUT, BadInput, money, positive_int, progress_bar, seed, text_table
+from sim.model.scenario import ScenarioError, load_scenario
+
+
+def _fmt(value: float, kpi: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "never" if kpi in NEVER_KPIS else "—"
+    if math.isinf(value):
+        return "∞"
+    if kpi in ("lost_lead_share", "desk_utilization", "p_break_even"):
+        return f"{value:.1%}"
+    if kpi in ("ltv_to_cac", "leads_per_sale", "mean_wait_hours", "break_even_month", "payback_months"):
+        return f"{value:,.1f}"
+    return money(value)
+
+
+def kpi_table(summary: pd.DataFrame, replications: int) -> str:
+    """`SimulationResult.summary()` as a text table (one value column for one replication)."""
+    cols = ["mean"] if replications == 1 else ["mean", "p10", "p50", "p90"]
+    rows = [["kpi", *("value" if replications == 1 else c for c in cols)]]
+    for kpi, row in summary.iterrows():
+        if kpi == "p_break_even":
+            if replications > 1:
+                rows.append([str(kpi), _fmt(row["mean"], str(kpi)), "", "", ""])
+            continue
+        rows.append([str(kpi), *(_fmt(row[c], str(kpi)) for c in cols)])
+    return text_table(rows, left=1)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.engine.runs import simulate
+
+    scenario = load_scenario(args.scenario)
+    progress = progress_bar(args.replications, scenario.name)
+    result = simulate(scenario, replications=args.replications, seed=args.seed, progress=progress)
+    print(
+        f"{scenario.name}: {args.replications} replication(s), seed {args.seed}, "
+        f"{scenario.horizon_months} months, money in {scenario.currency}"
+    )
+    print(kpi_table(result.summary(), args.replications))
+    if args.out:
+        try:
+            out = result.save(args.out)
+        except OSError as exc:
+            raise BadInput(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+        print(f"wrote {out / 'monthly.parquet'}, {out / 'kpis.parquet'}, {out / 'run.json'}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"invalid: {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"ok: {path} ({sc.name})")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.engine.runs import compare
+
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    progress = progress_bar(2 * args.replications, "compare")
+    done = {"n": 0}
+
+    def step(_d: int, _t: int) -> None:
+        done["n"] += 1
+        progress(done["n"], 2 * args.replications)
+
+    table = compare(a, b, seed=args.seed, replications=args.replications, progress=step)
+    print(
+        f"a = {a.name}; b = {b.name}; {args.replications} paired replication(s), seed {args.seed}; "
+        f"yearly means in {b.currency}"
+    )
+    shown = table.copy()
+    for col in ("a", "b", "difference"):
+        shown[col] = shown[col].map(money)
+    print(shown.to_string(index=False))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `run`, `validate` and `compare` to the subparsers."""
+    run = sub.add_parser("run", help="simulate a scenario and print its KPIs")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("--replications", "-n", type=positive_int, default=1, help="Monte Carlo replications")
+    run.add_argument("--seed", type=seed, default=0, help="random seed (same seed, same result)")
+    run.add_argument("--out", help="directory for monthly.parquet, kpis.parquet and run.json")
+    run.set_defaults(func=_run)
+
+    val = sub.add_parser("validate", help="check scenario files")
+    val.add_argument("files", nargs="+", help="scenario TOML files")
+    val.set_defaults(func=_validate)
+
+    cmp_ = sub.add_parser("compare", help="paired yearly comparison of two scenarios (b − a)")
+    cmp_.add_argument("a", help="baseline scenario TOML")
+    cmp_.add_argument("b", help="what-if scenario TOML")
+    cmp_.add_argument("--replications", "-n", type=positive_int, default=20)
+    cmp_.add_argument("--seed", type=seed, default=0)
+    cmp_.set_defaults(func=_compare)

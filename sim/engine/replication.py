@@ -1,0 +1,351 @@
+"""The discrete-event engine: one replication of a scenario on a SimPy clock.
+
+The SimPy environment owns the clock (days) and the events that matter: sales, which create customers,
+whose referral leads feed back into the sales desk. Work that contends for nothing is not one event per
+item: paid leads of a month are drawn in numpy; the customers who bought in a month have their whole
+futures (adoption, churn checks, visits, problems) drawn together when the month ends and booked into
+monthly bins; referral leads are drawn month by month from the count of customers present (and, for
+the purchase month, at the sale). The sales desk is where leads contend: it serves leads in arrival
+order (`sim.engine.desk.Desk`, a compiled kernel, a stretch of leads per call), running ahead of the clock
+only up to the next pending sale when sales can send leads (referrals) — nothing can add a lead before
+that moment, so the order is exactly that of a model in which every lead
+is its own process (see docs/model.md and the reference model in tests/). Memory is bounded by the
+monthly aggregates and one month of leads.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.accounting.calendar import MONTH_DAYS, YEAR_DAYS
+from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
+from sim.engine.customers import draw_batch
+from sim.engine.desk import Desk, Leads, no_leads
+from sim.engine.streams import stream
+from sim.model.scenario import Scenario
+
+LEDGER_COLUMNS: tuple[str, ...] = (
+    "leads_paid",
+    "leads_referral",
+    "leads_lost",
+    "leads_reached",
+    "wait_hours_sum",
+    "sales",
+    "sales_referral",
+    "active_customers",
+    "repeat_visits",
+    "problems",
+    "revenue",
+    "margin_first_sale",
+    "margin_referral_sale",
+    "margin_repeat",
+    "lead_spend",
+    "referral_bonus",
+    "problem_cost",
+)
+"""Monthly arrays the engine books into (0-based months); the rest is derived in `sim.accounting.ledger`."""
+
+
+@dataclass
+class RunOutput:
+    """The raw outcome of one replication: monthly arrays and a few run-wide sums."""
+
+    monthly: dict[str, np.ndarray]
+    """Each of LEDGER_COLUMNS, shape (horizon_months,)."""
+    ltv_sum: float = 0.0
+    """Sum of new customers' lifetime values, in currency."""
+    ltv_count: int = 0
+    """New customers whose LTV is in `ltv_sum`."""
+    desk_busy_days: float = 0.0
+    """Handling time of the contacts made, in days."""
+    desk_open_days: float = 0.0
+    """Staff × open time in the horizon, in days (0 without a desk)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Replication:
+    def __init__(self, scenario: Scenario, seed: int, replication: int, tables: LifetimeTables):
+        self.s = scenario
+        self.tables = tables
+        self.H = scenario.horizon_months
+        self.T = self.H * MONTH_DAYS
+        self.env = simpy.Environment()
+        self.ledger = {name: np.zeros(self.H) for name in LEDGER_COLUMNS}
+        self.out = RunOutput(monthly=self.ledger)
+
+        def rng(source: str, index: int = 0) -> np.random.Generator:
+            return stream(seed, replication, source, index)
+
+        self.rng_arrivals = [rng("paid_arrivals", i) for i in range(len(scenario.channels))]
+        self.rng_paid_handling = rng("paid_handling")
+        self.rng_paid_funnel = rng("paid_funnel")
+        self.rng_ref_arrivals = rng("referral_arrivals")
+        self.rng_ref_handling = rng("referral_handling")
+        self.rng_ref_funnel = rng("referral_funnel")
+        self.rng_adopt = rng("adoption")
+        self.rng_life = rng("lifetime")
+        self.rng_problems = rng("problems")
+        self.rng_existing = rng("existing")
+
+        self.stage_delays = np.array([st.delay_days for st in scenario.funnel])
+        self.p_paid = scenario.funnel_conversion
+        self.p_ref = scenario.referral_conversion
+        self.referral_rate = scenario.referral_rate_per_year / YEAR_DAYS  # leads per customer-day
+        self.bonus = scenario.referrals.bonus if scenario.referrals else 0.0
+        self.desk = Desk(scenario.sales_desk, self.T) if scenario.sales_desk else None
+        if scenario.sales_desk:
+            d = scenario.sales_desk
+            self.handling_mean = d.handling_minutes / 1440.0
+            self.handling_fixed = d.handling == "fixed"
+        self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
+        self.referral_queue: Leads = no_leads()  # referral leads for the desk, sorted by arrival
+        self.referral_next = 0  # the first of them not yet offered to the desk
+        self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
+        self.unborn = np.zeros(self.H, dtype=np.int64)  # sales of each month whose future is not drawn yet
+        self._seq = 0
+
+    # --- draws ----------------------------------------------------------------------------------
+
+    def _handling(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.desk is None:
+            return np.zeros(n)
+        if self.handling_fixed:
+            return np.full(n, self.handling_mean)
+        return rng.exponential(self.handling_mean, n)
+
+    def _funnel(self, rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each of n contacted leads buys, and for buyers the total funnel delay (days)."""
+        buys = rng.random(n) < p
+        delay = np.zeros(n)
+        nb = int(buys.sum())
+        if nb and self.stage_delays.any():
+            delay[buys] = rng.standard_exponential((nb, self.stage_delays.size)) @ self.stage_delays
+        return buys, delay
+
+    def _paid_month(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Paid leads arriving in month m (0-based), sorted: times, handling, buys, delays."""
+        parts = []
+        for ch, rng in zip(self.s.channels, self.rng_arrivals, strict=True):
+            n = int(rng.poisson(ch.leads_per_month))
+            parts.append(np.sort(rng.random(n)))
+            self.ledger["leads_paid"][m] += n
+            self.ledger["lead_spend"][m] += n * ch.cost_per_lead
+        merged = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts or [np.zeros(0)]))
+        times = (m + merged) * MONTH_DAYS
+        times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
+        n = times.size
+        handling = self._handling(self.rng_paid_handling, n)
+        buys, delay = self._funnel(self.rng_paid_funnel, n, self.p_paid)
+        return times, handling, buys, delay
+
+    # --- sales and customers --------------------------------------------------------------------
+
+    def _schedule_sale(self, t: float, referral: bool) -> None:
+        if t >= self.T:
+            return
+        delay = t - self.env.now
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(self._on_referral_sale if referral else self._on_paid_sale)
+        self._seq += 1
+        # The event's own time, computed as SimPy does, so the desk's look-ahead compares like with like.
+        heapq.heappush(self.pending_sales, (self.env.now + delay, self._seq, ev))
+
+    def _on_paid_sale(self, _event: simpy.Event) -> None:
+        self._sale(referral=False)
+
+    def _on_referral_sale(self, _event: simpy.Event) -> None:
+        self._sale(referral=True)
+
+    def _sale(self, referral: bool) -> None:
+        heapq.heappop(self.pending_sales)
+        t = self.env.now
+        m = min(int(t // MONTH_DAYS), self.H - 1)
+        led = self.ledger
+        fp = self.s.first_purchase
+        led["sales"][m] += 1
+        led["revenue"][m] += fp.revenue
+        if referral:
+            led["sales_referral"][m] += 1
+            led["margin_referral_sale"][m] += fp.margin
+            led["referral_bonus"][m] += self.bonus
+        else:
+            led["margin_first_sale"][m] += fp.margin
+        # The customer stays at least to the end of its purchase month: its referral leads there are
+        # drawn now; its future (from the next month on) is drawn with the month's other customers.
+        self._purchase_month_referrals(t, m)
+        self.unborn[m] += 1
+
+    def _existing_customers(self) -> None:
+        n = self.s.existing_customers.count
+        if n == 0:
+            return
+        batch = draw_batch(
+            self.s,
+            self.tables,
+            n,
+            -1,  # bought before month 1
+            self.ledger,
+            self.rng_adopt,
+            self.rng_life,
+            self.rng_problems,
+            rng_existing=self.rng_existing,
+        )
+        self._present_from(batch.stay_until, -1)
+
+    def _purchase_month_referrals(self, t: float, m: int) -> None:
+        """Referral leads of a customer who bought at `t` in month `m`, for the rest of that month."""
+        if self.referral_rate <= 0:
+            return
+        span = max(min((m + 1) * MONTH_DAYS, self.T) - t, 0.0)
+        n = int(self.rng_ref_arrivals.poisson(self.referral_rate * span))
+        if n:
+            self._send_referral_leads(np.sort(t + self.rng_ref_arrivals.random(n) * span))
+
+    def _draw_customers(self, month0: int) -> None:
+        """Draw the futures of the customers who bought in `month0`, all at once (book their visits,
+        churn and problems; count them as present in the months they stay)."""
+        n = int(self.unborn[month0])
+        if n == 0:
+            return
+        self.unborn[month0] = 0
+        batch = draw_batch(
+            self.s, self.tables, n, month0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems
+        )
+        self.out.ltv_sum += float(batch.ltv.sum())
+        self.out.ltv_count += n
+        self._present_from(batch.stay_until, month0)
+
+    def _present_from(self, stay_until: np.ndarray, month0: int) -> None:
+        """Count customers of `month0` (-1: before month 1) as present in each whole month they stay.
+
+        Referral leads are a Poisson process while a customer stays; after its purchase month a customer
+        stays whole months, so each month's referral leads are drawn when the month starts from the
+        number of customers present (`_monthly_referrals`), kept as a difference array over months.
+        Memory stays bounded by the months, not by the customers' future leads.
+        """
+        if self.referral_rate <= 0:
+            return
+        last = np.where(np.isfinite(stay_until), np.rint(stay_until / MONTH_DAYS) - 1, self.H - 1)
+        last = np.minimum(last, self.H - 1).astype(np.int64)
+        first = month0 + 1
+        if first < self.H:
+            self.present_diff[first] += float(len(last))
+            np.add.at(self.present_diff, last[last >= first] + 1, -1.0)
+
+    def _monthly_referrals(self, m: int) -> None:
+        """At the start of month m (all earlier sales have happened): draw the futures of last month's
+        customers, then month m's referral leads from the customers present all month."""
+        if m > 0:
+            self._draw_customers(m - 1)
+        if self.referral_rate <= 0:
+            return
+        present = float(self.present_diff[: m + 1].sum())
+        n = (
+            int(self.rng_ref_arrivals.poisson(self.referral_rate * MONTH_DAYS * present))
+            if present > 0
+            else 0
+        )
+        if n:
+            self._send_referral_leads((m + np.sort(self.rng_ref_arrivals.random(n))) * MONTH_DAYS)
+
+    def _send_referral_leads(self, times: np.ndarray) -> None:
+        """Referral leads arriving at sorted `times`: to the desk's queue, or straight into the funnel."""
+        total = times.size
+        months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
+        np.add.at(self.ledger["leads_referral"], months, 1.0)
+        handling = self._handling(self.rng_ref_handling, total)
+        buys, delay = self._funnel(self.rng_ref_funnel, total, self.p_ref)
+        if self.desk is None:
+            np.add.at(self.ledger["leads_reached"], months, 1.0)
+            for t in (times + delay)[buys]:
+                self._schedule_sale(float(t), referral=True)
+            return
+        # Into the desk's queue, after the leads waiting there that arrive at the same moment.
+        j = self.referral_next
+        waiting = [a[j:] for a in self.referral_queue]
+        new = (times, handling, buys, delay)
+        merged = [np.concatenate((w, x)) for w, x in zip(waiting, new, strict=True)]
+        order = np.argsort(merged[0], kind="stable")
+        self.referral_queue = tuple(a[order] for a in merged)  # type: ignore[assignment]
+        self.referral_next = 0
+
+    # --- processes ------------------------------------------------------------------------------
+
+    def _leads_unlimited(self):
+        """Without a desk every lead is contacted on arrival: a month of paid leads at a time."""
+        for m in range(self.H):
+            self._monthly_referrals(m)
+            times, _h, buys, delay = self._paid_month(m)
+            self.ledger["leads_reached"][m] += times.size
+            for t in (times + delay)[buys]:
+                self._schedule_sale(float(t), referral=False)
+            yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
+
+    def _leads_desk(self):
+        """Offer paid and referral leads to the desk in arrival order; the desk serves a stretch of leads
+        per call. With referrals a sale may send new leads, so the desk never runs past a pending sale;
+        without them a month's leads are served in one call and its sales then happen on the clock."""
+        desk, led, pending = self.desk, self.ledger, self.pending_sales
+        env, inf = self.env, math.inf
+        referrals = self.referral_rate > 0
+        for m in range(self.H):
+            self._monthly_referrals(m)
+            paid = self._paid_month(m)
+            month_end = (m + 1) * MONTH_DAYS
+            i = 0
+            while True:
+                stop = pending[0][0] if referrals and pending else inf
+                i, self.referral_next, n_sales, t = desk.serve(
+                    paid, i, self.referral_queue, self.referral_next, month_end,
+                    stop, env.now, self.T, referrals,
+                )  # fmt: skip
+                self._book_sales(n_sales)
+                if not referrals:
+                    break
+                # t: the next lead's arrival (this month's end if none is left in the month).
+                if pending and pending[0][0] <= t:
+                    yield pending[0][2]  # the sale happens (and may add referral leads) first
+                    continue
+                if t >= month_end:
+                    break
+            lost, reached, wait = desk.take_month()
+            led["leads_lost"][m] += lost
+            led["leads_reached"][m] += reached
+            led["wait_hours_sum"][m] += wait
+            if not referrals:
+                yield env.timeout(month_end - env.now)
+
+    def _book_sales(self, n: int) -> None:
+        """Schedule the n sales the desk's last call booked, in order."""
+        desk = self.desk
+        if n == 1:
+            self._schedule_sale(float(desk.sale_time[0]), bool(desk.sale_referral[0]))
+        elif n:
+            times = desk.sale_time[:n].tolist()
+            for t, ref in zip(times, desk.sale_referral[:n].tolist(), strict=True):
+                self._schedule_sale(t, ref)
+
+    def run(self) -> RunOutput:
+        self._existing_customers()
+        self.env.process(self._leads_desk() if self.desk else self._leads_unlimited())
+        self.env.run(until=self.T)
+        for m in range(self.H):  # the last month's customers (and any not drawn yet)
+            self._draw_customers(m)
+        if self.desk is not None:
+            self.out.desk_busy_days = self.desk.busy_days
+            self.out.desk_open_days = self.s.sales_desk.staff * self.desk.open_days(self.T)
+        return self.out
+
+
+def run_replication(
+    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None
+) -> RunOutput:
+    """Simulate one replication; `tables` (from `lifetime_tables`) may be shared between replications."""
+    tables = tables if tables is not None else lifetime_tables(scenario)
+    return _Replication(scenario, seed, replication, tables).run()

@@ -1,0 +1,173 @@
+"""Running the engine over replications, the result object and paired comparisons."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.accounting import frames
+from sim.accounting.ledger import complete_monthly, kpis
+from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
+from sim.engine.replication import run_replication
+from sim.model.scenario import Scenario, load_scenario
+from sim.version import __version__
+
+Progress = Callable[[int, int], None]
+"""Called as progress(done, total) after each replication."""
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Monthly table, KPIs and the run record of `simulate`."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    monthly: pd.DataFrame
+    """One row per (replication, month): see `sim.accounting.ledger.MONTHLY_COLUMNS`."""
+    kpis: pd.DataFrame
+    """One row per replication: see `sim.accounting.ledger.KPI_COLUMNS`."""
+    record: dict[str, Any] = field(default_factory=dict)
+    """The run record: scenario, seed, replications, package version, time."""
+
+    def bands(
+        self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)
+    ) -> pd.DataFrame:
+        """Per month: the mean and quantiles of `column` over replications (columns mean, p10, p50 …)."""
+        if column not in self.monthly.columns or column in ("replication", "month"):
+            raise ValueError(f"no monthly column {column!r}")
+        return frames.bands_frame(self.monthly, column, quantiles)
+
+    def summary(self) -> pd.DataFrame:
+        """Each KPI's mean, p10, p50, p90 and the probability of breaking even within the horizon."""
+        return frames.summary_frame(self.kpis)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write monthly.parquet, kpis.parquet and run.json into `directory` (created if needed)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in (("monthly", self.monthly), ("kpis", self.kpis)):
+            tmp = out / f".{name}.parquet.tmp"
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, out / f"{name}.parquet")
+        tmp = out / ".run.json.tmp"
+        tmp.write_text(json.dumps(self.record, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, out / "run.json")
+        return out
+
+
+def whole_number(name: str, value: Any, minimum: int, error: type[ValueError] = ValueError) -> int:
+    """`value` as an int if it is a whole number (not a bool) >= `minimum`; else `error` naming it."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
+        raise error(f"{name} = {value!r}: must be a whole number >= {minimum}")
+    return int(value)
+
+
+def run_one(
+    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """One replication: its monthly columns (`sim.accounting.ledger.MONTHLY_COLUMNS`, arrays over months)
+    and its KPIs. `tables` are the scenario's `lifetime_tables` (shared by replications)."""
+    out = run_replication(scenario, seed, replication, tables)
+    monthly = complete_monthly(scenario, out.monthly)
+    # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
+    ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
+    return monthly, kpis(scenario, monthly, tables, ltv, out.desk_busy_days, out.desk_open_days)
+
+
+def simulate(
+    scenario: Scenario | str | Path,
+    replications: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+    first: int = 0,
+) -> SimulationResult:
+    """Run the discrete-event engine `replications` times (replication r uses streams of (seed, r)).
+
+    Same scenario and seed give bit-identical results; two scenarios run with the same seed share
+    each random source's draws (a paired comparison). `first` numbers the replications first …
+    first + replications − 1, so a long run can be split into parts (`combine` joins them into the
+    result of one run).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    replications = whole_number("replications", replications, 1)
+    seed = whole_number("seed", seed, 0)
+    first = whole_number("first", first, 0)
+    tables = lifetime_tables(sc)
+    monthly_runs, kpi_rows = [], []
+    numbers = range(first, first + replications)
+    for done, r in enumerate(numbers, start=1):
+        monthly, row = run_one(sc, seed, r, tables)
+        monthly_runs.append(monthly)
+        kpi_rows.append(row)
+        if progress is not None:
+            progress(done, replications)
+    return SimulationResult(
+        scenario=sc,
+        seed=seed,
+        replications=replications,
+        monthly=frames.monthly_frame(monthly_runs, numbers),
+        kpis=frames.kpi_frame(kpi_rows, numbers),
+        record=_record(sc, seed, replications, first),
+    )
+
+
+def _record(sc: Scenario, seed: int, replications: int, first: int) -> dict[str, Any]:
+    record = {
+        "scenario": sc.to_dict(),
+        "seed": seed,
+        "replications": replications,
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if first:
+        record["first_replication"] = first
+    return record
+
+
+def combine(parts: Sequence[SimulationResult]) -> SimulationResult:
+    """Join the results of one scenario and seed run in parts (`simulate(..., first=…)`) into the result
+    of one run over all their replications, in replication order; the parts must not overlap."""
+    if not parts:
+        raise ValueError("combine: no parts")
+    sc, seed = parts[0].scenario, parts[0].seed
+    if any(p.scenario != sc or p.seed != seed for p in parts):
+        raise ValueError("combine: the parts are runs of different scenarios or seeds")
+    ordered = sorted(parts, key=lambda p: int(p.kpis["replication"].iloc[0]))
+    numbers = [int(r) for p in ordered for r in p.kpis["replication"]]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("combine: the parts overlap (a replication appears twice)")
+    replications = len(numbers)
+    return SimulationResult(
+        scenario=sc,
+        seed=seed,
+        replications=replications,
+        monthly=pd.concat([p.monthly for p in ordered], ignore_index=True),
+        kpis=pd.concat([p.kpis for p in ordered], ignore_index=True),
+        record=_record(sc, seed, replications, numbers[0]),
+    )
+
+
+def compare(
+    a: Scenario | str | Path,
+    b: Scenario | str | Path,
+    seed: int = 0,
+    replications: int = 20,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Paired comparison (same seeds, common random numbers) as a yearly table.
+
+    Columns: `year`, `item` (margin, each cost, net_cash), `a`, `b` (means over replications) and
+    `difference` = b − a.
+    """
+    ra = simulate(a, replications=replications, seed=seed, progress=progress)
+    rb = simulate(b, replications=replications, seed=seed, progress=progress)
+    return frames.comparison_frame(frames.yearly_frame(ra.monthly), frames.yearly_frame(rb.monthly))

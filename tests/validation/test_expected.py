@@ -1,0 +1,588 @@
+"""The expected-value model (`sim.expected`) and the desk's queueing model (`sim.analytic.queueing`)
+against the engine and against closed forms.
+
+1. Exactness where the model is linear in expectation: for every shipped scenario (and two variants with
+   a round-the-clock desk and every feature switched on), each monthly column of `expected` lies in the
+   engine's confidence interval over 200 replications, at 99 % overall with a Bonferroni correction over
+   the scenario's (column, month) comparisons. Where the engine's standard error is 0 (a deterministic
+   column, or a cumulative figure that is fixed by the model), the two must be equal. Excluded, and why:
+   the monthly mean wait of a desk with working hours. Its model (sim/queueing.py) is an approximation,
+   and the engine's monthly mean also depends on the time of day at which each month starts (a month is
+   30.4375 days), which a constant cannot follow; its accuracy is measured by the grid in part 4 instead.
+   With a round-the-clock desk the mean wait is compared like every other column. Month 1's referral
+   figures, where earlier versions were measurably off (referral leads come late in the month, from its
+   first customers), are also measured precisely on one-month runs (`test_month_one_referrals`).
+2. LTV: `expected(...).kpis["ltv"]` equals closed forms written here from docs/model.md, and the engine's
+   mean LTV is within Monte Carlo error of it.
+3. The funnel delay kernel: a distribution over months that matches a Monte Carlo of its definition.
+4. The desk: lost share and mean wait of `desk_performance` within the issue's goal (10 % relative of the
+   engine, or 0.01 absolute) over the grid of loads 0.3 … 1.5 of the capacity, the grid of
+   benchmarks/queueing_accuracy.py (its table is in docs/queueing.md); plus the M/M/n+D formula's limits
+   against Erlang C and Erlang B.
+
+The 200-replication comparisons are marked `slow` (they still run by default). Their replications are
+split in two halves with seeds SEED and SEED + 1 (independent streams, see sim/streams.py) that run in
+two processes when the machine has more than one CPU; the figures do not depend on that.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+from scipy.stats import t as student_t
+from sections import PROBLEMS, PROGRAMME
+
+import sim
+from benchmarks import queueing_accuracy as qa
+from sim.accounting.ledger import MONTHLY_COLUMNS
+from sim.analytic.expected_value import delay_kernel, expected
+from sim.analytic.queueing import desk_performance, mmn_d
+from sim.engine.replication import MONTH_DAYS
+from sim.model.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+REPLICATIONS = 200
+SEED = 20_240_611
+CHUNKS = 2
+"""The replications run as this many `simulate` calls with seeds SEED, SEED + 1, …"""
+ALPHA = 0.01
+"""Overall error rate of each scenario's family of comparisons (99 % confidence)."""
+HORIZON_CAP: dict[str, int] = {}
+"""Horizons to cut (to keep the run time down) by scenario; every feature is kept either way. None at
+present: all five shipped scenarios run their full horizons (36 to 120 months) in about a minute."""
+MAX_HORIZON = 120
+
+
+def shipped(name: str) -> Scenario:
+    sc = sim.load_scenario(SCENARIOS / f"{name}.toml")
+    return sc.override({"horizon_months": min(sc.horizon_months, HORIZON_CAP.get(name, MAX_HORIZON))})
+
+
+SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+
+
+def variant(name: str) -> Scenario:
+    """Shipped scenarios, and variants whose desk works round the clock (its wait is then compared)."""
+    if name == "car_dealer_24h":
+        # One salesperson at a third of the capacity, patience half an hour: the waits are minutes and
+        # about 6 % of the leads are lost.
+        return shipped("car_dealer").override(
+            {
+                "horizon_months": 60,
+                "sales_desk.hours_per_day": 24.0,
+                "sales_desk.staff": 1,
+                "sales_desk.patience_hours": 0.5,
+            }
+        )
+    if name == "car_dealer_service_24h_all_features":
+        # Every feature at once: desk round the clock (hour-long calls, patience 2 h, ~30 % busy), the
+        # referral feedback, problems, a programme with contacts, existing customers, discounting.
+        return shipped("car_dealer_service").override(
+            {
+                "horizon_months": 60,
+                "discount_rate_annual": 0.1,
+                "channels.0.leads_per_month": 200.0,
+                "funnel.2.conversion": 0.5,
+                "sales_desk.hours_per_day": 24.0,
+                "sales_desk.staff": 1,
+                "sales_desk.handling_minutes": 60.0,
+                "sales_desk.patience_hours": 2.0,
+                "sales_desk.salary_per_month": 60_000.0,
+                "problems": PROBLEMS,
+                "service_programme": PROGRAMME,
+                "existing_customers.count": 30,
+            }
+        )
+    return shipped(name)
+
+
+EXACTNESS_CASES = [*SHIPPED, "car_dealer_24h", "car_dealer_service_24h_all_features"]
+
+
+# --- engine runs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineRuns:
+    monthly: pd.DataFrame
+    """One row per (replication, month), replications numbered 0 … REPLICATIONS-1."""
+    kpis: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """Worker processes for the 200-replication runs (None on a single CPU: run in this process)."""
+    workers = min(CHUNKS, os.cpu_count() or 1)
+    if workers < 2:
+        yield None
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        yield ex
+
+
+_RUNS: dict[str, EngineRuns] = {}
+
+
+def engine_runs(name: str, pool: Executor | None) -> EngineRuns:
+    """REPLICATIONS engine replications of a case, in CHUNKS `simulate` calls (cached per module)."""
+    if name not in _RUNS:
+        sc = variant(name)
+        per = [REPLICATIONS // CHUNKS + (i < REPLICATIONS % CHUNKS) for i in range(CHUNKS)]
+        if pool is None:
+            results = [sim.simulate(sc, n, seed=SEED + i) for i, n in enumerate(per)]
+        else:
+            futures = [pool.submit(sim.simulate, sc, n, SEED + i) for i, n in enumerate(per)]
+            results = [f.result() for f in futures]
+        monthly, kpis, offset = [], [], 0
+        for res, n in zip(results, per, strict=True):
+            monthly.append(res.monthly.assign(replication=res.monthly["replication"] + offset))
+            kpis.append(res.kpis.assign(replication=res.kpis["replication"] + offset))
+            offset += n
+        _RUNS[name] = EngineRuns(pd.concat(monthly, ignore_index=True), pd.concat(kpis, ignore_index=True))
+    return _RUNS[name]
+
+
+# --- 1. exactness of the monthly columns -------------------------------------------------------------------
+
+
+def compared_columns(sc: Scenario) -> list[str]:
+    """Every monthly column, except the mean wait of a desk with working hours (an approximation)."""
+    desk = sc.sales_desk
+    approximate_wait = desk is not None and desk.hours_per_day < 24.0
+    return [c for c in MONTHLY_COLUMNS if not (approximate_wait and c == "mean_wait_hours")]
+
+
+def comparisons(name: str, pool: Executor | None) -> tuple[pd.DataFrame, float]:
+    """Per (column, month): expected value, engine mean, its standard error and z; and the Bonferroni
+    critical z over the comparisons with a positive standard error."""
+    sc = variant(name)
+    runs = engine_runs(name, pool)
+    exp = expected(sc).monthly.set_index("month")
+    grouped = runs.monthly.groupby("month")
+    n = runs.monthly["replication"].nunique()
+    assert n == REPLICATIONS
+    frames = []
+    for col in compared_columns(sc):
+        mean = grouped[col].mean()
+        se = grouped[col].std(ddof=1) / math.sqrt(n)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "column": col,
+                    "month": mean.index,
+                    "expected": exp.loc[mean.index, col].to_numpy(),
+                    "engine": mean.to_numpy(),
+                    "se": se.to_numpy(),
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["z"] = (df["expected"] - df["engine"]) / df["se"]
+    k = int((df["se"] > 0).sum())
+    return df, float(norm.ppf(1.0 - ALPHA / (2 * k)))
+
+
+MONTH_ONE_REFERRALS = ("leads_referral", "sales_referral", "margin_referral_sale", "referral_bonus")
+MONTH_ONE_CASES = ("beauty_salon", "car_dealer_service")
+"""Month 1's referral figures depend on when within the month the referral leads arrive: they come
+from the month's first customers, late in the month. Earlier versions counted half a month of presence
+(+26 % on the salon's month-1 referral sales) and then timed referral sales as if the leads arrived
+evenly over the month (+13 %); expected.py now follows the first six months in eighths of a month. What
+is left is about +0.9 % on the salon's month-1 referral leads (4.378 vs 4.34 ± 0.012 over 32,000 runs
+of two seeds), mostly the desk's wait taken as a constant shift; the test allows 2 % on top of the
+engine's noise. The old gaps (+13 to +26 %) would fail it at any seed."""
+
+
+def describe(rows: pd.DataFrame) -> str:
+    return rows.to_string(
+        index=False,
+        formatters={"expected": "{:.6g}".format, "engine": "{:.6g}".format, "se": "{:.3g}".format},
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXACTNESS_CASES)
+def test_expected_within_engine_confidence_interval(name, pool):
+    df, z_crit = comparisons(name, pool)
+    no_data = df[df["engine"].isna()]  # e.g. the mean wait of a scenario without leads
+    wrong = no_data[no_data["expected"].notna()]
+    assert wrong.empty, f"{name}: no engine figure (NaN) but an expected one:\n{describe(wrong)}"
+    zero = df[df["se"] == 0]
+    same = [
+        (np.isnan(e) and np.isnan(g)) or math.isclose(e, g, rel_tol=1e-6, abs_tol=1e-9)
+        for e, g in zip(zero["expected"], zero["engine"], strict=True)
+    ]
+    unequal = zero[~np.array(same, dtype=bool)]
+    assert unequal.empty, (
+        f"{name}: deterministic in the engine but different in expected:\n{describe(unequal)}"
+    )
+    outside = df[(df["se"] > 0) & ~(df["z"].abs() <= z_crit)]
+    assert outside.empty, (
+        f"{name}: expected outside the engine's {100 * (1 - ALPHA):.0f} % Bonferroni interval "
+        f"(|z| > {z_crit:.2f}, {REPLICATIONS} replications):\n{describe(outside)}"
+    )
+
+
+MONTH_ONE_REPLICATIONS = 4000
+"""One-month runs: cheap (about 1.5 ms each), and precise enough that the old gap would stand out at any
+seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car dealer's)."""
+
+
+@pytest.mark.parametrize("name", MONTH_ONE_CASES)
+def test_month_one_referrals(name):
+    """Month 1's referral figures, measured precisely on one-month runs."""
+    sc = variant(name).override({"horizon_months": 1})
+    runs = sim.simulate(sc, MONTH_ONE_REPLICATIONS, seed=SEED).monthly
+    exp = expected(sc).monthly
+    z_crit = norm.ppf(1.0 - ALPHA / (2 * len(MONTH_ONE_REFERRALS) * len(MONTH_ONE_CASES)))
+    rows = []
+    for col in MONTH_ONE_REFERRALS:
+        mean = runs[col].mean()
+        se = runs[col].std(ddof=1) / math.sqrt(MONTH_ONE_REPLICATIONS)
+        rows.append({"column": col, "expected": exp[col][0], "engine": mean, "se": se})
+    df = pd.DataFrame(rows)
+    df["z"] = (df["expected"] - df["engine"]) / df["se"]
+    # Allowed: the engine's noise plus 2 % for the desk's wait, which the model adds to the funnel as a
+    # constant shift (the mean wait) where the engine has a mixture of night and day waits.
+    ok = (df["expected"] - df["engine"]).abs() <= z_crit * df["se"] + 0.02 * df["engine"].abs()
+    assert ok.all(), f"{name}, month 1 (beyond {z_crit:.2f} SE + 2 %):\n{describe(df)}"
+
+
+# --- 2. LTV -----------------------------------------------------------------------------------------------
+
+
+def monthly_discount(rate_annual: float) -> float:
+    return (1.0 + rate_annual) ** (-1.0 / 12.0)
+
+
+def ltv_one_stream(m0, adoption, interval, margin, churn, rate_annual, keep=1.0):
+    """One repeat stream. A visit due in age month nI happens iff the customer passed the checks at the
+    ends of months 1 … nI: each passes with 1 - c, and each visit (the first purchase included) that
+    falls in the month before a check also has to survive its problem, probability `keep` = 1 - p·q;
+    before the check at the end of month nI there were n visits (months 0, I, …, (n-1)I). Discounted
+    v^{nI}: LTV = m0 + a·m·Σ_{n≥1} q^n = m0 + a·m·q/(1 - q), q = ((1 - c)·v)^I · keep."""
+    q = ((1.0 - churn) * monthly_discount(rate_annual)) ** interval * keep
+    if adoption == 0 or margin == 0:
+        return m0
+    return math.inf if q >= 1.0 else m0 + adoption * margin * q / (1.0 - q)
+
+
+def ltv_independent_streams(m0, streams, churn, rate_annual):
+    """Without problems the survival does not depend on the visits: the streams add up."""
+    return m0 + sum(ltv_one_stream(0.0, a, i, m, churn, rate_annual) for a, i, m in streams)
+
+
+def ltv_beauty_salon(sc: Scenario) -> float:
+    """Manicure every month (everyone), colouring every 2 months (adoption a), problems at visits.
+
+    With x = (1 - c)·v·κ, κ = 1 - p·q: the check at the end of month j passes with (1 - c)·κ^{V(j-1)},
+    V = visits in a month (1 in month 0 and in odd months, 1 + colouring in even months ≥ 2). Without
+    colouring v^k S(k) = x^k; with it, x^k κ^{floor((k-1)/2)}. Summing the odd and even months:
+    LTV = m0 + (1 - a)·m1·x/(1 - x) + a·(m1·x·(1 + x) + m2·x²)/(1 - κ·x²)."""
+    manicure, colouring = sc.repeat
+    assert (manicure.interval_months, colouring.interval_months, manicure.adoption) == (1, 2, 1.0)
+    pr = sc.problems
+    leave = min(1.0, pr.leave_probability_base + pr.leave_probability_per_day * pr.resolution_days)
+    kappa = 1.0 - pr.visit_problem_probability * leave
+    x = (1.0 - sc.retention.monthly_churn) * monthly_discount(sc.discount_rate_annual) * kappa
+    a, m0, m1, m2 = colouring.adoption, sc.first_purchase.margin, manicure.margin, colouring.margin
+    return m0 + (1 - a) * m1 * x / (1 - x) + a * (m1 * x * (1 + x) + m2 * x * x) / (1 - kappa * x * x)
+
+
+def closed_form_ltv(name: str) -> float:
+    sc = variant(name)
+    if name == "beauty_salon":
+        return ltv_beauty_salon(sc)
+    assert sc.problems is None, "the closed form below is for scenarios without problems"
+    churn, factor = sc.retention.monthly_churn, 1.0
+    if prog := sc.service_programme:
+        x = prog.contacts_per_month / prog.tolerated_contacts_per_month
+        churn *= 1.0 - prog.max_churn_reduction * (1.0 - (1.0 - x) ** 2)
+        factor += prog.margin_uplift
+    streams = [(s.adoption, s.interval_months, s.margin * factor) for s in sc.repeat]
+    return ltv_independent_streams(sc.first_purchase.margin, streams, churn, sc.discount_rate_annual)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_ltv_of_shipped_scenarios_equals_closed_form(name):
+    got = expected(variant(name)).kpi["ltv"]
+    want = closed_form_ltv(name)
+    if name.startswith("medical"):
+        assert want == math.inf, "churn 0, no problems, no discount: the LTV is infinite (docs/model.md)"
+    assert got == pytest.approx(want, rel=1e-9), f"{name}: LTV {got} vs closed form {want}"
+
+
+def simple_scenario(
+    m0=50.0, adoption=1.0, interval=1, margin=100.0, churn=0.1, rate=0.0, problems=None, programme=None
+) -> Scenario:
+    """One paid channel, no desk, a one-stage funnel, one repeat stream: the LTV's closed form applies."""
+    data = {
+        "name": "LTV",
+        "horizon_months": 24,
+        "discount_rate_annual": rate,
+        "channels": [{"name": "c", "leads_per_month": 100.0, "cost_per_lead": 10.0}],
+        "funnel": [{"name": "buy", "conversion": 0.4, "delay_days": 2.0}],
+        "first_purchase": {"revenue": max(m0, 1.0), "margin": m0},
+        "retention": {"monthly_churn": churn},
+        "repeat": [
+            {
+                "name": "r",
+                "interval_months": interval,
+                "revenue": margin * 2,
+                "margin": margin,
+                "adoption": adoption,
+            }
+        ],
+    }
+    if problems:
+        data["problems"] = problems
+    if programme:
+        data["service_programme"] = programme
+    return sim.parse_scenario(data)
+
+
+LTV_CASES = {
+    "monthly, no discount": {"churn": 0.1},
+    "quarterly, partial adoption, discount": {
+        "adoption": 0.4,
+        "interval": 3,
+        "margin": 250.0,
+        "m0": 80.0,
+        "churn": 0.05,
+        "rate": 0.12,
+    },
+    "half-yearly, programme": {
+        "adoption": 0.7,
+        "interval": 6,
+        "margin": 1000.0,
+        "m0": 200.0,
+        "churn": 0.04,
+        "rate": 0.3,
+        "programme": {
+            "contacts_per_month": 1.0,
+            "tolerated_contacts_per_month": 1.0,
+            "max_churn_reduction": 0.3,
+            "margin_uplift": 0.2,
+        },
+    },
+    "every 2 months, problems": {
+        "adoption": 0.6,
+        "interval": 2,
+        "margin": 300.0,
+        "m0": 100.0,
+        "churn": 0.08,
+        "rate": 0.05,
+        "problems": {
+            "visit_problem_probability": 0.1,
+            "resolution_days": 4.0,
+            "leave_probability_base": 0.2,
+            "leave_probability_per_day": 0.05,
+        },
+    },
+    "no churn, discount only": {"churn": 0.0, "rate": 0.2, "interval": 2},
+    "certain churn": {"churn": 1.0},
+}
+
+
+def simple_closed_form(case: dict) -> float:
+    c = dict(m0=50.0, adoption=1.0, interval=1, margin=100.0, churn=0.1, rate=0.0) | case
+    churn, margin = c["churn"], c["margin"]
+    if prog := c.get("programme"):
+        x = prog["contacts_per_month"] / prog["tolerated_contacts_per_month"]
+        churn *= 1.0 - prog["max_churn_reduction"] * (1.0 - (1.0 - x) ** 2)
+        margin *= 1.0 + prog["margin_uplift"]
+    keep = 1.0
+    if pr := c.get("problems"):
+        q = min(1.0, pr["leave_probability_base"] + pr["leave_probability_per_day"] * pr["resolution_days"])
+        keep = 1.0 - pr["visit_problem_probability"] * q
+    return ltv_one_stream(c["m0"], c["adoption"], c["interval"], margin, churn, c["rate"], keep)
+
+
+@pytest.mark.parametrize("case", list(LTV_CASES))
+def test_ltv_closed_form_simple_cases(case):
+    params = LTV_CASES[case]
+    got = expected(simple_scenario(**params)).kpi["ltv"]
+    want = simple_closed_form(params)
+    assert got == pytest.approx(want, rel=1e-9), f"{case}: LTV {got} vs closed form {want}"
+
+
+def test_ltv_infinite_without_churn_problems_or_discount():
+    assert expected(simple_scenario(churn=0.0, rate=0.0)).kpi["ltv"] == math.inf
+
+
+LTV_ENGINE_REPLICATIONS = 10
+LTV_ENGINE_CHECKS = len(SHIPPED) + 2
+"""The engine-LTV checks (the shipped scenarios and two simple cases): 99 % overall over them."""
+
+
+def assert_engine_ltv(ltv: pd.Series, want: float, what: str) -> None:
+    x = ltv.to_numpy(dtype=float)
+    if not math.isfinite(want):
+        assert np.all(x == want), f"{what}: engine LTVs {np.unique(x)} vs {want}"
+        return
+    se = x.std(ddof=1) / math.sqrt(x.size)
+    if se == 0:
+        assert x.mean() == pytest.approx(want, rel=1e-9), f"{what}: engine LTV {x.mean()} vs {want}"
+        return
+    z = (x.mean() - want) / se
+    z_crit = student_t.ppf(1.0 - ALPHA / (2 * LTV_ENGINE_CHECKS), x.size - 1)
+    assert abs(z) <= z_crit, (
+        f"{what}: engine mean LTV {x.mean():.2f} ± {se:.2f} vs closed form {want:.2f} (z {z:+.2f})"
+    )
+
+
+@pytest.mark.parametrize("case", ["quarterly, partial adoption, discount", "every 2 months, problems"])
+def test_engine_ltv_matches_closed_form_simple_cases(case):
+    params = LTV_CASES[case]
+    res = sim.simulate(simple_scenario(**params), LTV_ENGINE_REPLICATIONS, seed=SEED)
+    assert_engine_ltv(res.kpis["ltv"], simple_closed_form(params), case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_engine_ltv_matches_closed_form_shipped(name, pool):
+    assert_engine_ltv(engine_runs(name, pool).kpis["ltv"], closed_form_ltv(name), name)
+
+
+# --- 3. funnel delay kernel ------------------------------------------------------------------------------
+
+KERNEL_CASES = [
+    pytest.param([], 0.5, id="no delay, shift"),
+    pytest.param([3.0, 0.0], 0.18, id="one stage and a zero stage"),
+    pytest.param([2.0, 5.0, 10.0], 0.01, id="car dealer stages"),
+    pytest.param([40.0], 2.0, id="long single stage"),
+    pytest.param([7.0, 7.0], 0.0, id="two equal stages"),
+    pytest.param([20.0, 20.0, 20.0], 0.0, id="three equal stages"),
+    pytest.param([10.0, 10.1, 10.2, 10.3, 10.4], 1.0, id="close distinct stages"),
+    pytest.param([10.0] * 4, 0.0, id="four equal stages"),
+    pytest.param([6.0] * 5, 0.0, id="five equal stages"),
+]
+KERNEL_MONTHS = 36
+KERNEL_SAMPLES = 400_000
+
+
+@pytest.mark.parametrize(("means", "shift"), KERNEL_CASES)
+def test_delay_kernel_matches_monte_carlo(means, shift):
+    kernel = delay_kernel(np.array(means, dtype=float), shift, KERNEL_MONTHS)
+    K = kernel.sales
+    assert K.shape == (KERNEL_MONTHS,)
+    assert K.min() >= -1e-12, f"negative kernel value {K.min()}"
+    # Long horizon: the mass past 36 months is negligible for these delays.
+    assert abs(K.sum() - 1.0) <= 1e-6, f"kernel sums to {K.sum()!r}"
+    # Monte Carlo of the definition: arrival uniform in its month, then the shift and the stages.
+    rng = np.random.default_rng(7)
+    t = rng.random(KERNEL_SAMPLES) * MONTH_DAYS + shift
+    if means:
+        t += rng.standard_exponential((KERNEL_SAMPLES, len(means))) @ np.array(means)
+    counts = np.bincount((t // MONTH_DAYS).astype(np.int64), minlength=KERNEL_MONTHS + 1)[:KERNEL_MONTHS]
+    freq = counts / KERNEL_SAMPLES
+    p = np.clip(K, 1.0 / KERNEL_SAMPLES, 1.0)  # a floor: one sample in a month of the far tail is fine
+    z = np.abs(freq - K) / np.sqrt(p * (1.0 - p) / KERNEL_SAMPLES)
+    z_crit = norm.ppf(1.0 - ALPHA / (2 * KERNEL_MONTHS))
+    worst = int(z.argmax())
+    assert z[worst] <= z_crit, (
+        f"kernel vs Monte Carlo, month {worst}: {K[worst]:.5f} vs {freq[worst]:.5f} (z {z[worst]:.1f})"
+    )
+
+
+def test_delay_kernel_without_delays_is_one_month():
+    K = delay_kernel(np.array([0.0, 0.0]), 0.0, 12).sales
+    np.testing.assert_allclose(K, np.eye(12)[0], atol=1e-12)
+
+
+# --- 4. the desk -------------------------------------------------------------------------------------------
+
+DESK_REPLICATIONS = qa.DEFAULT_REPLICATIONS
+DESK_SEED = qa.DEFAULT_SEED
+"""The benchmark's defaults: the test checks the very figures of the table in docs/queueing.md."""
+
+DESK_MISSES: dict[tuple[str, float, str], str] = {}
+"""Grid points (configuration, load, "lost" or "wait") that miss the goal, with the measured figures;
+each would be marked xfail(strict=True). None at present; the closest points that meet it: 8 h without
+patience at load 0.9 (wait -8.0 %), 10 h with patience 4 h at 0.3 (+7.2 %), fixed handling with
+patience at 0.6 (-7.4 %)."""
+
+
+def desk_cases():
+    for config in qa.CONFIGS:
+        for load in qa.LOADS:
+            for measure in ("lost", "wait"):
+                key = (config.label, load, measure)
+                marks = []
+                if key in DESK_MISSES:
+                    marks = [pytest.mark.xfail(strict=True, reason=DESK_MISSES[key])]
+                yield pytest.param(
+                    config.label, load, measure, marks=marks, id=f"{config.label}-{load}-{measure}"
+                )
+
+
+@pytest.mark.parametrize(("label", "load", "measure"), list(desk_cases()))
+def test_desk_model_within_goal(label, load, measure):
+    eng = qa.measure_engine(label, load, DESK_REPLICATIONS, DESK_SEED)
+    mod = qa.model(label, load)
+    e, m = (
+        (eng.lost_share, mod.lost_share) if measure == "lost" else (eng.mean_wait_hours, mod.mean_wait_hours)
+    )
+    assert qa.within_goal(m, e), (
+        f"{label}, load {load}: {measure} model {m:.4f} vs engine {e:.4f} "
+        f"({100 * (m / e - 1) if e else math.inf:+.1f} %), goal 10 % or 0.01"
+    )
+
+
+def erlang_b(n: int, a: float) -> float:
+    b = 1.0
+    for k in range(1, n + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def erlang_c(n: int, a: float) -> float:
+    b = erlang_b(n, a)
+    return n * b / (n - a * (1.0 - b))
+
+
+@pytest.mark.parametrize(("n", "rho"), [(1, 0.5), (3, 0.8), (10, 0.95), (50, 0.7)])
+def test_mmn_without_patience_is_erlang_c(n, rho):
+    mu = 24.0
+    lam = rho * n * mu
+    lost, wait = mmn_d(lam, mu, n, math.inf, 180.0)
+    assert lost == 0.0
+    want = erlang_c(n, lam / mu) / (n * mu - lam)
+    assert wait == pytest.approx(want, rel=1e-9), f"mean wait {wait} vs Erlang C {want}"
+
+
+@pytest.mark.parametrize(("n", "rho"), [(1, 0.5), (3, 1.2), (10, 0.9)])
+def test_mmn_with_tiny_patience_is_erlang_b(n, rho):
+    """Patience → 0: a lead that would wait is lost, as in the loss system M/M/n/n."""
+    mu = 24.0
+    lam = rho * n * mu
+    lost, wait = mmn_d(lam, mu, n, 1e-9, 180.0)
+    assert lost == pytest.approx(erlang_b(n, lam / mu), rel=1e-6)
+    assert wait < 1e-8
+
+
+def test_desk_performance_round_the_clock_is_mmn_d():
+    desk = sim.parse_scenario(
+        {
+            "name": "d",
+            "horizon_months": 1,
+            "sales_desk": {"staff": 4, "handling_minutes": 30.0, "patience_hours": 1.0},
+            "funnel": [{"name": "s", "conversion": 0.1}],
+            "first_purchase": {"revenue": 1.0, "margin": 1.0},
+            "retention": {"monthly_churn": 0.1},
+        }
+    ).sales_desk
+    perf = desk_performance(desk, 150.0, 30.0)
+    assert (perf.lost_share, perf.mean_wait_days) == mmn_d(150.0, 48.0, 4, 1.0 / 24.0, 30.0)
