@@ -16,8 +16,8 @@ rate. The goal: within 10 % relative of the engine, or 0.01 absolute (share, or 
 The load is relative to the desk's daily capacity while open:
 leads_per_day = load × staff × (1440 / handling_minutes) × hours_per_day / 24.
 
-tests/test_expected.py imports `CONFIGS`, `LOADS`, `measure_engine`, `model` and `within_goal` from here,
-so the test and the table in docs/queueing.md measure the same thing.
+tests/validation/test_expected.py imports `CONFIGS`, `LOADS`, `measure_engine`, `model` and `within_goal`
+from here, so the test and the table in docs/queueing.md measure the same thing.
 """
 
 from __future__ import annotations

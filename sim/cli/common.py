@@ -7,7 +7,9 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from sim.model.numbers import parse_number, parse_whole
 
 EXIT_BAD_INPUT = 2
 """Exit code of every user error (a missing or invalid file, a bad option or value)."""
@@ -24,45 +26,36 @@ class BadInput(Exception):
     """A user error to report in one line with exit code EXIT_BAD_INPUT."""
 
 
-def positive_int(text: str) -> int:
-    """A whole number >= 1 (replications, workers, samples, chunk size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
+def _typed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from one of `sim.model.numbers`' parsers (its message becomes the error)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
-def seed(text: str) -> int:
-    """A random seed: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
+positive_int = _typed(lambda text: parse_whole(text, low=1))
+"""A whole number >= 1 (replications, workers, samples, chunk size)."""
+seed = _typed(lambda text: parse_whole(text, low=0))
+"""A random seed: a whole number >= 0."""
+number = _typed(parse_number)
+"""A finite number."""
 
 
-def number(text: str) -> float:
-    """A finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def fraction(text: str) -> float:
-    """A number strictly between 0 and 1."""
-    value = number(text)
+def _fraction(text: str) -> float:
+    value = parse_number(text)
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{value:g} must be between 0 and 1")
+        raise ValueError(f"{value:g} must be between 0 and 1")
     return value
+
+
+fraction = _typed(_fraction)
+"""A number strictly between 0 and 1."""
 
 
 def progress_bar(total: int, label: str) -> Callable[[int, int], None]:

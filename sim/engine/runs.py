@@ -17,6 +17,7 @@ from sim.accounting import frames
 from sim.accounting.ledger import complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.replication import run_replication
+from sim.model.numbers import whole_number
 from sim.model.scenario import Scenario, load_scenario
 from sim.version import __version__
 
@@ -62,13 +63,6 @@ class SimulationResult:
         tmp.write_text(json.dumps(self.record, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, out / "run.json")
         return out
-
-
-def whole_number(name: str, value: Any, minimum: int, error: type[ValueError] = ValueError) -> int:
-    """`value` as an int if it is a whole number (not a bool) >= `minimum`; else `error` naming it."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        raise error(f"{name} = {value!r}: must be a whole number >= {minimum}")
-    return int(value)
 
 
 def run_one(
