@@ -40,6 +40,29 @@ MONTHLY_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the monthly table, after `replication` and `month`."""
 
+BOOKED_COLUMNS: tuple[str, ...] = (
+    "leads_paid",
+    "leads_referral",
+    "leads_lost",
+    "leads_reached",
+    "wait_hours_sum",
+    "sales",
+    "sales_referral",
+    "active_customers",
+    "repeat_visits",
+    "problems",
+    "revenue",
+    "margin_first_sale",
+    "margin_referral_sale",
+    "margin_repeat",
+    "lead_spend",
+    "referral_bonus",
+    "problem_cost",
+)
+"""Monthly arrays the engine (and the expected-value model) book into (0-based months); `complete_monthly`
+derives the other monthly columns from them."""
+
+
 KPI_COLUMNS: tuple[str, ...] = (
     "break_even_month",
     "max_cash_need",
@@ -81,6 +104,9 @@ NEVER_KPIS: tuple[str, ...] = ("break_even_month", "payback_months")
 def complete_monthly(scenario: Scenario, booked: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every monthly column from the booked arrays (sales, margins, costs …), as float arrays."""
     H = scenario.horizon_months
+    missing = set(BOOKED_COLUMNS).difference(booked)
+    if missing:
+        raise KeyError(f"booked monthly arrays lack {sorted(missing)} (see BOOKED_COLUMNS)")
     out = {k: np.asarray(v, dtype=float) for k, v in booked.items()}
     desk = scenario.sales_desk
     out["staff_cost"] = np.full(H, desk.staff * desk.salary_per_month if desk else 0.0)

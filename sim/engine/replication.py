@@ -24,32 +24,12 @@ import numpy as np
 import simpy
 
 from sim.accounting.calendar import MONTH_DAYS, YEAR_DAYS
+from sim.accounting.ledger import BOOKED_COLUMNS
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.customers import draw_batch
 from sim.engine.desk import Desk, Leads, no_leads
 from sim.engine.streams import stream
 from sim.model.scenario import Scenario
-
-LEDGER_COLUMNS: tuple[str, ...] = (
-    "leads_paid",
-    "leads_referral",
-    "leads_lost",
-    "leads_reached",
-    "wait_hours_sum",
-    "sales",
-    "sales_referral",
-    "active_customers",
-    "repeat_visits",
-    "problems",
-    "revenue",
-    "margin_first_sale",
-    "margin_referral_sale",
-    "margin_repeat",
-    "lead_spend",
-    "referral_bonus",
-    "problem_cost",
-)
-"""Monthly arrays the engine books into (0-based months); the rest is derived in `sim.accounting.ledger`."""
 
 
 @dataclass
@@ -57,7 +37,7 @@ class RunOutput:
     """The raw outcome of one replication: monthly arrays and a few run-wide sums."""
 
     monthly: dict[str, np.ndarray]
-    """Each of LEDGER_COLUMNS, shape (horizon_months,)."""
+    """Each of `sim.accounting.ledger.BOOKED_COLUMNS`, shape (horizon_months,)."""
     ltv_sum: float = 0.0
     """Sum of new customers' lifetime values, in currency."""
     ltv_count: int = 0
@@ -76,7 +56,7 @@ class _Replication:
         self.H = scenario.horizon_months
         self.T = self.H * MONTH_DAYS
         self.env = simpy.Environment()
-        self.ledger = {name: np.zeros(self.H) for name in LEDGER_COLUMNS}
+        self.ledger = {name: np.zeros(self.H) for name in BOOKED_COLUMNS}
         self.out = RunOutput(monthly=self.ledger)
 
         def rng(source: str, index: int = 0) -> np.random.Generator:
