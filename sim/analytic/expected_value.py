@@ -422,8 +422,7 @@ def expected_arrays(
     busy = float(reached.sum()) * handling_days
     open_days = 0.0
     if desk is not None:
-        f = desk.hours_per_day / 24.0
-        open_days = desk.staff * (math.floor(T) * f + min(T - math.floor(T), f))
+        open_days = desk.staff * desk.open_days(T)
     k = kpis(sc, monthly, tables, tables.ltv, busy, open_days)
     return monthly, k, perf
 

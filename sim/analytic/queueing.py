@@ -98,7 +98,7 @@ def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days:
     mu = 1440.0 / desk.handling_minutes  # contacts per salesperson-day of open time
     n = desk.staff
     tau = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
-    f = desk.hours_per_day / 24.0
+    f = desk.open_fraction
     scale = 0.5 if desk.handling == "fixed" else 1.0
     if f >= 1.0:
         lost, wait = _queue(leads_per_day, mu, n, tau, horizon_days, scale)

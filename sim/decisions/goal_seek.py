@@ -11,7 +11,7 @@ import numpy as np
 
 from sim.accounting.lifetimes import lifetime_tables
 from sim.analytic.expected_value import expected_arrays
-from sim.decisions.metrics import METRICS, GoalSeekError, as_scenario, check_metric
+from sim.decisions.metrics import METRICS, Better, GoalSeekError, as_scenario, check_metric, meets
 from sim.model.levers import Lever, find_lever, value_of
 from sim.model.scenario import Scenario
 
@@ -69,7 +69,7 @@ def goal_seek(
     hi = high if high is not None else hi
     if not lo < hi:
         raise GoalSeekError(f"search range [{lo:g}, {hi:g}] is empty")
-    lower_better = METRICS[metric] == "lower"
+    lower_better = METRICS[metric] is Better.LOWER
     tables = lifetime_tables(sc) if lever.startswith(TABLE_FREE) else None
     seen: dict[float, tuple[float, float]] = {}
 
@@ -83,9 +83,7 @@ def goal_seek(
         return seen[x]
 
     def ok(m: float) -> bool:
-        if math.isnan(m):
-            return False
-        return m <= target if lower_better else m >= target
+        return meets(metric, m, target)
 
     def probe(x: float) -> tuple[bool, float]:
         m, s = at(x)
@@ -142,7 +140,7 @@ def _slack(metric: str, target: float, value: float, cumulative_cash: np.ndarray
         return at_n if (at_n < 0 or lowest >= 0) else lowest
     if metric in LOG_SLACK:
         return math.log(target / value) if target > 0 and value > 0 else math.nan
-    return (target - value) if METRICS[metric] == "lower" else (value - target)
+    return (target - value) if METRICS[metric] is Better.LOWER else (value - target)
 
 
 def _inside(good: float, bad: float, unit: float | None, precision: float) -> tuple[float, float] | None:

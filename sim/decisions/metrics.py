@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import math
+from enum import StrEnum
 from pathlib import Path
 
 from sim.analytic.expected_value import expected_arrays
 from sim.model.scenario import Scenario, load_scenario
 
-METRICS: dict[str, str] = {
-    "break_even_month": "lower",
-    "payback_months": "lower",
-    "max_cash_need": "lower",
-    "cac": "lower",
-    "lost_lead_share": "lower",
-    "mean_wait_hours": "lower",
-    "final_cumulative_cash": "higher",
-    "npv": "higher",
-    "ltv": "higher",
-    "ltv_to_cac": "higher",
+
+class Better(StrEnum):
+    """Which way a metric improves."""
+
+    LOWER = "lower"
+    HIGHER = "higher"
+
+
+METRICS: dict[str, Better] = {
+    "break_even_month": Better.LOWER,
+    "payback_months": Better.LOWER,
+    "max_cash_need": Better.LOWER,
+    "cac": Better.LOWER,
+    "lost_lead_share": Better.LOWER,
+    "mean_wait_hours": Better.LOWER,
+    "final_cumulative_cash": Better.HIGHER,
+    "npv": Better.HIGHER,
+    "ltv": Better.HIGHER,
+    "ltv_to_cac": Better.HIGHER,
 }
 """Metrics for sensitivity and goal seek, and which direction is better."""
+
+
+def meets(metric: str, value: float, target: float) -> bool:
+    """Whether `value` of `metric` is at or better than `target` ("never", NaN, meets no target)."""
+    if math.isnan(value):
+        return False
+    return value <= target if METRICS[metric] is Better.LOWER else value >= target
 
 
 class GoalSeekError(ValueError):

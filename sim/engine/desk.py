@@ -149,8 +149,9 @@ class Desk:
     """
 
     def __init__(self, desk: SalesDesk, horizon_days: float = math.inf):
+        self.model = desk
         self.free = np.zeros(desk.staff)  # heap: when each salesperson is next free, in days
-        self.open_fraction = desk.hours_per_day / 24.0
+        self.open_fraction = desk.open_fraction
         self.patience = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
         self.horizon_days = horizon_days
         self.acc = np.zeros(4)
@@ -209,5 +210,4 @@ class Desk:
 
     def open_days(self, horizon_days: float) -> float:
         """Open time of one salesperson within [0, horizon_days), in days."""
-        full = math.floor(horizon_days)
-        return full * self.open_fraction + min(horizon_days - full, self.open_fraction)
+        return self.model.open_days(horizon_days)

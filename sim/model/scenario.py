@@ -64,6 +64,16 @@ class SalesDesk(_Model):
     salary_per_month: Money = 0.0
     """Cost of one salesperson, in the scenario's currency per month."""
 
+    @property
+    def open_fraction(self) -> float:
+        """Share of each day the desk is open (its first `hours_per_day` hours)."""
+        return self.hours_per_day / 24.0
+
+    def open_days(self, horizon_days: float) -> float:
+        """Open time of one salesperson within [0, horizon_days), in days."""
+        full = math.floor(horizon_days)
+        return full * self.open_fraction + min(horizon_days - full, self.open_fraction)
+
 
 class FunnelStage(_Model):
     """One stage after first contact (visit, test drive, deal)."""
