@@ -10,10 +10,16 @@ from sim.cli.common import BadInput, fraction, money, number
 from sim.decisions.metrics import METRICS, GoalSeekError
 from sim.model.scenario import load_scenario
 
+CHART_SUFFIXES = (".html", ".png", ".svg", ".json")
+"""File types `sensitivity --chart` writes (Altair's savers)."""
+
 
 def _sensitivity(args: argparse.Namespace) -> int:
     from sim.decisions.sensitivity import sensitivity
 
+    chart = Path(args.chart) if args.chart else None
+    if chart is not None and chart.suffix.lower() not in CHART_SUFFIXES:
+        raise BadInput(f"--chart {args.chart}: the file must end in {', '.join(CHART_SUFFIXES)}")
     scenario = load_scenario(args.scenario)
     table = sensitivity(scenario, change=args.change, metric=args.metric)
     print(f"{scenario.name}: {args.metric} with each lever moved ±{args.change:.0%} (expected values)")
@@ -21,17 +27,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
         ["label", "value", "low", "high", "metric_low", "metric_base", "metric_high", "swing", "note"]
     ]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:,.4g}", na_rep="never"))
-    if args.chart:
+    if chart is not None:
         from sim.report.charts import tornado_chart
 
-        path = Path(args.chart)
-        if path.suffix.lower() not in (".html", ".png", ".svg", ".json"):
-            raise BadInput(f"--chart {args.chart}: the file must end in .html, .png, .svg or .json")
         try:
-            tornado_chart(table, args.metric, title=f"{scenario.name}: {args.metric}").save(str(path))
+            tornado_chart(table, args.metric, title=f"{scenario.name}: {args.metric}").save(str(chart))
         except OSError as exc:
             raise BadInput(f"cannot write {args.chart}: {exc.strerror or exc}") from None
-        print(f"wrote {path}")
+        print(f"wrote {chart}")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""Decisions on the expected-value model (sensitivity, goal seek, programme value), checked where it
-matters against the engine: at a goal-seek answer the engine's median meets the target, one step beyond
-it does not (100 paired replications)."""
+"""Decisions on the expected-value model (`sim.decisions`: sensitivity, goal seek, programme value), on
+the model alone. That a goal-seek answer also holds in the engine (100 paired replications) is checked in
+tests/validation/test_decisions.py."""
 
 from __future__ import annotations
 
@@ -20,19 +20,6 @@ from sim.model.levers import value_of
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = sim.load_scenario(ROOT / "scenarios" / "car_dealer_service.toml")
 DEALER = sim.load_scenario(ROOT / "scenarios" / "car_dealer.toml")
-REPS = 100
-
-
-def through(months: int) -> sim.Scenario:
-    """The dealer with service over `months` (two years past a target: the curve only rises after
-    break-even, so the break-even month is the same; the engine runs faster)."""
-    return SERVICE.override({"horizon_months": months})
-
-
-def engine_median(scenario: sim.Scenario, metric: str) -> float:
-    """Median of a KPI over REPS replications, seed 0 (paired across calls); never = +inf."""
-    k = sim.simulate(scenario, replications=REPS, seed=0).kpis[metric].to_numpy()
-    return float(np.median(np.where(np.isnan(k), np.inf, k)))
 
 
 # --- sensitivity ----------------------------------------------------------------------------------
@@ -91,78 +78,7 @@ def test_sensitivity_rejects_bad_input():
         sim.sensitivity(SERVICE, levers=["name"])
 
 
-# --- goal seek, checked with the engine -----------------------------------------------------------
-
-GOALS = [
-    # (question, scenario, lever, metric, target, step). A step moves break-even by about 4-5 months,
-    # well above the engine median's Monte Carlo error over 100 replications (about 1 month).
-    (
-        "highest CPL that breaks even by month 60",
-        through(84),
-        "channels.0.cost_per_lead",
-        "break_even_month",
-        60,
-        150.0,
-    ),
-    (
-        "highest churn that breaks even by month 96",
-        through(120),
-        "retention.monthly_churn",
-        "break_even_month",
-        96,
-        0.003,
-    ),
-    (
-        "referral rate that brings break-even to month 60",
-        through(84),
-        "referrals.per_customer_per_year",
-        "break_even_month",
-        60,
-        0.15,
-    ),
-]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("question", "scenario", "lever", "metric", "target", "step"), GOALS, ids=[g[0] for g in GOALS]
-)
-def test_goal_seek_answer_holds_in_the_engine(question, scenario, lever, metric, target, step):
-    res = sim.goal_seek(scenario, lever, metric, target, step=step)
-    assert res.metric_value <= target, f"{question}: the model's metric at the answer misses the target"
-    answer = res.value
-    # One step beyond = the side where the model misses the target.
-    up = sim.expected(scenario.override({lever: answer + step})).kpi[metric]
-    beyond = answer + step if (math.isnan(up) or up > target) else answer - step
-    at_answer = engine_median(scenario.override({lever: answer}), metric)
-    one_beyond = engine_median(scenario.override({lever: beyond}), metric)
-    assert at_answer <= target, (
-        f"{question}: at {lever} = {answer:g} the engine's median {metric} is {at_answer}"
-    )
-    assert one_beyond > target, (
-        f"{question}: one step beyond ({lever} = {beyond:g}) the engine's median {metric} is {one_beyond}, "
-        f"still meeting {target}"
-    )
-
-
-@pytest.mark.slow
-def test_fewest_salespeople_for_at_most_5_percent_lost_leads():
-    desk = DEALER.override(
-        {
-            "sales_desk.hours_per_day": 24.0,
-            "sales_desk.handling_minutes": 60.0,
-            "sales_desk.patience_hours": 1.0,
-            "horizon_months": 12,
-        }
-    )
-    res = sim.goal_seek(desk, "sales_desk.staff", "lost_lead_share", 0.05)
-    staff = int(res.value)
-    assert res.metric_value <= 0.05
-    assert staff > 1
-    at_answer = engine_median(desk.override({"sales_desk.staff": staff}), "lost_lead_share")
-    one_fewer = engine_median(desk.override({"sales_desk.staff": staff - 1}), "lost_lead_share")
-    assert at_answer <= 0.05, f"with {staff} salespeople the engine loses {at_answer:.1%} of leads"
-    assert one_fewer > 0.05, f"with {staff - 1} salespeople the engine loses only {one_fewer:.1%}"
+# --- goal seek ----------------------------------------------------------------------------------
 
 
 def test_goal_seek_unreachable_target_is_a_clear_error():

@@ -20,8 +20,7 @@ from sections import PROBLEMS, PROGRAMME
 
 import sim
 from sim.accounting.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
-from sim.engine.desk import LOST, Desk, _serve, no_leads
-from sim.model.scenario import SalesDesk, Scenario
+from sim.model.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -272,11 +271,13 @@ def test_property_higher_cpl_never_leaves_more_cash(sc, extra_cpl, seed):
 def test_property_more_staff_does_not_lose_more_leads(sc, seed):
     """With referrals off, the leads (and their handling times) are the same whatever the staff.
 
-    FCFS with abandonment is not pathwise monotone in the staff (see
+    FCFS with abandonment is not pathwise monotone in the staff (see test_desk.py,
     `test_one_more_salesperson_can_lose_more_leads_on_one_path`), so the check is statistical: the paired
     differences d_r = lost(staff + 1) - lost(staff) over 3 replications must not add up to more than
-    3 sqrt(sum |d_r|) (a sign-test margin: under "no effect" the net count of leads that flip between
-    lost and reached is of the order of the square root of the number that flip).
+    3 sqrt(N), N = sum |d_r| (a sign-test margin: under "no effect" the net count of leads that flip between
+    lost and reached has an SD of about sqrt(N)). Detects, at 99 %, an extra salesperson who loses on net
+    >= (3 + 2.33) sqrt(N) more leads: e.g. >= 53 of N = 100 flips (77 % of the flips the wrong way). In
+    the 25 examples N is 0 to 1,914 (median 1) and every net change is a saving.
     """
     more = sc.override({"sales_desk.staff": sc.sales_desk.staff + 1})
     a = sim.simulate(sc, replications=3, seed=seed).monthly
@@ -291,103 +292,15 @@ def test_property_more_staff_does_not_lose_more_leads(sc, seed):
     )
 
 
-def test_one_more_salesperson_can_lose_more_leads_on_one_path():
-    """Not a bug: FCFS with abandonment is not pathwise monotone in the staff (hours, patience 1 h).
-
-    With one salesperson the long calls C and D wait too long and are lost; with two they are taken
-    (C on the salesperson A freed, D on the second one after B) and block both salespeople, so the three
-    short calls E, F, G are lost: 2 -> 3 lost leads.
-    """
-    arrivals = [0.0, 0.5, 1.5, 2.6, 4.5, 5.0, 5.5]
-    handling = [1.0, 3.0, 10.0, 10.0, 0.5, 0.5, 0.5]
-    lost = {}
-    for staff in (1, 2):
-        desk = Desk(SalesDesk(staff=staff, handling_minutes=60.0, handling="fixed", patience_hours=1.0))
-        lost[staff] = [desk.contact(a / 24, h / 24) == LOST for a, h in zip(arrivals, handling, strict=True)]
-    assert lost[1] == [False, False, True, True, False, False, False]
-    assert lost[2] == [False, False, False, False, True, True, True]
-
-
-def _naive_desk(staff, hours, patience_h, arrivals, handling):
-    """The desk's rule written plainly (a list of free times, no heap, no kernel): start = the earliest
-    free salesperson or the arrival, moved to the next opening when the desk is closed; lost when the
-    wait exceeds the patience."""
-    free, starts, open_fraction = [0.0] * staff, [], hours / 24.0
-    for a, h in zip(arrivals, handling, strict=True):
-        k = min(range(staff), key=free.__getitem__)
-        start = max(a, free[k])
-        if open_fraction < 1.0 and start - math.floor(start) >= open_fraction - 1e-9:
-            start = math.floor(start) + 1.0
-        if patience_h is not None and start - a > patience_h / 24.0:
-            starts.append(LOST)
-            continue
-        free[k] = start + h
-        starts.append(start)
-    return starts
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    staff=st.integers(1, 5),
-    hours=st.sampled_from([24.0, 12.0, 8.0, 1.5]),
-    patience=st.one_of(st.none(), st.floats(0.1, 72.0)),
-    n_paid=st.integers(0, 60),
-    n_ref=st.integers(0, 30),
-    seed=st.integers(0, 2**32 - 1),
-    fixed=st.booleans(),
-)
-def test_desk_kernel_serves_leads_as_the_plain_rule_says(staff, hours, patience, n_paid, n_ref, seed, fixed):
-    """The compiled kernel, the same function run as plain Python, and a naive implementation agree lead
-    by lead (bit for bit) on random paid and referral streams, also when served in stretches."""
-    rng = np.random.default_rng(seed)
-    desk_model = SalesDesk(staff=staff, handling_minutes=60.0, hours_per_day=hours, patience_hours=patience)
-
-    def leads(n):
-        t = np.sort(rng.uniform(0, 5, n))
-        h = np.full(n, 0.05) if fixed else rng.exponential(0.05, n)
-        return t, h, rng.random(n) < 0.5, rng.exponential(1.0, n)
-
-    paid, ref = leads(n_paid), leads(n_ref)
-    # Merged arrival order; a paid lead goes first on a tie.
-    order = np.lexsort((np.r_[np.zeros(n_paid), np.ones(n_ref)], np.r_[paid[0], ref[0]]))
-    arrivals, handling = np.r_[paid[0], ref[0]][order], np.r_[paid[1], ref[1]][order]
-    expected = _naive_desk(staff, hours, patience, arrivals.tolist(), handling.tolist())
-
-    compiled = Desk(desk_model)
-    i = j = 0
-    got = []
-    for until in (1.0, 2.5, 2.5, 4.0, math.inf):  # in stretches, as the engine calls it
-        i0, j0 = i, j
-        i, j, _, _ = compiled.serve(paid, i, ref, j, until)
-        got += compiled.starts[: i - i0 + j - j0].tolist()
-    assert (i, j) == (n_paid, n_ref)
-    assert got == expected
-
-    plain = Desk(desk_model)
-    plain._kernel = _serve  # the same function, not compiled
-    plain.serve(paid, 0, ref, 0, math.inf)
-    assert plain.starts[: n_paid + n_ref].tolist() == expected
-    assert plain.acc.tolist() == compiled.acc.tolist()
-
-
-def test_desk_kernel_stops_at_a_sale_that_comes_before_the_next_lead():
-    """With `stop_at_sales` the kernel returns right after booking a sale that happens before the next
-    arrival (the sale may send referral leads), and reports that arrival; without it, it goes on."""
-    desk = Desk(SalesDesk(staff=1, handling_minutes=60.0, handling="fixed"))
-    h = 1 / 24
-    paid = (np.array([0.0, 0.5, 2.0]), np.full(3, h), np.array([True, False, False]), np.array([0.1, 0, 0]))
-    i, j, n, t_next = desk.serve(paid, 0, no_leads(), 0, 10.0, stop_at_sales=True)
-    assert (i, j, n, t_next) == (1, 0, 1, 0.5)
-    assert desk.sale_time[0] == pytest.approx(h + 0.1)
-    i, j, n, t_next = desk.serve(paid, i, no_leads(), 0, 10.0, stop=1.0, stop_at_sales=True)
-    assert (i, n, t_next) == (2, 0, 2.0)  # stopped by the pending sale at day 1
-    again = Desk(SalesDesk(staff=1, handling_minutes=60.0, handling="fixed"))
-    assert again.serve(paid, 0, no_leads(), 0, 10.0)[:3] == (3, 0, 1)
-
-
 def test_more_staff_loses_fewer_leads_on_average_when_the_desk_is_overloaded():
     """A loaded desk (~10 calls a day of 3 hours each, open round the clock, patience 2 h): each extra
-    salesperson saves many leads on average, far beyond the noise of 4 paired replications."""
+    salesperson saves many leads on average, far beyond the noise of 4 paired replications.
+
+    The test asks for a paired t = mean / (SD / sqrt(4)) > 3 (one-sided p = 0.03 on 3 degrees of
+    freedom). Today the steps 1 -> 2 -> 3 -> 4 save 551, 195 and 46 leads per 6-month run (SD of the
+    paired difference 16, 12 and 9: t = 70, 32 and 10), so it catches a desk whose extra salesperson
+    saves fewer than about 1.5 SD = 14-24 leads (for the step 3 -> 4: a third of today's saving).
+    """
     base = CAR_DEALER.override(
         {
             "channels.0.leads_per_month": 300.0,

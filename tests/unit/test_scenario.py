@@ -433,6 +433,21 @@ def test_invalid_toml(tmp_path, text):
     assert_mentions(exc, "pasted text", "TOML")
 
 
+def test_loads_scenario_of_bytes_is_a_scenario_error_with_a_hint():
+    raw = CAR_DEALER.read_bytes()
+    exc = error_of(lambda: loads_scenario(raw, source="upload"))  # type: ignore[arg-type]
+    assert_mentions(exc, "upload", "expected TOML text, got bytes", "decode bytes first")
+    assert loads_scenario(raw.decode("utf-8")) == load_scenario(CAR_DEALER), "the decoded text loads"
+
+
+@pytest.mark.parametrize(
+    "value", [bytearray(b"name = 'x'"), memoryview(b"name = 'x'"), None, 42, ["name = 'x'"], {"name": "x"}]
+)
+def test_loads_scenario_of_other_non_text_is_a_scenario_error(value: Any):
+    exc = error_of(lambda: loads_scenario(value, source="pasted"))
+    assert_mentions(exc, "pasted", f"expected TOML text, got {type(value).__name__}")
+
+
 def test_invalid_value_in_a_file_names_the_file_and_the_path(tmp_path):
     path = tmp_path / "dealer.toml"
     text = CAR_DEALER.read_text(encoding="utf-8").replace("cost_per_lead = 2250.0", "cost_per_lead = -2250.0")

@@ -212,6 +212,17 @@ def describe(rows: pd.DataFrame) -> str:
     )
 
 
+# Power (at 99 %): a (column, month) fails when |expected - engine| > z_crit SE, z_crit = 4.1-4.6 with the
+# Bonferroni correction over 200-2,000 comparisons, so a bias of >= (z_crit + 2.33) SE = 6.4-6.9 SE is
+# caught. With 200 replications that is, as a share of the engine's mean (median over the months):
+#   car_dealer_service: sales 12 %, active customers 2.7 %, margin 7.2 %, referral leads 9.6 %, final
+#     cumulative cash 8.2 %;  car_dealer: sales and margin 15 %, active customers 2.7 %, final cash 1.2 %;
+#   beauty_salon: sales 3.7 %, active customers 2.0 %, margin 2.2 %, final cash 1.5 %;
+#   medical_service(_programme): margin and net cash 0.5 %;
+#   car_dealer_24h: lost leads 7.9 %, mean wait 4.0 %; the all-features variant: sales 8.1 %, lost leads
+#     17 %, mean wait 8.5 %, final cash 3.6 %.
+# A month's counts are small (about 17 sales a month for the car dealer), so one month alone is a coarse
+# check; a bias that persists shows in the cumulative columns and in every month at once.
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXACTNESS_CASES)
 def test_expected_within_engine_confidence_interval(name, pool):
@@ -237,7 +248,10 @@ def test_expected_within_engine_confidence_interval(name, pool):
 
 MONTH_ONE_REPLICATIONS = 4000
 """One-month runs: cheap (about 1.5 ms each), and precise enough that the old gap would stand out at any
-seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car dealer's)."""
+seed (z ≈ 24 for the beauty salon's referral sales, 12 for the car dealer's). Power (at 99 %): a bias of
+>= 2 % + (3.23 + 2.33) SE is caught: for the beauty salon 6.4 % of month 1's referral leads and 8.1 % of
+its referral sales, margin and bonus; for the car dealer 34 % of its referral leads and 150 % of its
+referral sales (a fraction of a sale a run in month 1: a coarse check there)."""
 
 
 @pytest.mark.parametrize("name", MONTH_ONE_CASES)
@@ -424,7 +438,12 @@ def test_ltv_infinite_without_churn_problems_or_discount():
 
 LTV_ENGINE_REPLICATIONS = 10
 LTV_ENGINE_CHECKS = len(SHIPPED) + 2
-"""The engine-LTV checks (the shipped scenarios and two simple cases): 99 % overall over them."""
+"""The engine-LTV checks (the shipped scenarios and two simple cases): 99 % overall over them.
+
+Power (at 99 %): the t-test's critical value is 4.5 (9 degrees of freedom, Bonferroni over 7), so the
+simple cases (10 replications, relative SE of the mean LTV 1.8 % and 2.3 %) catch a bias of >= 13 % and
+17 % of the LTV; the shipped scenarios (200 replications) >= 0.41 % (car_dealer_service) and 0.48 %
+(beauty_salon); the car dealer's LTV (no repeat visits) and the medical ones (infinite) must be equal."""
 
 
 def assert_engine_ltv(ltv: pd.Series, want: float, what: str) -> None:
@@ -471,6 +490,8 @@ KERNEL_CASES = [
 ]
 KERNEL_MONTHS = 36
 KERNEL_SAMPLES = 400_000
+"""Power (at 99 %): a month's probability that is off by >= (3.45 + 2.33) sqrt(p (1 - p) / 400,000) is
+caught: 0.47 percentage points at p = 0.5, 0.28 at p = 0.1, 0.09 at p = 0.01."""
 
 
 @pytest.mark.parametrize(("means", "shift"), KERNEL_CASES)
@@ -508,6 +529,10 @@ DESK_REPLICATIONS = qa.DEFAULT_REPLICATIONS
 DESK_SEED = qa.DEFAULT_SEED
 """The benchmark's defaults: the test checks the very figures of the table in docs/queueing.md."""
 
+# Power: the engine's pooled figures over 40 replications have an SE (jackknife) of at most 0.19 of the
+# tolerance (median 0.02; relative SE <= 1.9 % wherever the 10 % applies rather than the 0.01 floor), so
+# a model error of >= the tolerance + 2.33 SE is caught: at most 1.44 x the tolerance at the noisiest
+# point (10 % -> 14 %), 1.05 x at the median one.
 DESK_MISSES: dict[tuple[str, float, str], str] = {}
 """Grid points (configuration, load, "lost" or "wait") that miss the goal, with the measured figures;
 each would be marked xfail(strict=True). None at present; the closest points that meet it: 8 h without
