@@ -10,6 +10,7 @@ cancels a job nobody waits for any more.
 
 from __future__ import annotations
 
+import enum
 import multiprocessing as mp
 import os
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -29,8 +30,14 @@ from sim.model.scenario import loads_scenario
 if TYPE_CHECKING:
     from sim.engine.runs import SimulationResult
 
-Key = tuple[str, int, int]
-"""(scenario TOML, replications, seed)."""
+
+class BandKey(NamedTuple):
+    """What a band is of: the same key gives the same band."""
+
+    toml: str
+    """The scenario, as TOML."""
+    replications: int
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -75,14 +82,21 @@ def band_of(result: SimulationResult, seconds: float) -> Band:
     )
 
 
-def split(replications: int, parts: int) -> list[tuple[int, int]]:
-    """(first, count) of at most `parts` near-equal consecutive slices of range(replications)."""
+class Slice(NamedTuple):
+    """Replications first … first + count − 1 of a job."""
+
+    first: int
+    count: int
+
+
+def split(replications: int, parts: int) -> list[Slice]:
+    """At most `parts` near-equal consecutive slices of range(replications)."""
     parts = max(1, min(parts, replications))
     size, extra = divmod(replications, parts)
     out, first = [], 0
     for k in range(parts):
         count = size + (k < extra)
-        out.append((first, count))
+        out.append(Slice(first, count))
         first += count
     return out
 
@@ -126,16 +140,35 @@ def _part(job_id: int, toml: str, seed: int, first: int, count: int) -> Simulati
     return simulate(loads_scenario(toml, source="app"), count, seed, report, first=first)
 
 
-@dataclass(frozen=True)
-class Status:
+class JobState(enum.StrEnum):
     """Where a band job is."""
 
-    state: str
-    """`queued`, `running`, `done`, `failed` or `cancelled`."""
+    QUEUED = "queued"
+    """Waiting for a worker."""
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    """A part raised an error (`Status.error`)."""
+    CANCELLED = "cancelled"
+    """Nobody waited for it any more (a request starts it again)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a band job is, as a request reports it (a request restarts a cancelled job)."""
+
+    state: JobState
     done: int = 0
     total: int = 0
     band: Band | None = None
+    """DONE: the band."""
     error: str = ""
+    """FAILED: the error, as `Type: message`."""
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more to wait for: the band is done or has failed."""
+        return self.state in (JobState.DONE, JobState.FAILED)
 
 
 @dataclass
@@ -159,7 +192,7 @@ class BandRunner:
         self._keep = keep
         self._workers = workers or max(1, min(os.cpu_count() or 1, 4))
         self._lock = threading.Lock()
-        self._jobs: OrderedDict[Key, _Job] = OrderedDict()
+        self._jobs: OrderedDict[BandKey, _Job] = OrderedDict()
         self._next = 1
         self._ctx = mp.get_context("spawn")  # never fork a process with threads (the app's server)
         self._progress = self._ctx.Array("q", [0, 0])
@@ -207,10 +240,10 @@ class BandRunner:
 
     def request(self, toml: str, replications: int, seed: int, owner: str) -> Status:
         """Status of the band for (toml, replications, seed), starting it if needed, on behalf of `owner`."""
-        key = (toml, replications, seed)
+        key = BandKey(toml, replications, seed)
         with self._lock:
             job = self._jobs.get(key)
-            if job is not None and self._state(job) == "cancelled":
+            if job is not None and self._state(job) == JobState.CANCELLED:
                 del self._jobs[key]
                 job = None
             if job is None:
@@ -228,7 +261,7 @@ class BandRunner:
     def wait(self, toml: str, replications: int, seed: int, timeout: float | None = None) -> Band:
         """The band of a requested job, waiting for it (raises the job's error)."""
         with self._lock:
-            job = self._jobs[(toml, replications, seed)]
+            job = self._jobs[BandKey(toml, replications, seed)]
         return job.future.result(timeout=timeout)
 
     def forget(self, owner: str) -> None:
@@ -250,7 +283,7 @@ class BandRunner:
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
-    def _submit(self, key: Key) -> _Job:
+    def _submit(self, key: BandKey) -> _Job:
         job_id = self._next
         self._next += 1
         toml, replications, seed = key
@@ -301,25 +334,25 @@ class BandRunner:
                 break
             del self._jobs[key]
 
-    def _state(self, job: _Job) -> str:
+    def _state(self, job: _Job) -> JobState:
         f = job.future
         if f.cancelled():
-            return "cancelled"
+            return JobState.CANCELLED
         if f.done():
             exc = f.exception()
             if exc is None:
-                return "done"
-            return "cancelled" if isinstance(exc, Cancelled) else "failed"
+                return JobState.DONE
+            return JobState.CANCELLED if isinstance(exc, Cancelled) else JobState.FAILED
         with self._progress.get_lock():
             running_id = self._progress[0]
-        return "running" if running_id == job.id else "queued"
+        return JobState.RUNNING if running_id == job.id else JobState.QUEUED
 
     def _status(self, job: _Job) -> Status:
         state = self._state(job)
-        if state == "done":
-            return Status("done", job.total, job.total, job.future.result())
-        if state == "failed":
+        if state == JobState.DONE:
+            return Status(state, job.total, job.total, job.future.result())
+        if state == JobState.FAILED:
             exc = job.future.exception()
-            return Status("failed", 0, job.total, error=f"{type(exc).__name__}: {exc}")
-        done = int(self._progress[1]) if state == "running" else 0
+            return Status(state, 0, job.total, error=f"{type(exc).__name__}: {exc}")
+        done = int(self._progress[1]) if state == JobState.RUNNING else 0
         return Status(state, done, job.total)

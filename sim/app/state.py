@@ -1,24 +1,31 @@
-"""The app's state without Streamlit: presets, switches, lever fields with their model bounds, the link.
+"""The app's state without Streamlit: presets, switches, lever fields and their widgets, the link, and the
+session's settings.
 
 The page is a preset (or an uploaded file) + switches (optional parts on or off) + changed lever values
 (dotted path → value, as in `Scenario.override`) + view settings. All of it round-trips through the URL's
-query parameters (`encode_view` / `decode_view`), so a copied link reproduces the view.
+query parameters (`encode_view` / `decode_view`), so a copied link reproduces the view. The functions on
+the session take Streamlit's session state as a plain mapping.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sim.model import paths
 from sim.model.levers import all_levers, model_bounds  # the same catalogue and bounds as the decisions
+from sim.model.numbers import parse_number, parse_whole
 from sim.model.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, load_scenario, loads_scenario
+from sim.report import texts
+
+T = TypeVar("T")
 
 SWITCHES: tuple[str, ...] = ("sales_desk", "repeat", "referrals", "service_programme", "problems")
 """Optional parts of a scenario the page turns on and off."""
@@ -36,6 +43,8 @@ DEFAULT_SEED = 1
 MAX_REPLICATIONS = 1000
 MAX_SOURCE_CHARS = 16_000
 """Longest packed scenario accepted from a link."""
+DEFAULT_MAX_LOST = 0.05
+"""Answers: the share of leads the desk may lose, unless the user sets another."""
 
 TABS: tuple[str, ...] = ("flow", "cohorts", "sensitivity", "desk", "programme", "answers")
 SENSITIVITY_METRICS: tuple[str, ...] = (
@@ -45,6 +54,21 @@ SENSITIVITY_METRICS: tuple[str, ...] = (
     "ltv_to_cac",
     "payback_months",
 )
+
+
+def default_by_month(horizon_months: int) -> int:
+    """Answers: break even by this month, unless the user sets another (half the horizon)."""
+    return horizon_months // 2
+
+
+@dataclass(frozen=True)
+class Checked(Generic[T]):
+    """A value read from a link or the session, and why each part of it that could not be used was
+    skipped."""
+
+    value: T
+    problems: list[str] = field(default_factory=list)
+
 
 _SLIDER_FIELDS = {"hours_per_day", "interval_months"}
 _SMALL_RATES = {"monthly_churn", "visit_problem_probability", "leave_probability_per_day"}
@@ -182,7 +206,50 @@ def fields(scenario: Scenario) -> list[FieldSpec]:
     return out
 
 
+@dataclass(frozen=True)
+class Widget:
+    """How a lever's widget is drawn (widget units)."""
+
+    slider: bool
+    """A slider, else a number box."""
+    label: str
+    """The lever's name and unit, in the page's language."""
+    low: float | int
+    high: float | int
+    step: float | int
+    format: str
+    """printf-style, as Streamlit takes it (`%d`, `%.1f`)."""
+    placeholder: str | None
+    """What an empty box says (an optional lever), else None."""
+
+
+def widget(spec: FieldSpec, default: float | int | None, lang: str, currency: str) -> Widget:
+    """A lever's widget: a slider for shares and short ranges, else a number box; bounds from the model
+    (a float widget's lower bound reaches down to `default`, the scenario's value, if it is below)."""
+    label = f"{texts.field_label(lang, spec.key, spec.name)}, {texts.unit_label(lang, spec.unit, currency)}"
+    placeholder = texts.t(lang, "patience_none") if spec.optional else None
+    if spec.integer:
+        return Widget(spec.slider, label, int(spec.widget_low), int(spec.widget_high), 1, "%d", placeholder)
+    low = spec.widget_low if default is None else min(spec.widget_low, float(default))
+    return Widget(spec.slider, label, low, spec.widget_high, spec.step, f"%.{spec.decimals}f", placeholder)
+
+
+def lever_names(specs: list[FieldSpec], lang: str) -> dict[str, str]:
+    """Each lever's name in `lang`, by path (without its unit: the tornado's labels)."""
+    return {s.path: texts.field_label(lang, s.key, s.name) for s in specs}
+
+
 # --- presets, donors and switches ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Donor:
+    """The preset whose section fills in a part switched on."""
+
+    stem: str
+    """The preset's file stem."""
+    section: Any
+    """The section's data, as `Scenario.override` takes it (a table, or the list of repeat streams)."""
 
 
 @dataclass(frozen=True)
@@ -192,16 +259,20 @@ class Presets:
     scenarios: dict[str, Scenario]
     errors: dict[str, str] = field(default_factory=dict)
 
-    def donors(self) -> dict[str, tuple[str, Any]]:
-        """For each switch, the preset whose section fills it in when switched on: (stem, section data)."""
+    def label(self, key: str, lang: str) -> str:
+        """A choice of the scenario menu: the preset's name, or the upload option in `lang`."""
+        return self.scenarios[key].name if key in self.scenarios else texts.t(lang, "upload_option")
+
+    def donors(self) -> dict[str, Donor]:
+        """For each switch, the preset whose section fills it in when switched on."""
         order = [s for s in DONOR_ORDER if s in self.scenarios]
         order += [s for s in sorted(self.scenarios) if s not in order]
-        out: dict[str, tuple[str, Any]] = {}
+        out: dict[str, Donor] = {}
         for part in SWITCHES:
             for stem in order:
                 value = self.scenarios[stem].model_dump(mode="json")[part]
                 if value:  # a present section (not None, not an empty list)
-                    out[part] = (stem, value)
+                    out[part] = Donor(stem, value)
                     break
         return out
 
@@ -223,9 +294,7 @@ def has_part(scenario: Scenario, part: str) -> bool:
     return bool(value) if isinstance(value, tuple) else value is not None
 
 
-def apply_switches(
-    scenario: Scenario, switches: Mapping[str, bool], donors: Mapping[str, tuple[str, Any]]
-) -> Scenario:
+def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Mapping[str, Donor]) -> Scenario:
     """The scenario with each part on (its own section, else the donor's) or off."""
     changes: dict[str, Any] = {}
     for part, on in switches.items():
@@ -233,16 +302,66 @@ def apply_switches(
         if on and not present:
             if part not in donors:
                 raise ScenarioError(f"{part}: no shipped scenario has this part to switch it on with")
-            changes[part] = donors[part][1]
+            changes[part] = donors[part].section
         elif not on and present:
             changes[part] = [] if part == "repeat" else None
     return scenario.override(changes) if changes else scenario
 
 
+def initial_switch(base: Scenario, part: str, link: View | None, donors: Mapping[str, Donor]) -> bool:
+    """A switch's first value: the link's, else whether the base has the part; off if no preset can fill
+    the part in."""
+    own = has_part(base, part)
+    on = link.switches.get(part, own) if link else own
+    return on and (own or part in donors)
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The scenario as the widgets set it: the base, its switched parts and the lever fields."""
+
+    base_id: str
+    """`Base.id`: the key of the widgets' state."""
+    switches: dict[str, bool]
+    switched: Scenario
+    """The base with its parts switched."""
+    specs: list[FieldSpec]
+    values: dict[str, Any]
+    """Widget values by lever path (widget units)."""
+    defaults: dict[str, Any]
+    """The switched scenario's values by lever path (widget units)."""
+
+
+def widget_values(scenario: Scenario, specs: list[FieldSpec]) -> dict[str, float | int | None]:
+    """Each lever's value in `scenario`, by path (widget units)."""
+    return {spec.path: spec.to_widget(paths.get(scenario, spec.path)) for spec in specs}
+
+
+def initial_values(
+    specs: list[FieldSpec], defaults: Mapping[str, float | int | None], link: View | None
+) -> Checked[dict[str, float | int | None]]:
+    """Each lever's first widget value: the link's where it is valid, else the default (by path)."""
+    from_link = check_values(specs, link.values) if link else Checked({})
+    values = {
+        s.path: s.to_widget(from_link.value[s.path]) if s.path in from_link.value else defaults[s.path]
+        for s in specs
+    }
+    return Checked(values, from_link.problems)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The scenario the widgets set."""
+
+    scenario: Scenario
+    changes: dict[str, Any]
+    """The lever values that differ from the switched scenario: dotted path → model value."""
+
+
 def build_whatif(
     scenario: Scenario, specs: list[FieldSpec], widget_values: Mapping[str, float | int | None]
-) -> tuple[Scenario, dict[str, Any]]:
-    """The what-if: `scenario` with the widget values that differ from it; also the changes made."""
+) -> WhatIf:
+    """The what-if: `scenario` with the widget values that differ from it."""
     changes: dict[str, Any] = {}
     for spec in specs:
         if spec.path not in widget_values:
@@ -250,10 +369,28 @@ def build_whatif(
         new = widget_values[spec.path]
         if new != spec.to_widget(paths.get(scenario, spec.path)):
             changes[spec.path] = spec.to_model(new)
-    return (scenario.override(changes) if changes else scenario), changes
+    return WhatIf(scenario.override(changes) if changes else scenario, changes)
 
 
 # --- uploads and the link --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """The scenario the page starts from: a preset, or an uploaded scenario."""
+
+    preset: str
+    """The preset's key, or UPLOAD."""
+    scenario: Scenario
+    source: str | None = None
+    """An uploaded scenario's packed TOML (`pack_source`; the link keeps it), else None."""
+
+    @property
+    def id(self) -> str:
+        """The key of its widgets' state: the preset, or `u` and a hash of the uploaded scenario."""
+        if self.preset != UPLOAD:
+            return self.preset
+        return "u" + hashlib.sha1((self.source or "").encode()).hexdigest()[:10]
 
 
 def scenario_from_upload(name: str, data: bytes) -> Scenario:
@@ -308,9 +445,9 @@ class View:
     seed: int = DEFAULT_SEED
     tab: str = TABS[0]
     by_month: int | None = None
-    """Answers: break even by this month (None: half the horizon)."""
+    """Answers: break even by this month (None: `default_by_month`)."""
     max_lost: float | None = None
-    """Answers: lost leads at most this share (None: 5 %)."""
+    """Answers: lost leads at most this share (None: DEFAULT_MAX_LOST)."""
     metric: str = SENSITIVITY_METRICS[0]
 
 
@@ -358,22 +495,13 @@ def encode_view(view: View) -> dict[str, str]:
 
 
 def _parse_number(text: str) -> float | None:
+    """A link's lever value: a finite number, or none (an optional value left out)."""
     if text.strip().lower() in ("none", "null", ""):
         return None
-    x = float(text)
-    if not math.isfinite(x):
-        raise ValueError("not a finite number")
-    return x
+    return parse_number(text)
 
 
-def _parse_int(text: str, low: int, high: int) -> int:
-    x = int(text)
-    if not low <= x <= high:
-        raise ValueError(f"must be in [{low}, {high}]")
-    return x
-
-
-def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> tuple[View, list[str]]:
+def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Checked[View]:
     """Query parameters → View, and a message for each parameter that could not be used (skipped)."""
     view = View()
     problems: list[str] = []
@@ -409,9 +537,9 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> tup
                 problems.append(f"{name}={part}: not a part ({', '.join(SWITCHES)})")
     changes["switches"] = switches
     for name, parse in (
-        ("reps", lambda s: _parse_int(s, 0, MAX_REPLICATIONS)),
-        ("seed", lambda s: _parse_int(s, 0, 2**31 - 1)),
-        ("by", lambda s: _parse_int(s, 1, int(model_bounds(Scenario, "horizon_months")[1]))),
+        ("reps", lambda s: parse_whole(s, 0, MAX_REPLICATIONS)),
+        ("seed", lambda s: parse_whole(s, 0, 2**31 - 1)),
+        ("by", lambda s: parse_whole(s, 1, int(model_bounds(Scenario, "horizon_months")[1]))),
     ):
         text = get(name)
         if text is not None:
@@ -448,12 +576,12 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> tup
         except ValueError:
             problems.append(f"{name}={text}: not a number")
     changes["values"] = values
-    return replace(view, **changes), problems
+    return Checked(replace(view, **changes), problems)
 
 
 def check_values(
     specs: list[FieldSpec], values: Mapping[str, float | int | None]
-) -> tuple[dict[str, float | int | None], list[str]]:
+) -> Checked[dict[str, float | int | None]]:
     """Keep the link's lever values that are levers of the scenario and within their bounds."""
     by_path = {s.path: s for s in specs}
     good: dict[str, float | int | None] = {}
@@ -468,4 +596,118 @@ def check_values(
             problems.append(f"{path}={_num(value)}: {why}")
         else:
             good[path] = int(value) if (spec.integer and value is not None) else value
-    return good, problems
+    return Checked(good, problems)
+
+
+# --- the session (Streamlit's session state, as a plain mapping) ---------------------------------------
+
+
+def switch_key(base_id: str, part: str) -> str:
+    """The session key of a switch of the base `base_id`."""
+    return f"sw|{base_id}|{part}"
+
+
+def lever_key(base_id: str, path: str) -> str:
+    """The session key of a lever of the base `base_id`."""
+    return f"v|{base_id}|{path}"
+
+
+def tab_labels(lang: str) -> list[str]:
+    """The tabs' labels in `lang`, in TABS order."""
+    return [texts.t(lang, f"tab_{k}") for k in TABS]
+
+
+def tab_label(label: str, lang: str) -> str:
+    """An open tab's label in `lang`, from its label in any language (the open tab survives a language
+    switch); a label of no tab as it is."""
+    if label in tab_labels(lang):
+        return label
+    for other in texts.LANGS:
+        names = tab_labels(other)
+        if label in names:
+            return tab_labels(lang)[names.index(label)]
+    return label
+
+
+def tab_id(label: str | None, lang: str) -> str:
+    """The tab whose label in `lang` is `label` (the first tab if none is)."""
+    labels = tab_labels(lang)
+    return TABS[labels.index(label)] if label in labels else TABS[0]
+
+
+def session_from_link(view: View) -> dict[str, Any]:
+    """The session's settings as a link sets them on the session's first run (the tab by its label, the
+    answers' lost share in %)."""
+    out: dict[str, Any] = {
+        "lang": view.lang,
+        "preset": view.preset,
+        "reps": view.replications,
+        "seed": view.seed,
+        "metric": view.metric,
+        "tab": tab_labels(view.lang)[TABS.index(view.tab)],
+    }
+    if view.max_lost is not None:
+        out["lost"] = 100.0 * view.max_lost
+    if view.by_month is not None:
+        out["by"] = view.by_month
+    return out
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """What the answers are asked for."""
+
+    by_month: int
+    """Break even by this month."""
+    max_lost: float
+    """Lose at most this share of the leads."""
+
+
+def _by_and_lost(session: Mapping[str, Any], horizon_months: int) -> tuple[int, float]:
+    """The answers' widget values in the session (a month; a share in %), or their defaults."""
+    by = int(session.get("by", default_by_month(horizon_months)))
+    return by, float(session.get("lost", 100.0 * DEFAULT_MAX_LOST))
+
+
+def answer_settings(session: Mapping[str, Any], horizon_months: int) -> AnswerSettings:
+    """The answers' settings in the session, or their defaults."""
+    by, lost = _by_and_lost(session, horizon_months)
+    return AnswerSettings(by, lost / 100.0)
+
+
+def answer_widgets(session: Mapping[str, Any], horizon_months: int) -> dict[str, Any]:
+    """The answers' widget values before they are drawn: the session's or the defaults, the month within
+    the horizon."""
+    by, lost = _by_and_lost(session, horizon_months)
+    return {"by": min(by, horizon_months), "lost": lost}
+
+
+def link_view(
+    session: Mapping[str, Any],
+    base: Base,
+    switches: Mapping[str, bool],
+    whatif: WhatIf | None = None,
+) -> View:
+    """The view the address bar keeps: the session's settings and the switches that differ from the base;
+    with the what-if, also its lever changes and the answers' settings that are not the defaults."""
+    lang = session.get("lang", DEFAULT_LANG)
+    view = View(
+        preset=session["preset"],
+        source=base.source,
+        lang=lang,
+        switches={p: on for p, on in switches.items() if on != has_part(base.scenario, p)},
+        replications=int(session.get("reps", DEFAULT_REPLICATIONS)),
+        seed=int(session.get("seed", DEFAULT_SEED)),
+        tab=tab_id(session.get("tab"), lang),
+        metric=session.get("metric", SENSITIVITY_METRICS[0]),
+    )
+    if whatif is None:
+        return view
+    horizon = whatif.scenario.horizon_months
+    asked = answer_settings(session, horizon)
+    return replace(
+        view,
+        values=whatif.changes,
+        by_month=asked.by_month if asked.by_month != default_by_month(horizon) else None,
+        max_lost=asked.max_lost if asked.max_lost != DEFAULT_MAX_LOST else None,
+    )

@@ -1,6 +1,7 @@
-"""The Streamlit app: its state, figures, texts and charts without Streamlit, then the page through
-`streamlit.testing.v1.AppTest` (levers move the tiles the right way, switches, uploads, the link), and
-a fuzz of random lever values within their bounds."""
+"""The Streamlit app: its state, figures, answers, texts and charts without Streamlit, then the page
+through `streamlit.testing.v1.AppTest` (levers move the tiles the right way, switches, uploads, the link),
+and a fuzz of random lever values within their bounds. Every figure the page should show is computed
+from the model at test time, not copied."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 import random
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import altair as alt
@@ -21,9 +23,10 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 import sim
+from sim.app import answers, views
 from sim.app import state as S
-from sim.app import views
-from sim.app.band import BandRunner, compute_band
+from sim.app.answers import Answer, AnswerStatus
+from sim.app.band import BandRunner, JobState, compute_band
 from sim.model import paths
 from sim.model.levers import levers as model_levers
 from sim.model.scenario import MAX_FILE_BYTES
@@ -33,6 +36,13 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PRESETS = S.load_presets(ROOT / "scenarios")
 MODEL_ERRORS = (ValueError, ArithmeticError)
+SAME = texts.t("en", "same")
+"""A tile's delta when the figure is as loaded."""
+
+
+def break_even(sc: sim.Scenario, lang: str = "en") -> str:
+    """The scenario's break-even month as a tile shows it (from the expected-value model)."""
+    return texts.month(sim.expected(sc).kpi["break_even_month"], lang)
 
 
 def run_app(**params: object) -> AppTest:
@@ -73,8 +83,8 @@ def test_every_preset_loads_and_parts_come_from_shipped_files():
     assert set(PRESETS.scenarios) == {p.stem for p in (ROOT / "scenarios").glob("*.toml")}
     donors = PRESETS.donors()
     service = PRESETS.scenarios["car_dealer_service"].model_dump(mode="json")
-    assert donors["repeat"] == ("car_dealer_service", service["repeat"])
-    assert donors["referrals"] == ("car_dealer_service", service["referrals"])
+    assert donors["repeat"] == S.Donor("car_dealer_service", service["repeat"])
+    assert donors["referrals"] == S.Donor("car_dealer_service", service["referrals"])
     assert set(donors) == set(S.SWITCHES)  # every part can be switched on
 
 
@@ -142,9 +152,10 @@ def test_tiles_compare_with_the_preset_and_never_show_nan():
     base = sim.expected(service).kpi
     cheaper = sim.expected(service.override({"channels.0.cost_per_lead": 2000.0})).kpi
     shown = {t.metric: t for t in views.tiles(cheaper, base, "RUB", "en")}
-    assert shown["cac"].color == "green" and shown["cac"].delta.startswith(texts.MINUS)
-    assert shown["break_even_month"].color == "green" and shown["break_even_month"].arrow == "down"
-    assert shown["lost_lead_share"].delta == "as loaded"
+    assert shown["cac"].color == views.DeltaColor.BETTER and shown["cac"].delta.startswith(texts.MINUS)
+    assert shown["break_even_month"].color == views.DeltaColor.BETTER
+    assert shown["break_even_month"].arrow == views.Arrow.DOWN
+    assert shown["lost_lead_share"].delta == SAME and shown["lost_lead_share"].color == views.DeltaColor.SAME
     medical = sim.expected(PRESETS.scenarios["medical_service"]).kpi  # no sales: CAC NaN, LTV inf
     for tile in views.tiles(medical, medical, "RUB", "ru"):
         assert "nan" not in (tile.value + tile.delta).lower()
@@ -165,12 +176,10 @@ def test_view_round_trips_through_the_link():
         metric="ltv_to_cac",
     )
     params = S.encode_view(view)
-    assert S.decode_view(params, set(PRESETS.scenarios)) == (view, [])
+    assert S.decode_view(params, set(PRESETS.scenarios)) == S.Checked(view, [])
     assert S.encode_view(S.View()) == {}  # defaults leave the link clean
-    bad, problems = S.decode_view(
-        {"preset": "nope", "reps": "-3", "lang": "de", "x.y": "abc"}, {"car_dealer"}
-    )
-    assert bad == S.View() and len(problems) == 4
+    bad = S.decode_view({"preset": "nope", "reps": "-3", "lang": "de", "x.y": "abc"}, {"car_dealer"})
+    assert bad.value == S.View() and len(bad.problems) == 4
 
 
 def test_uploads_and_packed_links():
@@ -190,6 +199,98 @@ def test_uploads_and_packed_links():
     bomb = S.pack_source("#" * (4 * MAX_FILE_BYTES))
     with pytest.raises(sim.ScenarioError, match="larger than"):
         S.unpack_source(bomb)
+
+
+def test_the_session_and_the_link_agree():
+    """What a link sets in the session on its first run is what the page's link keeps."""
+    sc = PRESETS.scenarios["car_dealer"]
+    base = S.Base("car_dealer", sc)
+    switches = {p: S.has_part(sc, p) for p in S.SWITCHES} | {"referrals": True}
+    whatif = S.build_whatif(sc, S.fields(sc), {"retention.monthly_churn": 2.5})
+    assert whatif.changes == {"retention.monthly_churn": 0.025}
+    view = S.View(
+        preset="car_dealer",
+        lang="ru",
+        switches={"referrals": True},
+        values=whatif.changes,
+        replications=7,
+        seed=3,
+        tab="answers",
+        by_month=48,
+        max_lost=0.1,
+        metric="ltv_to_cac",
+    )
+    session = S.session_from_link(view)
+    assert session["tab"] == texts.t("ru", "tab_answers") and session["lost"] == pytest.approx(10.0)
+    assert S.link_view(session, base, switches, whatif) == view
+    assert S.link_view(session, base, switches) == replace(view, values={}, by_month=None, max_lost=None)
+    defaults = S.session_from_link(S.View())  # the answers' defaults stay out of the session and the link
+    assert "by" not in defaults and "lost" not in defaults
+    asked = S.answer_settings(defaults, sc.horizon_months)
+    assert asked == S.AnswerSettings(S.default_by_month(sc.horizon_months), S.DEFAULT_MAX_LOST)
+    assert S.link_view(defaults, base, {}, S.WhatIf(sc, {})) == S.View()
+    assert S.answer_widgets({"by": 500}, sc.horizon_months) == {
+        "by": sc.horizon_months,  # within the horizon
+        "lost": pytest.approx(100.0 * S.DEFAULT_MAX_LOST),
+    }
+
+
+def test_tabs_keep_their_place_across_languages():
+    for tab in S.TABS:
+        en, ru = texts.t("en", f"tab_{tab}"), texts.t("ru", f"tab_{tab}")
+        assert S.tab_label(en, "ru") == ru and S.tab_label(ru, "en") == en and S.tab_label(ru, "ru") == ru
+        assert S.tab_id(ru, "ru") == tab
+    assert S.tab_label("nope", "en") == "nope" and S.tab_id(None, "en") == S.TABS[0]
+
+
+def test_bases_switches_and_widgets():
+    upload = S.Base(S.UPLOAD, PRESETS.scenarios["beauty_salon"], S.pack_source("x"))
+    assert S.Base("car_dealer", PRESETS.scenarios["car_dealer"]).id == "car_dealer"
+    assert upload.id.startswith("u") and upload.id != S.Base(S.UPLOAD, upload.scenario, "y").id
+    assert S.switch_key("car_dealer", "repeat") == "sw|car_dealer|repeat"
+    assert S.lever_key("car_dealer", "sales_desk.staff") == "v|car_dealer|sales_desk.staff"
+    assert PRESETS.label("car_dealer", "ru") == PRESETS.scenarios["car_dealer"].name
+    assert PRESETS.label(S.UPLOAD, "ru") == texts.t("ru", "upload_option")
+    dealer, donors = PRESETS.scenarios["car_dealer"], PRESETS.donors()
+    assert not S.initial_switch(dealer, "referrals", None, donors)
+    assert S.initial_switch(dealer, "referrals", S.View(switches={"referrals": True}), donors)
+    assert not S.initial_switch(dealer, "referrals", S.View(switches={"referrals": True}), {})  # no donor
+    specs = {s.path: s for s in S.fields(PRESETS.scenarios["car_dealer_service"])}
+    staff = S.widget(specs["sales_desk.staff"], 4, "en", "RUB")
+    assert (staff.low, staff.step, staff.format) == (1, 1, "%d") and isinstance(staff.high, int)
+    churn = S.widget(specs["retention.monthly_churn"], 1.5, "ru", "RUB")
+    assert not churn.slider and churn.label.endswith(", %") and churn.format == "%.1f"
+    patience = S.widget(specs["sales_desk.patience_hours"], None, "en", "RUB")
+    assert patience.placeholder == texts.t("en", "patience_none")
+    names = S.lever_names(list(specs.values()), "en")
+    assert churn.label.startswith(S.lever_names(list(specs.values()), "ru")["retention.monthly_churn"] + ", ")
+    assert set(names) == set(specs) and all(names.values())
+    link = S.View(values={"sales_desk.staff": 6, "retention.monthly_churn": 7.0})
+    defaults = S.widget_values(PRESETS.scenarios["car_dealer_service"], list(specs.values()))
+    start = S.initial_values(list(specs.values()), defaults, link)
+    assert (
+        start.value["sales_desk.staff"] == 6
+        and start.value["retention.monthly_churn"] == defaults["retention.monthly_churn"]
+    )
+    assert [p.split("=")[0] for p in start.problems] == ["retention.monthly_churn"]
+
+
+def test_captions_and_file_names():
+    sc = PRESETS.scenarios["car_dealer_service"]
+    assert views.scenario_line(sc, "en") == texts.t(
+        "en", "scenario_is", name=sc.name, horizon=sc.horizon_months, currency="RUB (₽)"
+    )
+    assert "XYZ." in views.scenario_line(sc.override({"currency": "XYZ"}), "en")
+    band = compute_band(sc.override({"horizon_months": 24}).to_toml(), 2, 1)
+    caption = views.band_caption(band, "ru")
+    assert caption.startswith(texts.t("ru", "band_ready").split("{")[0]) and "nan" not in caption.lower()
+    from sim.app.band import Status
+
+    running = views.band_progress(Status(JobState.RUNNING, 5, 20), "en")
+    assert running == views.BandProgress(0.25, texts.t("en", "band_running", done=5, total=20))
+    assert views.band_progress(Status(JobState.QUEUED), "en").text == texts.t("en", "band_queued")
+    assert views.file_stem(sc.name) == "car_dealer_with_service_and_referrals"
+    assert views.file_stem("  —  ") == "scenario"
 
 
 def test_charts_build_for_every_preset_in_both_languages():
@@ -219,12 +320,13 @@ def test_charts_build_for_every_preset_in_both_languages():
 def test_cash_chart_marks_break_even_and_draws_the_band():
     sc = PRESETS.scenarios["car_dealer_service"]
     result = sim.expected(sc)
+    month = result.kpi["break_even_month"]
     band = pd.DataFrame(
         {"month": np.arange(1, sc.horizon_months + 1), "mean": 0.0, "p10": -1.0, "p50": 0.0, "p90": 1.0}
     )
-    spec = charts.cash_chart(views.cash_frame(result, result, band), 76, "RUB", "en").to_dict()
+    spec = charts.cash_chart(views.cash_frame(result, result, band), month, "RUB", "en").to_dict()
     text = json.dumps(spec, ensure_ascii=False)
-    assert "break-even: month 76" in text and "Monte Carlo P10–P90" in text
+    assert texts.t("en", "break_even_at", n=int(month)) in text and texts.t("en", "series_band") in text
     assert any(layer["mark"]["type"] == "area" for layer in spec["layer"])
 
 
@@ -242,18 +344,52 @@ def test_cohort_payback_adds_up():
 
 def test_answers_are_the_goal_seeks():
     sc = PRESETS.scenarios["car_dealer_service"]
-    numbers = views.answer_numbers(sc, 60, 0.05)
-    cpl = sim.goal_seek(sc, "channels.0.cost_per_lead", "break_even_month", 60, low=0, high=22500, step=10)
-    assert numbers["cpl"] == ("value", cpl.value, None)
+    got = answers.answer_numbers(sc, 60, 0.05)
+    now = sc.channels[0].cost_per_lead  # searched up to 10× the CPL, in steps of its third digit
+    step = 10.0 ** (math.floor(math.log10(now)) - 2)
+    cpl = sim.goal_seek(
+        sc, "channels.0.cost_per_lead", "break_even_month", 60, low=0, high=10 * now, step=step
+    )
+    assert got.cpl == Answer(AnswerStatus.VALUE, cpl.value)
     churn = sim.goal_seek(sc, "retention.monthly_churn", "break_even_month", 60, low=0, high=1, step=0.001)
-    assert numbers["churn"][1] == pytest.approx(churn.value)
-    assert numbers["staff"][0] == "one"  # four salespeople have spare capacity: one is enough
-    assert numbers["programme"][0] == "off"
-    sentences = views.answer_texts(numbers, sc, "ru", 60, 0.05)
-    assert len(sentences) == 5 and all(q and a for q, a in sentences)
+    assert got.churn.status == AnswerStatus.VALUE and got.churn.value == pytest.approx(churn.value)
+    lost_now = sim.expected(sc).kpi["lost_lead_share"]
+    assert sc.sales_desk.staff > 1 and lost_now <= 0.05  # spare capacity: one salesperson is enough
+    assert got.staff == Answer(AnswerStatus.ONE, 1, lost_now)
+    assert got.programme == answers.ProgrammeAnswer(AnswerStatus.OFF)
+    sentences = answers.answer_texts(got, sc, "ru", 60, 0.05)
+    assert [qa.question for qa in sentences] == [
+        texts.t("ru", f"q_{q}") for q in ("cpl", "staff", "churn", "referrals", "programme")
+    ]
+    assert all(qa.answer for qa in sentences)
+    assert texts.money(cpl.value, sc.currency, "ru") in sentences[0].answer
+    assert sentences[0].markdown == f"**{sentences[0].question}**  \n{sentences[0].answer}"
     programme = PRESETS.scenarios["medical_service_programme"]
-    verdict = views.programme_text(views.answer_numbers(programme, 24, 0.05), programme, "en")
-    assert f"loses **10.0{texts.NBSP}M{texts.NBSP}₽** a year" in verdict  # article 000
+    pv = sim.programme_value(programme)
+    verdict = answers.programme_text(
+        answers.answer_numbers(programme, 24, 0.05).programme, programme.currency, "en"
+    )
+    net = texts.money(abs(pv.net_per_year), programme.currency, "en", short=True)
+    word = texts.t("en", "earns" if pv.net_per_year >= 0 else "loses")
+    assert f"{word} **{net}** a year" in verdict  # article 000: the programme loses money
+    assert verdict == answers.programme_verdict(pv, programme.currency, "en")
+
+
+def test_answers_say_off_and_errors():
+    sc = PRESETS.scenarios["car_dealer"]  # no referrals, no service programme
+    off = S.apply_switches(sc, {"sales_desk": False}, PRESETS.donors())
+    got = answers.answer_numbers(off, 60, 0.05)
+    assert got.staff == Answer(AnswerStatus.OFF) and got.referrals == Answer(AnswerStatus.OFF)
+    words = [qa.answer for qa in answers.answer_texts(got, off, "en", 60, 0.05)]
+    assert words[1] == texts.t("en", "a_staff_off") and words[3] == texts.t("en", "a_referrals_off")
+    assert words[4] == texts.t("en", "programme_off")
+    failed = answers.Answers(
+        *(Answer(AnswerStatus.ERROR, error="boom"),) * 4,
+        answers.ProgrammeAnswer(AnswerStatus.ERROR, error="boom"),
+    )
+    assert {qa.answer for qa in answers.answer_texts(failed, sc, "en", 60, 0.05)} == {
+        texts.t("en", "a_failed", error="boom")
+    }
 
 
 def test_staff_answer_searches_the_whole_lever_range():
@@ -265,23 +401,23 @@ def test_staff_answer_searches_the_whole_lever_range():
             "channels.0.leads_per_month": 3000.0,
         }
     )
-    answers = []
+    found = []
     for now in (1, 9_000):  # far below the answer, and far above it
         sc = far.override({"sales_desk.staff": now})
-        status, staff, lost_now = views.answer_numbers(sc, 60, 0.05)["staff"]
-        assert status == "value" and staff == int(staff)
-        assert lost_now == sim.expected(sc).kpi["lost_lead_share"]
-        answers.append(staff)
-    staff = int(answers[0])
-    assert answers == [staff, staff] and 50 < staff < 9_000
+        staff = answers.answer_numbers(sc, 60, 0.05).staff
+        assert staff.status == AnswerStatus.VALUE and staff.value == int(staff.value)
+        assert staff.lost_now == sim.expected(sc).kpi["lost_lead_share"]
+        found.append(staff.value)
+    staff = int(found[0])
+    assert found == [staff, staff] and 50 < staff < 9_000
     lost = [
         sim.expected(far.override({"sales_desk.staff": n})).kpi["lost_lead_share"] for n in (staff - 1, staff)
     ]
     assert lost[0] > 0.05 >= lost[1], "the fewest salespeople who lose at most 5 %"
     lever = model_levers(far)[[lv.path for lv in model_levers(far)].index("sales_desk.staff")]
     night = far.override({"sales_desk.hours_per_day": 8.0})  # leads that come at night wait past 1 hour
-    status, staff, _ = views.answer_numbers(night, 60, 0.05)["staff"]
-    assert (status, staff) == ("none", int(lever.high)), "unreachable within the lever's whole range"
+    staff = answers.answer_numbers(night, 60, 0.05).staff
+    assert (staff.status, staff.value) == (AnswerStatus.NONE, int(lever.high)), "unreachable in the range"
 
 
 def test_desk_curve_has_every_staff_point():
@@ -307,10 +443,11 @@ def test_downloads():
     result = sim.expected(sc)
     monthly = views.monthly_table(result, result)
     assert len(monthly) == sc.horizon_months and "preset_cumulative_cash" in monthly
-    data = views.xlsx_bytes({"monthly": monthly, "kpis": views.kpi_table(result, result)})
+    data = views.workbook(result, result, views.cash_frame(result, result))
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["monthly", "kpis"]
-    assert book["monthly"].max_row == sc.horizon_months + 1
+    assert book.sheetnames == ["monthly", "kpis", "cumulative_cash"]
+    assert book["monthly"].max_row == book["cumulative_cash"].max_row == sc.horizon_months + 1
+    assert book["kpis"].max_row == len(result.kpi) + 1
 
 
 def test_band_runner_gives_the_engines_band_and_cancels():
@@ -320,20 +457,20 @@ def test_band_runner_gives_the_engines_band_and_cancels():
     try:
         status = runner.request(toml, 3, 5, owner="a")
         deadline = time.monotonic() + 60
-        while status.state not in ("done", "failed") and time.monotonic() < deadline:
+        while not status.finished and time.monotonic() < deadline:
             time.sleep(0.05)
             status = runner.request(toml, 3, 5, owner="a")
-        assert status.state == "done", status
+        assert status.state == JobState.DONE, status
         expected = sim.simulate(sc, replications=3, seed=5).bands("cumulative_cash")
         pd.testing.assert_frame_equal(status.band.frame, expected)
         assert runner.wait(toml, 3, 5).frame.equals(expected)
         long = runner.request(toml, 500, 6, owner="a")  # a newer request of the same owner cancels it
         runner.request(toml, 2, 7, owner="a")
         deadline = time.monotonic() + 60
-        while runner.request(toml, 2, 7, owner="a").state != "done" and time.monotonic() < deadline:
+        while runner.request(toml, 2, 7, owner="a").state != JobState.DONE and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert long.state in ("queued", "running")
-        assert runner._state(runner._jobs[(toml, 500, 6)]) == "cancelled"
+        assert long.state in (JobState.QUEUED, JobState.RUNNING)
+        assert runner._state(runner._jobs[(toml, 500, 6)]) == JobState.CANCELLED
     finally:
         runner.shutdown()
     band = compute_band(toml, 2, 1)
@@ -348,8 +485,8 @@ def test_page_opens_on_the_plain_dealer_and_shows_everything():
     no_exception(at)
     shown = tiles(at)
     assert set(shown) == set(views.TILE_METRICS)
-    assert shown["break_even_month"].value == "never"
-    assert all(m.delta == "as loaded" for m in shown.values())
+    assert shown["break_even_month"].value == break_even(PRESETS.scenarios[S.DEFAULT_PRESET])
+    assert all(m.delta == SAME for m in shown.values())
     assert len(at.get("vega_lite_chart")) == 2  # the cash curve and the cash flow (the open tab)
     assert [b.label for b in at.get("download_button")] == [
         texts.t("en", k) for k in ("dl_scenario", "dl_csv", "dl_xlsx", "dl_chart")
@@ -394,27 +531,34 @@ def test_levers_move_the_tiles_the_right_way():
 
 
 def test_switching_referrals_on_makes_break_even_appear():
+    service = PRESETS.scenarios["car_dealer_service"]
+    never = texts.month(math.nan)
     at = run_app(preset="car_dealer_service", off="referrals")
-    assert tiles(at)["break_even_month"].value == "never"
+    without = S.apply_switches(service, {"referrals": False}, PRESETS.donors())
+    assert tiles(at)["break_even_month"].value == break_even(without) == never
     at.toggle(key="sw|car_dealer_service|referrals").set_value(True).run()
     no_exception(at)
     shown = tiles(at)["break_even_month"]
-    assert shown.value == "76" and shown.delta == "as loaded"  # the preset as loaded has referrals
+    assert shown.value == break_even(service) != never
+    assert shown.delta == SAME  # the preset as loaded has referrals
     # The plain dealer (article 003): the cash falls for ever; service visits and referrals on, and it
     # crosses zero in the month the expected-value model gives; then the service dealer's churn.
     at = run_app()
-    assert tiles(at)["break_even_month"].value == "never"
+    assert tiles(at)["break_even_month"].value == break_even(PRESETS.scenarios["car_dealer"]) == never
     at.toggle(key="sw|car_dealer|repeat").set_value(True)
     at.toggle(key="sw|car_dealer|referrals").set_value(True).run()
     no_exception(at)
     both = S.apply_switches(
         PRESETS.scenarios["car_dealer"], {"repeat": True, "referrals": True}, PRESETS.donors()
     )
-    month = sim.expected(both).kpi["break_even_month"]
-    assert tiles(at)["break_even_month"].value == f"{month:.0f}"
-    assert shown_number(tiles(at)["max_cash_need"].value) < 50e6
-    at.number_input(key="v|car_dealer|retention.monthly_churn").set_value(1.5).run()
-    assert tiles(at)["break_even_month"].value == "76"
+    assert tiles(at)["break_even_month"].value == break_even(both) != never
+    need = sim.expected(both).kpi["max_cash_need"]  # shown to three figures
+    assert shown_number(tiles(at)["max_cash_need"].value) == pytest.approx(need, rel=5e-3)
+    assert need < sim.expected(PRESETS.scenarios["car_dealer"]).kpi["max_cash_need"]
+    churn = service.retention.monthly_churn
+    at.number_input(key="v|car_dealer|retention.monthly_churn").set_value(100.0 * churn).run()
+    at_service_churn = both.override({"retention.monthly_churn": churn})
+    assert tiles(at)["break_even_month"].value == break_even(at_service_churn)
 
 
 def test_bad_upload_shows_the_error_and_keeps_running():
@@ -438,7 +582,7 @@ def test_bad_upload_shows_the_error_and_keeps_running():
     link = dict(at.query_params)
     assert link["preset"] == "upload" and S.unpack_source(link["src"]).name == "Beauty salon"
     at = run_app(**link)  # the link reproduces the uploaded scenario
-    assert tiles(at)["break_even_month"].value != "never"
+    assert tiles(at)["break_even_month"].value != texts.month(math.nan)
     at = run_app(preset="upload", src="damaged")
     no_exception(at)
     assert any("damaged" in e.value for e in at.error)
@@ -466,15 +610,16 @@ def test_query_parameters_restore_the_settings():
         PRESETS.scenarios["car_dealer"], {"repeat": True, "referrals": True}, PRESETS.donors()
     )
     whatif = whatif.override({"retention.monthly_churn": 0.025, "channels.0.cost_per_lead": 2000.0})
-    be = sim.expected(whatif).kpi["break_even_month"]
-    assert at.metric[0].label == "Месяц окупаемости" and at.metric[0].value == texts.month(be, "ru")
-    assert any("Какую цену лида" in m.value for m in at.markdown)
+    assert at.metric[0].label == texts.t("ru", "t_break_even_month")
+    assert at.metric[0].value == break_even(whatif, "ru")
+    assert any(texts.t("ru", "q_cpl") in m.value for m in at.markdown)
     assert dict(at.query_params) == {k: v for k, v in params.items() if k != "preset"}  # the default
     at = run_app(preset="car_dealer", **{"retention.monthly_churn": "7", "nope.x": "1", "seed": "x"})
     no_exception(at)
     warning = " ".join(w.value for w in at.warning)
     assert "retention.monthly_churn=7" in warning and "nope.x" in warning and "seed=x" in warning
-    assert at.number_input(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(2.0)
+    churn = PRESETS.scenarios["car_dealer"].retention.monthly_churn  # the bad value is skipped
+    assert at.number_input(key="v|car_dealer|retention.monthly_churn").value == pytest.approx(100.0 * churn)
 
 
 def test_every_tab_renders_in_both_languages():
@@ -550,7 +695,7 @@ def test_fuzz_random_levers_never_crash_nor_show_nan():
         values = _random_values(specs, switched, rng)
         lang = rng.choice(texts.LANGS)
         try:
-            sc, _ = S.build_whatif(switched, specs, values)
+            sc = S.build_whatif(switched, specs, values).scenario
         except sim.ScenarioError as exc:
             assert str(exc)
             outcomes["invalid"] += 1

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
-from sim.app.band import BandRunner, compute_band, split
+from sim.app.band import BandRunner, JobState, Slice, compute_band, split
 from sim.engine.runs import combine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ DEALER = sim.load_scenario(ROOT / "scenarios" / "car_dealer_service.toml").overr
 @given(replications=st.integers(1, 500), parts=st.integers(1, 16))
 def test_split_covers_every_replication_once_in_near_equal_slices(replications, parts):
     slices = split(replications, parts)
-    assert len(slices) == min(parts, replications)
+    assert len(slices) == min(parts, replications) and all(isinstance(s, Slice) for s in slices)
     numbers = [r for first, count in slices for r in range(first, first + count)]
     assert numbers == list(range(replications))
     counts = [count for _, count in slices]
@@ -59,11 +59,11 @@ def test_band_runner_splits_a_band_between_workers_with_the_same_numbers():
         runner.warm_up()
         seen = []
         deadline = time.monotonic() + 120
-        while (status := runner.request(toml, 7, 2, owner="a")).state not in ("done", "failed"):
+        while not (status := runner.request(toml, 7, 2, owner="a")).finished:
             assert time.monotonic() < deadline, status
             seen.append(status.done)
             time.sleep(0.02)
-        assert status.state == "done", status.error
+        assert status.state == JobState.DONE, status.error
         assert status.done == status.total == 7
         assert all(0 <= d <= 7 for d in seen)
         one_process = compute_band(toml, 7, 2)
@@ -78,13 +78,10 @@ def test_a_failing_part_fails_the_job_with_its_error():
     runner = BandRunner(workers=2)
     try:
         deadline = time.monotonic() + 120
-        while (status := runner.request("horizon_months = 'x'", 4, 1, owner="a")).state not in (
-            "done",
-            "failed",
-        ):
+        while not (status := runner.request("horizon_months = 'x'", 4, 1, owner="a")).finished:
             assert time.monotonic() < deadline, status
             time.sleep(0.02)
-        assert status.state == "failed" and "ScenarioError" in status.error
+        assert status.state == JobState.FAILED and "ScenarioError" in status.error
     finally:
         runner.shutdown()
 

@@ -10,10 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, LAUNCH_ARGS, streamlit_server
+from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server
+
+import sim
+from sim.app import state as S
+from sim.report import texts
 
 REQUIRED = os.environ.get("SIM_REQUIRE_BROWSER") == "1"
 TIMEOUT_MS = 30_000
+SERVICE = sim.load_scenario(ROOT / "scenarios" / "car_dealer_service.toml")
+CONVERSION = "funnel.2.conversion"
+"""The lever the test moves: the last funnel stage's conversion (a slider)."""
 
 
 def _missing(why: str) -> None:
@@ -45,6 +52,16 @@ def chromium() -> str:
 def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    loaded = texts.month(sim.expected(SERVICE).kpi["break_even_month"])  # the tile as loaded
+    spec = next(s for s in S.fields(SERVICE) if s.path == CONVERSION)
+    assert spec.slider
+    label = texts.field_label("en", spec.key, SERVICE.funnel[2].name).replace(
+        "->", "→"
+    )  # as Markdown draws it
+    moved_to = spec.to_model(spec.to_widget(SERVICE.funnel[2].conversion) - 10 * spec.step)  # 10 steps down
+    in_link = S.encode_view(S.View(preset="car_dealer_service", values={CONVERSION: moved_to}))[CONVERSION]
+    band = texts.t("en", "band_ready").split(",")[0].format(reps=4)  # "Band: 4 replications"
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
         try:
@@ -56,34 +73,33 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
             tile = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']")
             tile.wait_for()
             page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
-            assert tile.inner_text().strip() == "76"
-            page.get_by_text(re.compile(r"^Band: 4 replications")).wait_for()  # the Monte Carlo band
+            assert tile.inner_text().strip() == loaded
+            page.get_by_text(re.compile("^" + re.escape(band))).wait_for()  # the Monte Carlo band
 
-            page.get_by_text("Convert: funnel and sales desk").click()  # open the lever group
-            conversion = (
-                page.locator("[data-testid='stSlider']")
-                .filter(has_text="Conversion: Test drive → purchase")
-                .get_by_role("slider")
-            )
+            page.get_by_text(texts.t("en", "g_Convert")).click()  # open the lever group
+            conversion = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider")
             conversion.focus()
-            for _ in range(10):  # 10 % → 9 % of test drives end in a purchase
+            for _ in range(10):  # one step is 0.1 %: fewer test drives end in a purchase
                 conversion.press("ArrowLeft")
-            page.wait_for_url(re.compile(r"funnel\.2\.conversion=0\.09\b"))
+            page.wait_for_url(re.compile(re.escape(f"{CONVERSION}={in_link}") + r"(&|$)"))
             # The page has settled: the tile and the curve's mark agree, the new band is drawn, nothing runs.
             page.wait_for_function(
-                """() => {
+                """([loaded, mark, band]) => {
                     const tile = document.querySelector("[data-testid='stMetricValue']").innerText.trim();
                     const chart = document.querySelector("[data-testid='stVegaLiteChart']");
                     const marks = Array.from(chart.querySelectorAll("text")).map(t => t.textContent);
-                    const band = Array.from(document.querySelectorAll("[data-testid='stCaptionContainer']"))
-                        .some(c => c.innerText.startsWith("Band: 4 replications"));
-                    return tile !== "76" && marks.includes("break-even: month " + tile) && band
+                    const banded = Array.from(document.querySelectorAll("[data-testid='stCaptionContainer']"))
+                        .some(c => c.innerText.startsWith(band));
+                    return tile !== loaded && marks.includes(mark + tile) && banded
                         && !document.querySelector("[data-testid='stProgress']")
                         && !document.querySelector("[data-testid='stStatusWidget']");
-                }"""
+                }""",
+                arg=[loaded, texts.t("en", "break_even_at", n=""), band],
             )
             moved = tile.inner_text().strip()
-            assert moved.isdigit() and int(moved) > 76  # fewer sales per lead: break-even later
+            whatif = SERVICE.override({CONVERSION: moved_to})
+            assert moved == texts.month(sim.expected(whatif).kpi["break_even_month"])
+            assert int(moved) > int(loaded)  # fewer sales per lead: break-even later
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
             assert (tmp_path / "app.png").stat().st_size > 10_000
             assert not errors, errors
