@@ -37,10 +37,10 @@ _SOURCES = {
     "load_scenario": "sim.model.scenario",
     "loads_scenario": "sim.model.scenario",
     "parse_scenario": "sim.model.scenario",
-    "SweepError": "sim.batch.sweeps",
+    "SweepError": "sim.batch.points",
     "SweepFrames": "sim.batch.sweeps",
     "sweep": "sim.batch.sweeps",
-    "sweep_points": "sim.batch.sweeps",
+    "sweep_points": "sim.batch.points",
 }
 """Public name -> the module that defines it."""
 
@@ -73,7 +73,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from sim.analytic.expected_value import ExpectedResult, expected
-    from sim.batch.sweeps import SweepError, SweepFrames, sweep, sweep_points
+    from sim.batch.points import SweepError, sweep_points
+    from sim.batch.sweeps import SweepFrames, sweep
     from sim.decisions.goal_seek import GoalSeekResult, goal_seek
     from sim.decisions.metrics import GoalSeekError
     from sim.decisions.programme import ProgrammeValue, programme_value

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.cli.common import BadInput, money, positive_int, seed, text_table
+from sim.model.numbers import parse_number
 from sim.model.scenario import load_scenario
 
 SUMMARY_ROWS = 50
@@ -29,12 +30,11 @@ def parse_value(text: str) -> Any:
     if _INT.fullmatch(t):
         return int(t)
     try:
-        value = float(t)
-    except ValueError:
+        return parse_number(t)
+    except ValueError as exc:
+        if "finite" in str(exc):
+            raise
         return {"true": True, "false": False}.get(t.lower(), t)
-    if not math.isfinite(value):
-        raise ValueError(f"{t!r} is not a finite number")
-    return value
 
 
 def _number(text: str) -> float:
@@ -200,8 +200,13 @@ def run(args: argparse.Namespace) -> int:
     )
     print("\n".join(summary_lines(kpis, levers)))
     if args.out:
+        from sim.batch.storage import PART_GLOB
+
         out = Path(args.out)
-        files = len(list(out.glob("chunk-*.parquet")))
+        files = len(list(out.glob(PART_GLOB)))
         extra = f", monthly tables in {out / '_monthly'}" if args.monthly else ""
-        print(f"wrote {out}: {files} chunk file(s), _manifest.json{extra}; pandas.read_parquet({str(out)!r})")
+        print(
+            f"wrote {out}: {len(kpis)} rows in {files} Parquet part file(s), _manifest.json{extra}; "
+            f"pandas.read_parquet({str(out)!r})"
+        )
     return 0

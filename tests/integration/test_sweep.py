@@ -1,6 +1,7 @@
 """Sweeps (`sim.sweep`): identical results in-process, on a LocalCluster and on a cluster of `dask
 scheduler` / `dask worker` processes on 127.0.0.1; a killed worker or client changes nothing; resume
-recomputes only the missing chunks; invalid points are refused before any work.
+recomputes only the missing chunks, and a crash between any two steps of a compaction loses and
+duplicates no row; output by other code is refused; invalid points are refused before any work.
 
 A scaled-down dealer (200 leads a month, 24 months: ~20 ms a run) keeps every sweep to a few seconds.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +27,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.batch.sweeps as sweep_mod
+import sim.batch.runners as runners
+import sim.batch.storage as storage
 import sim.cli.sweep as sweep_cli
 from sim.batch.sweeps import SweepError, SweepFrames, sweep, sweep_points
 from sim.cli.main import main as cli_main
@@ -142,8 +145,34 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
 
 
-def _chunk_stats(out: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("chunk-*.parquet")}
+def _files(out: Path) -> list[str]:
+    """Every file under `out`, by relative path."""
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+
+
+def _staged(out: Path) -> list[Path]:
+    return sorted(out.glob("_staging/chunk-*.parquet"))
+
+
+def _file_stats(out: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*.parquet")
+    }
+
+
+def _chunks_of(part: Path) -> list[int]:
+    """The [first, stop) chunk ids a part's footer records."""
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_metadata(part).metadata[storage.CHUNKS_KEY])
+
+
+class Crash(BaseException):
+    """Stands for the process dying at a given step."""
+
+
+def _crash(*_args: Any) -> None:
+    raise Crash
 
 
 # --- the same result everywhere ----------------------------------------------------------------------
@@ -183,8 +212,10 @@ def test_cli_through_an_external_scheduler(
     assert "median break-even" in proc.stdout and "mean final cash" in proc.stdout
     assert f"6 point(s) × {REPS} replication(s) = {6 * REPS} runs" in proc.stdout
     assert "dashboard: http" in proc.stderr
+    assert f"wrote {out}: {6 * REPS} rows in 1 Parquet part file(s), _manifest.json;" in proc.stdout
     assert_same(pd.read_parquet(out), reference)
-    assert len(list(out.glob("chunk-*.parquet"))) == 9
+    assert _files(out) == ["_manifest.json", "part-000000.parquet"]
+    assert _chunks_of(out / "part-000000.parquet") == [0, 9]
 
 
 def test_killing_a_worker_mid_sweep_changes_nothing(long_reference: pd.DataFrame, tmp_path: Path) -> None:
@@ -211,12 +242,12 @@ def test_killing_a_worker_mid_sweep_changes_nothing(long_reference: pd.DataFrame
         _wait_for(
             lambda: (
                 not thread.is_alive()
-                or (any(out.glob("chunk-*.parquet")) and bool(monitor.processing([victim]).get(victim)))
+                or (any(_staged(out)) and bool(monitor.processing([victim]).get(victim)))
             ),
             "a finished chunk and a chunk running on the worker to kill",
         )
         workers[0].send_signal(signal.SIGKILL)
-        done_at_kill = len(list(out.glob("chunk-*.parquet")))
+        done_at_kill = len(_staged(out))
         thread.join(timeout=WAIT * 2)
         assert not thread.is_alive(), "the sweep did not finish after a worker was killed"
         assert workers[0].wait(timeout=WAIT) == -signal.SIGKILL
@@ -228,7 +259,7 @@ def test_killing_a_worker_mid_sweep_changes_nothing(long_reference: pd.DataFrame
 
 
 def test_killing_the_client_then_rerunning_resumes(
-    long_reference: pd.DataFrame, long_toml: Path, tmp_path: Path
+    long_reference: pd.DataFrame, long_toml: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGKILL the sweeping process mid-sweep; the same sweep again computes only the missing chunks."""
     out = tmp_path / "out"
@@ -236,14 +267,18 @@ def test_killing_the_client_then_rerunning_resumes(
     args += ["--replications", str(LONG_REPS), "--chunk-size", str(LONG_CHUNK), "--out", str(out)]
     proc = subprocess.Popen(args, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: any(out.glob("chunk-*.parquet")) or proc.poll() is not None, "the first chunk")
+        _wait_for(lambda: any(_staged(out)) or proc.poll() is not None, "the first chunk")
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=WAIT) == -signal.SIGKILL, "the sweep finished before it could be killed"
     finally:
         _stop(proc)
-    before = _chunk_stats(out)
-    assert 1 <= len(before) < 32
+    before = len(_staged(out))
+    assert 1 <= before < 32
+    assert not list(out.glob(storage.PART_GLOB)), "32 chunks are too few to compact before the end"
 
+    computed: list[int] = []
+    real = runners.run_chunk
+    monkeypatch.setattr(runners, "run_chunk", lambda *a: computed.append(a[3]) or real(*a))
     messages: list[str] = []
     got = sweep(
         LONG,
@@ -254,11 +289,9 @@ def test_killing_the_client_then_rerunning_resumes(
         chunk_size=LONG_CHUNK,
         log=messages.append,
     )
-    assert f"resuming {out}: {len(before)} of 32 chunks already done" in messages
-    after = _chunk_stats(out)
-    assert len(after) == 32
-    assert {k: after[k] for k in before} == before, "finished chunks were rewritten"
-    assert not list(out.glob(".*")), "temporary files were left behind"
+    assert f"resuming {out}: {before} of 32 chunks already done" in messages
+    assert len(computed) == 32 - before, "finished chunks were run again"
+    assert _files(out) == ["_manifest.json", "part-000000.parquet"], "temporary or staged files were left"
     assert_same(got, long_reference)
     assert_same(pd.read_parquet(out), long_reference)
 
@@ -267,55 +300,166 @@ def test_killing_the_client_then_rerunning_resumes(
 
 
 def test_out_dataset_reads_back_as_the_returned_frame(reference: pd.DataFrame, tmp_path: Path) -> None:
-    got = sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=tmp_path / "o", chunk_size=5)
+    out = tmp_path / "o"
+    got = sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, chunk_size=5)
     pd.testing.assert_frame_equal(got, reference, check_exact=True)  # already sorted
-    assert_same(pd.read_parquet(tmp_path / "o"), reference)
-    manifest = json.loads((tmp_path / "o" / "_manifest.json").read_text())
+    pd.testing.assert_frame_equal(pd.read_parquet(out), reference, check_exact=True)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["format"] == storage.FORMAT
     assert manifest["chunk_size"] == 5 and manifest["chunks"] == 8 and manifest["runs"] == 36
+    assert manifest["code"] == {"version": sim.__version__, "fingerprint": storage.code_fingerprint()}
     d = manifest["definition"]
-    assert d["seed"] == 0 and d["replications"] == REPS and d["version"] == sim.__version__
+    assert d["seed"] == 0 and d["replications"] == REPS
     assert d["scenario"] == SMALL.to_dict() and d["levers"] == list(GRID)
     assert manifest["grid"] == {
         "channels.0.cost_per_lead": [2000.0, 2500.0],
         **{k: GRID[k] for k in list(GRID)[1:]},
     }
+    assert _files(out) == ["_manifest.json", "part-000000.parquet"]
+    assert _chunks_of(out / "part-000000.parquet") == [0, 8]
 
 
 def test_resume_recomputes_only_missing_chunks(
     reference: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "o"
-    sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, chunk_size=4)
+    with monkeypatch.context() as m:  # the process dies before the final compaction: 9 staged chunks
+        m.setattr(storage.Output, "finish", _crash)
+        with pytest.raises(Crash):
+            sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, chunk_size=4)
+    assert len(_staged(out)) == 9 and not list(out.glob(storage.PART_GLOB))
     for cid in (2, 5):
-        (out / f"chunk-{cid:06d}.parquet").unlink()
-    (out / ".chunk-000003.parquet.999.tmp").write_bytes(b"half a file")  # an interrupted write
-    kept = _chunk_stats(out)
+        (out / "_staging" / f"chunk-{cid:06d}.parquet").unlink()
+    (out / "_staging" / ".chunk-000003.parquet.999.tmp").write_bytes(b"half a file")  # an interrupted write
     computed: list[tuple[int, int]] = []
-    real = sweep_mod.run_chunk
+    real = runners.run_chunk
 
     def counting(*args: Any) -> dict[str, Any]:
         computed.append((args[3], args[4]))
         return real(*args)
 
-    monkeypatch.setattr(sweep_mod, "run_chunk", counting)
+    monkeypatch.setattr(runners, "run_chunk", counting)
     messages: list[str] = []
     got = sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, log=messages.append)
     assert sorted(computed) == [(8, 12), (20, 24)], "only the two missing chunks ran"
     assert messages == [f"resuming {out}: 7 of 9 chunks already done"]
-    assert {k: v for k, v in _chunk_stats(out).items() if k in kept} == kept
-    assert not (out / ".chunk-000003.parquet.999.tmp").exists()
-    assert_same(got, reference)
-    assert_same(pd.read_parquet(out), reference)
+    assert _files(out) == ["_manifest.json", "part-000000.parquet"]
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), reference, check_exact=True)
     computed.clear()
-    sweep(SMALL, grid=GRID, replications=REPS, workers=2, out=out)  # all done: nothing runs, no cluster
-    assert computed == []
+    before = _file_stats(out)
+    again = sweep(
+        SMALL, grid=GRID, replications=REPS, workers=2, out=out
+    )  # all done: nothing runs, no cluster
+    assert computed == [] and _file_stats(out) == before
+    pd.testing.assert_frame_equal(again, reference, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "a part renamed in, its staged chunks not deleted",
+        "the final merge renamed in, the parts it merged not deleted",
+        "the final merge written under its temporary name, not renamed",
+    ],
+)
+def test_a_crash_between_compaction_steps_loses_and_duplicates_nothing(
+    step: str, reference: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """18 chunks of 2 runs; every 3 consecutive staged chunks make a part (6 parts), merged into one at
+    the end. The process dies at the given step; the dataset folder never shows a row twice, and running
+    the sweep again computes only what is missing and leaves one part."""
+    out = tmp_path / "o"
+    monkeypatch.setattr(storage, "STAGED_CHUNKS", 3)
+    calls = {"remove": 0, "fsync part": 0}
+    real_remove, real_fsync = storage._remove, storage._fsync
+
+    def remove(path: Path) -> None:
+        calls["remove"] += 1
+        if (step.startswith("a part") and calls["remove"] == 1) or (
+            step.startswith("the final merge renamed") and calls["remove"] == 6 * 3 + 1
+        ):
+            raise Crash
+        real_remove(path)
+
+    def fsync(path: Path) -> None:
+        if path.name.startswith(".part-"):
+            calls["fsync part"] += 1
+            if step.endswith("not renamed") and calls["fsync part"] == 7:
+                raise Crash
+        real_fsync(path)
+
+    with monkeypatch.context() as m:
+        m.setattr(storage, "_remove", remove)
+        m.setattr(storage, "_fsync", fsync)
+        with pytest.raises(Crash):
+            sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, chunk_size=2)
+    seen = pd.read_parquet(out)
+    assert not seen.duplicated(["point", "replication"]).any(), "a reader saw a row twice"
+    if step.startswith("a part"):
+        assert _files(out)[-4:] == [f"_staging/chunk-00000{c}.parquet" for c in (0, 1, 2)] + [
+            "part-000000.parquet"
+        ]
+        assert len(seen) == 6
+    elif step.startswith("the final merge renamed"):
+        assert (
+            _chunks_of(out / "part-000000.parquet") == [0, 18] and len(list(out.glob("_staging/part-*"))) == 5
+        )
+        assert_same(seen, reference)
+    else:
+        assert list(out.glob(".part-000000.parquet.*.tmp")) and len(list(out.glob("_staging/part-*"))) == 5
+    computed: list[int] = []
+    real = runners.run_chunk
+    monkeypatch.setattr(runners, "run_chunk", lambda *a: computed.append(a[3]) or real(*a))
+    got = sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out)
+    assert len(computed) == (18 - 3 if step.startswith("a part") else 0)
+    assert _files(out) == ["_manifest.json", "part-000000.parquet"]
+    assert _chunks_of(out / "part-000000.parquet") == [0, 18]
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), reference, check_exact=True)
+
+
+def test_a_sweep_of_many_chunks_leaves_few_files(reference: pd.DataFrame, tmp_path: Path) -> None:
+    """120 chunks of one run, KPI and monthly rows: one part each, holding chunks [0, 120)."""
+    out = tmp_path / "o"
+    kpis, monthly = sweep(SMALL, grid=GRID, replications=20, workers=1, out=out, chunk_size=1, monthly=True)
+    assert _files(out) == ["_manifest.json", "_monthly/part-000000.parquet", "part-000000.parquet"]
+    for part in (out / "part-000000.parquet", out / "_monthly" / "part-000000.parquet"):
+        assert _chunks_of(part) == [0, 120]
+    assert sum(p.stat().st_size for p in out.rglob("*.parquet")) < 2_000_000
+    # replication r of every point uses the streams of (seed, r) however many replications there are
+    first = kpis[kpis["replication"] < REPS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, reference, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), kpis, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "_monthly"), monthly, check_exact=True)
+
+
+def test_parts_made_during_the_sweep_and_merged_at_its_end_keep_the_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small thresholds: parts of 4 staged chunks as the sweep goes, merged at its end in groups of at
+    most 10 rows (KPIs: 9 parts of 4 rows -> 5 files); a monthly chunk (24 rows) is a part of its own."""
+    monkeypatch.setattr(storage, "STAGED_CHUNKS", 4)
+    monkeypatch.setattr(storage, "PART_ROWS", 10)
+    out = tmp_path / "o"
+    res = sweep(SMALL, grid=GRID, replications=REPS, workers=1, out=out, chunk_size=1, monthly=True)
+    kpi_parts = sorted(out.glob(storage.PART_GLOB))
+    assert [_chunks_of(p) for p in kpi_parts] == [[0, 8], [8, 16], [16, 24], [24, 32], [32, 36]]
+    monthly_parts = sorted((out / "_monthly").glob(storage.PART_GLOB))
+    assert [_chunks_of(p) for p in monthly_parts] == [[c, c + 1] for c in range(36)]
+    assert not (out / "_staging").exists() and not (out / "_monthly" / "_staging").exists()
+    expected = sweep(SMALL, grid=GRID, replications=REPS, workers=1, monthly=True)
+    for got, want in ((res.kpis, expected.kpis), (res.monthly, expected.monthly)):
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "_monthly"), expected.monthly, check_exact=True)
 
 
 def test_a_different_sweep_into_the_same_directory_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "o"
     sweep(SMALL, grid=GRID, replications=2, workers=1, out=out, chunk_size=4)
-    before = _chunk_stats(out)
-    with pytest.raises(SweepError, match=r"holds a different sweep \(seed 0 there, 1 here\)"):
+    before = _file_stats(out)
+    afresh = "delete it or choose another out to start afresh"
+    with pytest.raises(SweepError, match=rf"holds a different sweep \(seed 0 there, 1 here\): {afresh}"):
         sweep(SMALL, grid=GRID, replications=2, seed=1, workers=1, out=out)
     with pytest.raises(SweepError, match=r"holds a different sweep \(points\)"):
         sweep(SMALL, grid={**GRID, "retention.monthly_churn": [0.02]}, replications=2, workers=1, out=out)
@@ -323,17 +467,88 @@ def test_a_different_sweep_into_the_same_directory_is_refused(tmp_path: Path) ->
         sweep(SMALL.override({"sales_desk.staff": 5}), grid=GRID, replications=2, workers=1, out=out)
     with pytest.raises(SweepError, match="chunk_size=4"):
         sweep(SMALL, grid=GRID, replications=2, workers=1, out=out, chunk_size=5)
-    assert _chunk_stats(out) == before
+    assert _file_stats(out) == before
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
     with pytest.raises(SweepError, match="not empty and holds no sweep"):
         sweep(SMALL, grid=GRID, replications=2, workers=1, out=other)
+    old = tmp_path / "old"  # the first layout: one chunk-NNNNNN.parquet per chunk, no "format" key
+    old.mkdir()
+    (old / "_manifest.json").write_text(
+        json.dumps({"hash": "0", "definition": {"format": 1}, "chunk_size": 4})
+    )
+    with pytest.raises(SweepError, match=rf"holds a sweep in output layout 1, this one writes 2: {afresh}"):
+        sweep(SMALL, grid=GRID, replications=2, workers=1, out=old)
     started = tmp_path / "started"  # what a sweep killed while creating its directory leaves
-    (started / "_monthly").mkdir(parents=True)
+    (started / "_monthly" / "_staging").mkdir(parents=True)
+    (started / "_staging").mkdir()
     (started / "._manifest.json.123.tmp").write_text("{")
     sweep(SMALL, grid=GRID, replications=2, workers=1, out=started, chunk_size=4)
-    assert len(list(started.glob("chunk-*.parquet"))) == 3 and not list(started.glob(".*"))
+    assert _files(started) == ["_manifest.json", "part-000000.parquet"]
+
+
+def test_output_of_other_code_is_refused(small_toml: Path, tmp_path: Path, capsys: Any) -> None:
+    """Resuming into a folder whose manifest records another fingerprint or version: `SweepError` saying
+    what differs and how to start afresh; the command line exits 2 with that one line."""
+    out = tmp_path / "o"
+    args = ["sweep", str(small_toml), *GRID_ARGS, "--replications", "2", "--workers", "1", "--out", str(out)]
+    assert cli_main(args) == 0
+    capsys.readouterr()
+    manifest = json.loads((out / "_manifest.json").read_text())
+    here = storage.code_fingerprint()
+    manifest["code"]["fingerprint"] = "0123456789ab" + "0" * 52
+    (out / "_manifest.json").write_text(json.dumps(manifest))
+    before = _file_stats(out)
+    differ = rf"code fingerprint 0123456789ab… there, {here[:12]}… here"
+    with pytest.raises(SweepError, match=rf"was written by other code \({differ}\), .*: delete it or choose"):
+        sweep(small_toml, grid=GRID, replications=2, workers=1, out=out)
+    manifest["code"]["version"] = "0.0.1"
+    (out / "_manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SweepError, match=rf"\(version '0.0.1' there, '{sim.__version__}' here, {differ}\)"):
+        sweep(small_toml, grid=GRID, replications=2, workers=1, out=out)
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "written by other code" in err
+    assert "choose another out to start afresh" in err
+    assert _file_stats(out) == before
+    # a worker with other code refuses the work, so the manifest's fingerprint is the workers'
+    with pytest.raises(SweepError, match="runs other code than the client"):
+        runners.run_chunk(SMALL.to_dict(), [], {0: ()}, 0, 1, 1, 0, False, sim.__version__, "0" * 64)
+
+
+def _copy_package(to: Path) -> Path:
+    shutil.copytree(storage.PACKAGE_ROOT, to, ignore=shutil.ignore_patterns("__pycache__"))
+    return to
+
+
+def test_code_fingerprint_follows_the_source_files_a_run_goes_through(tmp_path: Path) -> None:
+    """The fingerprint of a copy of the package (no .git) changes with the hashed sources only."""
+    a = _copy_package(tmp_path / "a")
+    fp = storage.code_fingerprint(a)
+    assert len(fp) == 64 and storage.code_fingerprint(_copy_package(tmp_path / "b")) == fp  # not the path
+    assert storage.code_fingerprint() == storage.code_fingerprint()  # cached: computed once per process
+    assert storage.code_fingerprint.cache_info().hits >= 1
+
+    def changed(edit: Any) -> bool:
+        root = _copy_package(tmp_path / f"c{len(list(tmp_path.iterdir()))}")
+        edit(root)
+        return storage.code_fingerprint(root) != fp
+
+    def append(rel: str) -> Any:
+        return lambda root: (root / rel).write_text((root / rel).read_text() + "\n# changed\n")
+
+    for rel in ("engine/desk.py", "model/scenario.py", "accounting/ledger.py", "analytic/queueing.py"):
+        assert changed(append(rel)), rel
+    assert changed(append("batch/runners.py")) and changed(append("batch/points.py"))
+    assert changed(lambda root: (root / "engine" / "extra.py").write_text("x = 1\n"))
+    assert not changed(append("cli/sweep.py")) and not changed(append("batch/storage.py"))
+
+    def pycache(root: Path) -> None:
+        (root / "engine" / "__pycache__").mkdir()
+        (root / "engine" / "__pycache__" / "desk._serve-31.py311.nbi").write_bytes(b"cache")
+
+    assert not changed(pycache)
 
 
 def test_monthly_tables(tmp_path: Path) -> None:
@@ -367,8 +582,8 @@ def test_a_value_out_of_bounds_is_refused_before_any_work(
     def forbidden(*_a: Any, **_k: Any) -> Any:
         raise AssertionError("work started")
 
-    monkeypatch.setattr(sweep_mod, "run_chunk", forbidden)
-    monkeypatch.setattr(sweep_mod, "run_one", forbidden)
+    monkeypatch.setattr(runners, "run_chunk", forbidden)
+    monkeypatch.setattr(runners, "run_one", forbidden)
     monkeypatch.setattr(distributed, "LocalCluster", forbidden)
     out = tmp_path / "o"
     bad = {"channels.0.cost_per_lead": [2000, -5], "retention.monthly_churn": [0.01, 1.5]}
@@ -445,7 +660,7 @@ def test_latin_hypercube_points_are_stratified_within_ranges_and_reproducible() 
 
 
 def test_bad_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sweep_mod, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(runners, "CONNECT_TIMEOUT", "2s")
     with pytest.raises(SweepError, match="not both"):
         sweep(SMALL, workers=2, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(SweepError, match="replications"):
@@ -474,8 +689,6 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     """The CPL × churn sweep of docs/sweep.md (pasted into README), run as-is from a copy of the root."""
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
     monkeypatch.chdir(tmp_path)
-    if not callable(getattr(sim, "sweep", None)):  # until sim/__init__.py exports it
-        monkeypatch.setattr(sim, "sweep", sweep, raising=False)
     namespace: dict[str, Any] = {"__name__": "readme"}
     exec(compile(_readme_snippet(), "docs/sweep.md", "exec"), namespace)
     runs, chart, heat = namespace["runs"], namespace["chart"], namespace["heat"]
