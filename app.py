@@ -6,12 +6,16 @@ Layout and widgets only: the state lives in `sim.app.state` (presets, switches, 
 session's settings), the figures in `sim.app.views`, the answers to the owner's questions in
 `sim.app.answers`, the charts in `sim.report.charts`, the words in `sim.report.texts` and the Monte Carlo
 band in `sim.app.band` (background processes). The results are drawn before the lever widgets
-(their values are read from the session state first), so the tiles and the curve appear as soon as possible.
+(their values are read from the session state first), so the verdict and the curve appear as soon as
+possible. While an upload is missing or bad the page keeps the last good scenario (the error above it), and
+the widgets keep their values for the session, so a detour never resets the levers or the band. The
+server's settings (no Deploy button, no file watcher) are in `.streamlit/config.toml`.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,11 +37,41 @@ if TYPE_CHECKING:
 
     from sim.app.answers import Answers
     from sim.app.band import Band, BandKey, BandRunner, Status
+    from sim.app.views import Tile
     from sim.decisions.programme import ProgrammeValue
+
+# The band's worker processes are spawned while Streamlit runs this file as __main__, so each worker imports
+# it again as __mp_main__ (main() is not run there): its caches have no Streamlit runtime in a worker, and
+# would log a "No runtime found" warning per cached function and worker.
+if __name__ == "__mp_main__":
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 MODEL_ERRORS = (ValueError, ArithmeticError)  # what the models raise for settings they cannot evaluate
+# (Comments, not docstrings, at the top level: Streamlit's magic would draw a bare string on the page.)
+# The tiles whose terms the glossary explains (by their labels on the page).
+GLOSSARY_TILES = ("break_even_month", "max_cash_need", "cac", "ltv", "payback_months")
+# A phone (Streamlit stacks columns below 640 px): the verdict and the chart within the first screen, the
+# tiles two to a row below them (not eight stacked).
+PAGE_CSS = """<style>
+.st-key-pg_tiles [data-testid="stMetricLabel"] .stMarkdownEllipsis,
+.st-key-pg_tiles [data-testid="stMetricLabel"] p { white-space: normal; overflow: visible; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+  .st-key-pg_head h1 { font-size: 1.5rem; padding-bottom: 0.25rem; }
+  .st-key-pg_verdict h3 { font-size: 1.15rem; }
+  .st-key-pg_tiles [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  .st-key-pg_downloads button .stMarkdownEllipsis,
+  .st-key-pg_downloads button p { white-space: normal; overflow: visible; }
+  .st-key-pg_tiles [data-testid="stHorizontalBlock"],
+  .st-key-pg_downloads [data-testid="stHorizontalBlock"] { flex-flow: row wrap; gap: 0.5rem; }
+  .st-key-pg_tiles [data-testid="stColumn"], .st-key-pg_downloads [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
+    width: calc(50% - 0.5rem) !important;
+  }
+}
+</style>"""
 
 
 # --- cached computations (keyed by the scenario's TOML) ----------------------------------------------
@@ -85,6 +119,14 @@ def desk_of(toml: str) -> pd.DataFrame:
     from sim.app import views
 
     return views.desk_curve(sim.loads_scenario(toml, "app"))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def desk_answer_of(toml: str, max_lost: float, lang: str) -> str:
+    """The desk's answer: how many salespeople, or why staff do not matter at these settings."""
+    from sim.app import answers
+
+    return answers.desk_answer(sim.loads_scenario(toml, "app"), max_lost, lang)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -176,21 +218,36 @@ def main() -> None:
             format_func=lambda key: P.label(key, lang),
             key="preset",
         )
-        base = load_base(preset, view.source if view else None, lang)
+        shown = load_base(preset, view.source if view else None, lang)
         controls = st.container()  # switches and levers: filled after the results are drawn
 
-    st.title(texts.t(lang, "title"))
-    st.caption(texts.t(lang, "intro"))
+    st.html(PAGE_CSS)
+    with st.container(key="pg_head"):
+        st.title(texts.t(lang, "title"), anchor=False)
+        st.caption(texts.t(lang, "intro"))
     for stem, error in P.errors.items():
         st.warning(f"{stem}.toml: {error}")
+    base = shown.base
+    if shown.error is not None:  # above the last good view, which stays on the page
+        st.error(texts.t(lang, "pg_upload_bad", error=shown.error))
     if base is None:
-        sync_link(S.View(preset=preset, lang=lang))
+        if shown.error is None:
+            st.info(texts.t(lang, "upload_prompt"))
+        ss = st.session_state
+        reps, seed = ss.get("reps", S.DEFAULT_REPLICATIONS), ss.get("seed", S.DEFAULT_SEED)
+        sync_link(S.View(preset=preset, lang=lang, replications=reps, seed=seed))
+        with controls:
+            monte_carlo_settings(lang)
         return
+    if shown.kept:
+        name = texts.item_name(base.scenario, lang)
+        st.info(texts.t(lang, "pg_upload_kept" if shown.error else "pg_upload_waiting", name=name))
     try:
         levers = lever_state(base, P, view)
     except sim.ScenarioError as exc:
         st.error(texts.t(lang, "invalid", error=exc))
         return
+    st.session_state[S.LAST_BASE] = base
     problems = (link.problems if link is not None else []) + levers.problems
     if problems:
         st.warning(texts.t(lang, "link_problem", problems="; ".join(problems)))
@@ -201,33 +258,34 @@ def main() -> None:
             lever_widgets(levers.value, lang, base.scenario.currency, P)
 
 
-def load_base(preset: str, linked_source: str | None, lang: str) -> S.Base | None:
-    """The preset, or the uploaded scenario (from the uploader, or the link's `linked_source`); errors
-    shown in the page."""
+def load_base(preset: str, linked_source: str | None, lang: str) -> S.Shown:
+    """The preset, or the uploaded scenario (from the uploader, the link's `linked_source` or the session's
+    last upload); while an upload is missing or bad, the last good scenario with the upload's error."""
     if preset != S.UPLOAD:
-        return S.Base(preset, presets().scenarios[preset])
+        return S.Shown(S.Base(preset, presets().scenarios[preset]))
+    ss = st.session_state
     upload = st.file_uploader(texts.t(lang, "upload"), type=["toml"], key="upload_file")
     try:
         if upload is not None:
             sc = S.scenario_from_upload(upload.name, upload.getvalue())
-            return S.Base(preset, sc, S.pack_source(sc.to_toml()))
-        packed = linked_source or st.session_state.get("source")
+            ss["source"] = S.pack_source(sc.to_toml())
+            return S.Shown(S.Base(preset, sc, ss["source"]))
+        packed = linked_source or ss.get("source")
         if packed:
             sc = S.unpack_source(packed)
-            st.session_state["source"] = packed
-            return S.Base(preset, sc, packed)
+            ss["source"] = packed
+            return S.Shown(S.Base(preset, sc, packed))
     except sim.ScenarioError as exc:
-        st.error(str(exc))
-        return None
-    st.info(texts.t(lang, "upload_prompt"))
-    return None
+        return S.shown_base(None, str(exc), ss)
+    return S.shown_base(None, None, ss)
 
 
 def results(base: S.Base, levers: S.Levers, lang: str) -> None:
-    """Tiles, the cash curve with its band, downloads and the tabs; the link kept in step."""
+    """The verdict, the cash curve with its band (first, so a phone shows them on its first screen), the
+    guided start, the tiles, the glossary, downloads and the tabs; the link kept in step."""
     from sim.app import views
     from sim.app.band import BandKey, JobState
-    from sim.report import charts
+    from sim.report import charts, frames
 
     ss = st.session_state
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
@@ -249,20 +307,8 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         return
     currency = sc.currency
     st.markdown(views.scenario_line(sc, lang))
-
-    tiles = views.tiles(whatif.kpi, loaded.kpi, currency, lang)
-    for row in (tiles[:4], tiles[4:]):
-        for col, tile in zip(st.columns(4), row, strict=True):
-            col.metric(
-                tile.label,
-                tile.value,
-                delta=tile.delta,
-                delta_color=tile.color,
-                delta_arrow=tile.arrow,
-                help=tile.help,
-                border=True,
-            )
-    st.caption(t("vs_preset"))
+    with st.container(key="pg_verdict"):
+        st.subheader(views.verdict(whatif, lang), anchor=False)
 
     band: Band | None = None
     status: Status | None = None
@@ -271,10 +317,10 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         status = band_runner().request(*key, owner=ss["owner"])
         if status.state == JobState.DONE:
             band = band_of(*key)
-    frame = views.cash_frame(whatif, loaded, band.frame if band else None)
+    frame = frames.cash_frame(whatif, loaded, band.frame if band else None)
     st.altair_chart(charts.cash_chart(frame, whatif.kpi["break_even_month"], currency, lang))
     if band is not None:
-        st.caption(views.band_caption(band, lang))
+        st.caption(views.band_caption(band, lang, expected_break_even=whatif.kpi["break_even_month"]))
     elif status is not None and status.state == JobState.FAILED:
         st.warning(t("band_failed", error=status.error))
     elif status is not None:
@@ -282,12 +328,86 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     else:
         st.caption(t("band_off"))
 
-    downloads(sc, whatif, loaded, frame, lang)
+    guided_start(lang)
+    tiles(views.tiles(whatif.kpi, loaded.kpi, currency, lang, horizon=sc.horizon_months))
+    st.caption(t("vs_preset"))
+    glossary(lang)
+    downloads(base, sc, whatif, loaded, frame, band, lang)
     st.caption(t("share_hint"))
     for tab_id, tab in zip(S.TABS, st.tabs(labels, key="tab", on_change="rerun"), strict=True):
         with tab:
             if tab.open:
                 show_tab(tab_id, sc, whatif, levers.specs, lang)
+
+
+def tiles(shown: list[Tile]) -> None:
+    """The KPI tiles in rows that wrap: four to a row on a wide screen, two on a phone (PAGE_CSS)."""
+    with st.container(key="pg_tiles"):
+        for row in (shown[:4], shown[4:]):
+            for col, tile in zip(st.columns(4), row, strict=False):
+                col.metric(
+                    tile.label,
+                    tile.value,
+                    delta=tile.delta,
+                    delta_color=tile.color,
+                    delta_arrow=tile.arrow,
+                    help=tile.help,
+                    border=True,
+                    height="stretch",
+                )
+
+
+def guided_start(lang: str) -> None:
+    """The article's story in three steps, on a session's first visit until dismissed: each step switches
+    the plain dealer's parts (the loss; + service visits; + referrals) so the curve above bends."""
+    ss = st.session_state
+    if ss.get(S.GUIDE_DONE):
+        return
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    current = S.guide_step(ss)
+    with st.container(border=True, key="pg_guide"):
+        st.markdown(f"**{t('pg_guide_title')}**  \n{t('pg_guide_intro')}")
+        for col, step in zip(st.columns(len(S.GUIDE_STEPS)), S.GUIDE_STEPS, strict=True):
+            col.button(
+                t(f"pg_step_{step}"),
+                key=f"pg_step_{step}",
+                on_click=guide_go,
+                args=(step,),
+                type="primary" if step == current else "secondary",
+                width="stretch",
+            )
+        if current is not None:
+            st.markdown(t(f"pg_step_{current}_text"))
+        st.button(
+            t("pg_guide_hide"), key="pg_guide_hide", on_click=guide_show, args=(False,), type="tertiary"
+        )
+
+
+def guide_go(step: str) -> None:
+    """A guided-start step clicked (a callback: runs before the widgets are drawn)."""
+    ss = st.session_state
+    sets, drops = S.guide_changes(ss, step)
+    for key in drops:
+        del ss[key]
+    for key, value in sets.items():
+        ss[key] = value
+
+
+def guide_show(show: bool) -> None:
+    """Show the guided start again, or hide it for the rest of the session (a callback)."""
+    st.session_state[S.GUIDE_DONE] = not show
+
+
+def glossary(lang: str) -> None:
+    """The terms of the tiles and the band in plain words (the tiles' own labels), and the guided start
+    again once dismissed."""
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    with st.expander(t("pg_glossary")):
+        lines = [t(f"pg_gl_{m}", label=t(f"t_{m}")) for m in GLOSSARY_TILES]
+        lines += [t("pg_gl_band"), t("pg_gl_replications")]
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        if st.session_state.get(S.GUIDE_DONE):
+            st.button(t("pg_guide_show"), key="pg_guide_show", on_click=guide_show, args=(True,))
 
 
 def band_progress(key: BandKey, owner: str, lang: str) -> None:
@@ -317,7 +437,8 @@ def lever_widgets(levers: S.Levers, lang: str, currency: str, P: S.Presets) -> N
             t(f"sw_{part}"),
             key=S.switch_key(levers.base_id, part),
             disabled=donor is None and not levers.switches[part],
-            help=t("sw_help", donor=P.scenarios[donor.stem].name) if donor else None,
+            help=t("sw_help", donor=texts.item_name(P.scenarios[donor.stem], lang)) if donor else None,
+            persist_state="session",
         )
     st.subheader(t("levers"))
     for group in GROUPS:
@@ -326,18 +447,34 @@ def lever_widgets(levers: S.Levers, lang: str, currency: str, P: S.Presets) -> N
             continue
         with st.expander(t(f"g_{group}"), expanded=group in ("Attract", "Keep")):
             for spec in group_specs:
-                widget = S.widget(spec, levers.defaults[spec.path], lang, currency)
+                value = levers.values[spec.path]  # the label repeats it the page's way (`30 M`, `2,5`)
+                widget = S.widget(spec, levers.defaults[spec.path], lang, currency, value=value)
                 lever_widget(widget, S.lever_key(levers.base_id, spec.path))
-    with st.expander(t("monte_carlo")):
-        st.number_input(t("replications"), 0, S.MAX_REPLICATIONS, step=1, key="reps")
-        st.number_input(t("seed"), 0, 2**31 - 1, step=1, key="seed")
+    monte_carlo_settings(lang)
+
+
+def monte_carlo_settings(lang: str) -> None:
+    """Replications and seed, tucked away for analysts; kept for the session even while not drawn (an
+    upload asked for), so a detour never switches the band off."""
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    with st.expander(t("pg_mc_title")):
+        st.number_input(t("replications"), 0, S.MAX_REPLICATIONS, step=1, key="reps", persist_state="session")
+        st.number_input(t("seed"), 0, 2**31 - 1, step=1, key="seed", persist_state="session")
         st.caption(t("mc_help"))
 
 
 def lever_widget(w: S.Widget, key: str) -> None:
     """One lever: a slider or a number box."""
     if w.slider:
-        st.slider(w.label, min_value=w.low, max_value=w.high, step=w.step, key=key, format=w.format)
+        st.slider(
+            w.label,
+            min_value=w.low,
+            max_value=w.high,
+            step=w.step,
+            key=key,
+            format=w.format,
+            persist_state="session",
+        )
     else:
         st.number_input(
             w.label,
@@ -347,40 +484,58 @@ def lever_widget(w: S.Widget, key: str) -> None:
             key=key,
             format=w.format,
             placeholder=w.placeholder,
+            persist_state="session",
         )
 
 
 def downloads(
-    sc: sim.Scenario, whatif: sim.ExpectedResult, loaded: sim.ExpectedResult, frame: pd.DataFrame, lang: str
+    base: S.Base,
+    sc: sim.Scenario,
+    whatif: sim.ExpectedResult,
+    loaded: sim.ExpectedResult,
+    frame: pd.DataFrame,
+    band: Band | None,
+    lang: str,
 ) -> None:
-    """Scenario TOML, monthly results (CSV, XLSX) and the chart's data; files are built on click."""
+    """Scenario TOML, monthly results (CSV, XLSX), the chart's data and the printable report (PDF), in the
+    page's language; files are built on click."""
     from sim.app import views
 
     stem = views.file_stem(sc.name)
-    cols = st.columns(4)
+    cols = st.container(key="pg_downloads").columns(5)
     cols[0].download_button(
         texts.t(lang, "dl_scenario"), sc.to_toml(), f"{stem}.toml", "application/toml", key="dl_toml"
     )
     cols[1].download_button(
         texts.t(lang, "dl_csv"),
-        lambda: views.monthly_table(whatif, loaded).to_csv(index=False),
+        lambda: views.monthly_csv(whatif, loaded, lang),
         f"{stem}_monthly.csv",
         "text/csv",
         key="dl_csv",
     )
     cols[2].download_button(
         texts.t(lang, "dl_xlsx"),
-        lambda: views.workbook(whatif, loaded, frame),
+        lambda: views.workbook(whatif, loaded, frame, lang),
         f"{stem}_monthly.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="dl_xlsx",
     )
     cols[3].download_button(
         texts.t(lang, "dl_chart"),
-        lambda: frame.to_csv(index=False),
+        lambda: views.chart_csv(frame, lang, sc.currency),
         f"{stem}_cumulative_cash.csv",
         "text/csv",
         key="dl_chart",
+    )
+
+    def report() -> bytes:
+        from sim.report import pdf
+
+        source = S.source_text(base, SCENARIOS)
+        return pdf.report_pdf(sc, base.scenario, lang=lang, band=band, pins=(), source=source)
+
+    cols[4].download_button(
+        texts.t(lang, "rp_download"), report, f"{stem}_report.pdf", "application/pdf", key="dl_report"
     )
 
 
@@ -421,6 +576,8 @@ def show_tab(
             if sc.sales_desk is None:
                 st.info(t("desk_off"))
             else:
+                asked = S.answer_settings(st.session_state, sc.horizon_months)
+                st.markdown(desk_answer_of(toml, asked.max_lost, lang))
                 curve = desk_of(toml)
                 st.altair_chart(charts.desk_chart(curve, sc.sales_desk.staff, lang), width="content")
         elif tab_id == "programme":
@@ -429,7 +586,7 @@ def show_tab(
             else:
                 pv = programme_of(toml)
                 st.altair_chart(charts.programme_chart(pv, cur, lang))
-                st.markdown(answers.programme_verdict(pv, cur, lang))
+                st.markdown(answers.programme_verdict(pv, cur, lang, scenario=sc))
         elif tab_id == "answers":
             ss = st.session_state
             for key, value in S.answer_widgets(ss, sc.horizon_months).items():

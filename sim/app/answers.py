@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sim.accounting.calendar import MONTH_DAYS
 from sim.analytic.expected_value import expected_arrays
 from sim.decisions.goal_seek import goal_seek
 from sim.decisions.metrics import GoalSeekError, meets
@@ -232,20 +233,11 @@ def answer_texts(
         "a_no_channels",
         {A.VALUE: "a_cpl", A.ALL: "a_cpl_all", A.NONE: "a_cpl_none"},
         value=shown(answers.cpl, lambda x: texts.money(x, cur, lang)),
-        channel=channel.name if channel else "",
+        channel=texts.item_name(channel, lang) if channel else "",
         n=n,
         now=texts.money(channel.cost_per_lead, cur, lang) if channel else "",
     )
-    desk = sc.sales_desk
-    staff = worded(
-        answers.staff,
-        "a_staff_off",
-        {A.VALUE: "a_staff", A.ALL: "a_staff_one", A.ONE: "a_staff_one", A.NONE: "a_staff_none"},
-        value=shown(answers.staff, lambda x: texts.number(x, lang)),
-        share=texts.percent(max_lost, lang, 1),
-        now=texts.number(desk.staff if desk else 0, lang),
-        lost=texts.percent(answers.staff.lost_now, lang, 1),
-    )
+    staff = staff_text(answers.staff, sc, lang, max_lost)
     churn = worded(
         answers.churn,
         None,  # churn cannot be switched off
@@ -267,28 +259,171 @@ def answer_texts(
         QuestionAnswer(say("q_staff"), staff),
         QuestionAnswer(say("q_churn"), churn),
         QuestionAnswer(say("q_referrals"), referrals),
-        QuestionAnswer(say("q_programme"), programme_text(answers.programme, sc.currency, lang)),
+        QuestionAnswer(say("q_programme"), programme_text(answers.programme, sc.currency, lang, scenario=sc)),
     ]
 
 
-def programme_text(answer: ProgrammeAnswer, currency: str, lang: str) -> str:
-    """The programme's verdict in one sentence, or why there is none."""
+NOBODY_LOST = 0.0005
+"""Staff: a lost share below this (shown as 0.0 %) counts as nobody lost."""
+IDLE_BUSY = 0.9
+"""Staff: one salesperson busy less than this share of the open hours has time to spare (the desk is never
+the bottleneck); busier, the wait climbs even when nobody is lost."""
+
+
+def desk_answer(sc: Scenario, max_lost: float, lang: str) -> str:
+    """How many salespeople the desk needs to lose at most `max_lost` of the leads, in `lang` (the desk
+    tab's sentence; the answers tab words the same answer)."""
+    return staff_text(_staff_answer(sc, max_lost), sc, lang, max_lost)
+
+
+def staff_text(answer: Answer, sc: Scenario, lang: str, max_lost: float) -> str:
+    """The staff answer in `lang`: the fewest salespeople who lose at most `max_lost` of the leads, or, in
+    plain words, that the desk is never the bottleneck at these settings (and why), or that the hours the
+    desk is closed, not its staff, lose the leads."""
+    desk = sc.sales_desk
+    if answer.status == AnswerStatus.OFF or desk is None:
+        return texts.t(lang, "a_staff_off")
+    if answer.status == AnswerStatus.ERROR:
+        return texts.t(lang, "a_failed", error=answer.error)
+    values = {
+        "value": texts.count(answer.value, lang, "salesperson") if answer.value is not None else "",
+        "share": texts.percent(max_lost, lang, 1),
+        "now": texts.number(desk.staff, lang),
+        "lost": texts.percent(answer.lost_now, lang, 1),
+    }
+    try:
+        if answer.status in (AnswerStatus.ALL, AnswerStatus.ONE):
+            idle = _idle_desk(sc, lang)
+            if idle is not None:
+                return idle
+            return texts.t(lang, "a_staff_one", **values)
+        if answer.status == AnswerStatus.NONE:
+            night = _night_loss(sc, lang, max_lost)
+            if night is not None:
+                return night
+            return texts.t(lang, "a_staff_none", **values)
+    except (ValueError, ArithmeticError) as exc:  # the model could not evaluate one salesperson
+        return texts.t(lang, "a_failed", error=str(exc))
+    return texts.t(lang, "a_staff", **values)
+
+
+def _hours(x: float, lang: str) -> str:
+    """Hours as the desk's sentences show them: whole hours without decimals, else one."""
+    return texts.number(x, lang, 0 if float(x).is_integer() else 1)
+
+
+def _idle_desk(sc: Scenario, lang: str) -> str | None:
+    """Why the desk is never the bottleneck (one salesperson loses nobody and has time to spare), with the
+    arithmetic of the hours and the wait that staff still shorten; None if it can be a bottleneck."""
+    desk = sc.sales_desk
+    assert desk is not None
+    arrays, now = _desk_at(sc, desk.staff)
+    one = _desk_at(sc, 1)[1]
+    if one["lost_lead_share"] >= NOBODY_LOST or one["desk_utilization"] >= IDLE_BUSY:
+        return None
+    leads = float(arrays["leads_paid"].mean() + arrays["leads_referral"].mean())
+    closed = 24.0 - desk.hours_per_day
+    patience = desk.patience_hours
+    if closed > 0:
+        key = "pg_desk_why_night" if patience is not None else "pg_desk_why_night_any"
+    else:
+        key = "pg_desk_why_day" if patience is not None else "pg_desk_why_day_any"
+    why = texts.t(lang, key, patience=_hours(patience or 0.0, lang), closed=_hours(closed, lang))
+    parts = [
+        texts.t(
+            lang,
+            "pg_desk_idle",
+            calls=texts.number(leads, lang),
+            minutes=_hours(desk.handling_minutes, lang),
+            call_hours=texts.number(leads * desk.handling_minutes / 60.0, lang),
+            hours=_hours(desk.hours_per_day, lang),
+            open_hours=texts.number(desk.hours_per_day * MONTH_DAYS, lang),
+        ),
+        why,
+    ]
+    if desk.staff > 1:
+        parts.append(
+            texts.t(
+                lang,
+                "pg_desk_wait",
+                one=texts.number(one["mean_wait_hours"], lang, 1),
+                now=texts.number(now["mean_wait_hours"], lang, 1),
+                staff=texts.number(desk.staff, lang),
+            )
+        )
+    parts.append(texts.t(lang, "pg_desk_matters", group=texts.t(lang, "g_Convert")))
+    return " ".join(parts)
+
+
+def _night_loss(sc: Scenario, lang: str, max_lost: float) -> str | None:
+    """Why no staff keeps the losses down when callers give up before the desk opens again (the hours it
+    is closed lose them, not its staff); None if that is not the reason."""
+    desk = sc.sales_desk
+    assert desk is not None
+    closed = 24.0 - desk.hours_per_day
+    if closed <= 0 or desk.patience_hours is None or desk.patience_hours >= closed:
+        return None
+    most = int(find_lever(sc, "sales_desk.staff").high)
+    floor = _desk_at(sc, most)[1]["lost_lead_share"]
+    return texts.t(
+        lang,
+        "pg_desk_night_loss",
+        share=texts.percent(max_lost, lang, 1),
+        floor=texts.percent(floor, lang, 1),
+        patience=_hours(desk.patience_hours, lang),
+        closed=_hours(closed, lang),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _desk_at(sc: Scenario, staff: int) -> tuple[dict[str, Any], dict[str, float]]:
+    """The expected monthly arrays and KPIs of `sc` with `staff` salespeople."""
+    arrays, kpis, _ = expected_arrays(sc.override({"sales_desk.staff": staff}))
+    return arrays, kpis
+
+
+def programme_text(
+    answer: ProgrammeAnswer, currency: str, lang: str, scenario: Scenario | None = None
+) -> str:
+    """The programme's verdict, or why there is none (`scenario`, if given, names why contacts may not
+    matter: see `programme_verdict`)."""
     if answer.status == AnswerStatus.OFF:
         return texts.t(lang, "programme_off")
     if answer.status == AnswerStatus.ERROR or answer.value is None:
         return texts.t(lang, "a_failed", error=answer.error)
-    return programme_verdict(answer.value, currency, lang)
+    return programme_verdict(answer.value, currency, lang, scenario=scenario)
 
 
-def programme_verdict(pv: ProgrammeValue, currency: str, lang: str) -> str:
-    """What the programme adds and costs a year, what it nets, and its optimum (`currency` amounts)."""
-    return texts.t(
-        lang,
-        "a_programme",
-        extra=texts.money(pv.extra_margin_per_year, currency, lang, short=True),
-        cost=texts.money(pv.cost_per_year, currency, lang, short=True),
-        verb=texts.t(lang, "earns" if pv.net_per_year >= 0 else "loses"),
-        net=texts.money(abs(pv.net_per_year), currency, lang, short=True),
-        k=texts.number(pv.optimal_contacts_per_month, lang, 2),
-        opt=texts.money(pv.optimal_net_per_year, currency, lang, short=True),
-    )
+def programme_verdict(pv: ProgrammeValue, currency: str, lang: str, scenario: Scenario | None = None) -> str:
+    """What the programme adds and costs a year and what it nets (`currency` amounts), then what the
+    number of contacts does: the best number and its net; that it is already the best; or, when contacts
+    do not change churn, why (with `scenario`: no churn reduction set, or no churn to reduce) and that
+    contacts then only cost (a falling line) or change nothing at all (a flat line)."""
+    from sim.report.charts import contacts_text, programme_shape  # Altair: loaded with the charts
+
+    shape = programme_shape(pv)
+    head = {
+        "extra": texts.money(pv.extra_margin_per_year, currency, lang, short=True),
+        "cost": texts.money(pv.cost_per_year, currency, lang, short=True),
+        "verb": texts.t(lang, "earns" if pv.net_per_year >= 0 else "loses"),
+        "net": texts.money(abs(pv.net_per_year), currency, lang, short=True),
+    }
+    opt = texts.money(pv.optimal_net_per_year, currency, lang, short=True)
+    if shape.flat or not shape.churn_effect:
+        prog = scenario.service_programme if scenario is not None else None
+        if prog is not None and prog.max_churn_reduction == 0:
+            why = texts.t(lang, "ch_why_no_reduction")
+        elif prog is not None and scenario is not None and scenario.retention.monthly_churn == 0:
+            why = texts.t(lang, "ch_why_no_churn")
+        else:
+            why = texts.t(lang, "ch_why_unknown")
+        tail = (
+            texts.t(lang, "ch_prog_flat", why=why)
+            if shape.flat
+            else texts.t(lang, "ch_prog_linear", why=why, opt=opt)
+        )
+        return f"{texts.t(lang, 'ch_prog_head', **head)} {tail}"
+    if shape.at_optimum:
+        best = texts.t(lang, "ch_prog_best", k=contacts_text(pv.contacts_per_month, lang))
+        return f"{texts.t(lang, 'ch_prog_head', **head)} {best}"
+    return texts.t(lang, "a_programme", **head, k=contacts_text(pv.optimal_contacts_per_month, lang), opt=opt)

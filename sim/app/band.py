@@ -20,12 +20,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
-
 from sim.model.scenario import loads_scenario
+from sim.report.frames import BandSummary, band_summary
 
 if TYPE_CHECKING:
     from sim.engine.runs import SimulationResult
@@ -41,17 +40,9 @@ class BandKey(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Band:
-    """The Monte Carlo result the page shows."""
+class Band(BandSummary):
+    """The Monte Carlo result the page shows: the band's summary and how long it took."""
 
-    frame: pd.DataFrame
-    """Per month: month, mean, p10, p50, p90 of the cumulative cash."""
-    replications: int
-    seed: int
-    p_break_even: float
-    """Share of runs that break even within the horizon."""
-    break_even_p50: float
-    """Median break-even month (NaN: most runs never break even)."""
     seconds: float
     """Wall time until the band was ready, in seconds (in the app: from the request, worker start-up
     included)."""
@@ -71,15 +62,8 @@ def compute_band(
 
 def band_of(result: SimulationResult, seconds: float) -> Band:
     """The band of a simulation result that took `seconds`."""
-    summary = result.summary()
-    return Band(
-        frame=result.bands("cumulative_cash"),
-        replications=result.replications,
-        seed=result.seed,
-        p_break_even=float(summary.loc["p_break_even", "mean"]),
-        break_even_p50=float(summary.loc["break_even_month", "p50"]),
-        seconds=seconds,
-    )
+    summary = band_summary(result)
+    return Band(**{f.name: getattr(summary, f.name) for f in fields(summary)}, seconds=seconds)
 
 
 class Slice(NamedTuple):

@@ -116,6 +116,8 @@ class FieldSpec:
     """Widget step, in widget units."""
     decimals: int
     """Decimals shown, in widget units."""
+    name_ru: str | None = None
+    """The list item's Russian name (`texts.item_name` picks the page's), else None."""
 
     @property
     def widget_low(self) -> float:
@@ -158,6 +160,7 @@ class FieldSpec:
 
 
 def _decimals(step: float, value: float | None) -> int:
+    """Decimals that show every multiple of `step` and `value` itself (up to 4 more)."""
     d = max(0, -math.floor(math.log10(step))) if step > 0 else 0
     if value is not None and value != 0:
         for extra in range(0, 5):
@@ -165,6 +168,18 @@ def _decimals(step: float, value: float | None) -> int:
                 return d + extra
         return d + 4
     return d
+
+
+def _value_decimals(value: float) -> int:
+    """Decimals `value` itself needs (`2.0` → 0, `1.5` → 1), at most 6."""
+    for d in range(0, 7):
+        if abs(round(value, d) - value) < 1e-9 * max(1.0, abs(value)):
+            return d
+    return 6
+
+
+PLAIN_FORMAT = "%.12g"
+"""A number box's format showing each value with no needless decimals (`2`, `2.5`, `30000000`)."""
 
 
 def _step(unit: str, integer: bool, value: float | None, percent: bool) -> float:
@@ -185,11 +200,13 @@ def fields(scenario: Scenario) -> list[FieldSpec]:
         percent = lever.unit == "share"
         step = _step(lever.unit, lever.integer, value, percent)
         shown = None if value is None else (float(value) * 100.0 if percent else float(value))
+        item = paths.get(scenario, lever.path.rsplit(".", 1)[0]) if lever.name else None
         out.append(
             FieldSpec(
                 path=lever.path,
                 key=lever.key,
                 name=lever.name,
+                name_ru=getattr(item, "name_ru", None),
                 group=lever.group,
                 unit=lever.unit,
                 integer=lever.integer,
@@ -223,20 +240,60 @@ class Widget:
     """What an empty box says (an optional lever), else None."""
 
 
-def widget(spec: FieldSpec, default: float | int | None, lang: str, currency: str) -> Widget:
+def widget(
+    spec: FieldSpec,
+    default: float | int | None,
+    lang: str,
+    currency: str,
+    value: float | int | None = None,
+) -> Widget:
     """A lever's widget: a slider for shares and short ranges, else a number box; bounds from the model
-    (a float widget's lower bound reaches down to `default`, the scenario's value, if it is below)."""
-    label = f"{texts.field_label(lang, spec.key, spec.name)}, {texts.unit_label(lang, spec.unit, currency)}"
+    (a float widget's lower bound reaches down to `default`, the scenario's value, if it is below).
+
+    The browser's box writes a number only as `30000000` or `2.5` (Streamlit's formats must print a plain
+    number: no thousands separator, no decimal comma). So the box shows no needless decimals (`2`, not
+    `2.0`, unless the scenario's own value shows the step's decimals), and with the box's current `value`
+    the label repeats it the page's way where that reads differently: `…, ₽ a year: 30 M`, `…, %: 2,5`."""
+    label = f"{lever_name(spec, lang)}, {texts.unit_label(lang, spec.unit, currency)}"
+    readable = _readable(spec, value, lang)
+    if readable:
+        label = f"{label}: {readable}"
     placeholder = texts.t(lang, "patience_none") if spec.optional else None
     if spec.integer:
         return Widget(spec.slider, label, int(spec.widget_low), int(spec.widget_high), 1, "%d", placeholder)
     low = spec.widget_low if default is None else min(spec.widget_low, float(default))
-    return Widget(spec.slider, label, low, spec.widget_high, spec.step, f"%.{spec.decimals}f", placeholder)
+    step_decimals = _decimals(spec.step, None)
+    fixed = default is not None and _value_decimals(float(default)) >= step_decimals
+    fmt = f"%.{spec.decimals}f" if fixed or step_decimals == 0 else PLAIN_FORMAT
+    return Widget(spec.slider, label, low, spec.widget_high, spec.step, fmt, placeholder)
+
+
+def _readable(spec: FieldSpec, value: float | int | None, lang: str) -> str:
+    """The widget value as the page writes it, when the box's plain digits read differently: thousands
+    grouped (`30 M`, `25 000`) or, in Russian, a decimal comma (`2,5`); else empty."""
+    if value is None or not math.isfinite(float(value)):
+        return ""
+    x = float(value)
+    if abs(x) >= 1e6:
+        digits, _, scale = texts.compact(x, lang).partition(texts.NBSP)
+        if "," in digits or "." in digits:  # `30,0 млн` → `30 млн`
+            digits = digits.rstrip("0").rstrip(",.")
+        return f"{digits}{texts.NBSP}{scale}"
+    if abs(x) >= 1e4:
+        return texts.number(x, lang, _value_decimals(x) if not spec.integer else 0)
+    if lang == "ru" and not spec.integer and _value_decimals(x) > 0:
+        return texts.number(x, lang, min(_value_decimals(x), max(spec.decimals, 1)))
+    return ""
+
+
+def lever_name(spec: FieldSpec, lang: str) -> str:
+    """A lever's name in `lang`, with its list item's name in `lang` (`Конверсия: Звонок → запись`)."""
+    return texts.field_label(lang, spec.key, texts.item_name(spec, lang) if spec.name else "")
 
 
 def lever_names(specs: list[FieldSpec], lang: str) -> dict[str, str]:
     """Each lever's name in `lang`, by path (without its unit: the tornado's labels)."""
-    return {s.path: texts.field_label(lang, s.key, s.name) for s in specs}
+    return {s.path: lever_name(s, lang) for s in specs}
 
 
 # --- presets, donors and switches ----------------------------------------------------------------
@@ -260,8 +317,10 @@ class Presets:
     errors: dict[str, str] = field(default_factory=dict)
 
     def label(self, key: str, lang: str) -> str:
-        """A choice of the scenario menu: the preset's name, or the upload option in `lang`."""
-        return self.scenarios[key].name if key in self.scenarios else texts.t(lang, "upload_option")
+        """A choice of the scenario menu: the preset's name in `lang`, or the upload option."""
+        if key in self.scenarios:
+            return texts.item_name(self.scenarios[key], lang)
+        return texts.t(lang, "upload_option")
 
     def donors(self) -> dict[str, Donor]:
         """For each switch, the preset whose section fills it in when switched on."""
@@ -393,6 +452,32 @@ class Base:
         return "u" + hashlib.sha1((self.source or "").encode()).hexdigest()[:10]
 
 
+@dataclass(frozen=True)
+class Shown:
+    """The scenario the page shows: the one picked; while an upload is missing or bad, the last good one
+    (`kept`), with the upload's error."""
+
+    base: Base | None
+    """None: nothing to show yet (an upload asked for on a session's first page)."""
+    error: str | None = None
+    """Why the uploaded file (or the link's scenario) is not used, else None."""
+    kept: bool = False
+    """`base` is the last good scenario, not the one picked."""
+
+
+LAST_BASE = "pg_last_base"
+"""Session key: the last scenario the page showed (kept while an upload is missing or bad)."""
+
+
+def shown_base(picked: Base | None, error: str | None, session: Mapping[str, Any]) -> Shown:
+    """What the page shows for the scenario `picked` (None: an upload missing or bad, with its `error`):
+    `picked`, else the session's last good scenario, kept with the error above it."""
+    if picked is not None:
+        return Shown(picked)
+    last = session.get(LAST_BASE)
+    return Shown(last, error, kept=last is not None)
+
+
 def scenario_from_upload(name: str, data: bytes) -> Scenario:
     """An uploaded file → Scenario, or ScenarioError (too large, not UTF-8, not TOML, invalid)."""
     if len(data) > MAX_FILE_BYTES:
@@ -412,7 +497,15 @@ def pack_source(text: str) -> str:
 
 def unpack_source(packed: str) -> Scenario:
     """`pack_source`'s string → Scenario, or ScenarioError if it is damaged or too large."""
-    where = "the scenario in the link"
+    return loads_scenario(unpack_text(packed), source=_LINK_SOURCE)
+
+
+_LINK_SOURCE = "the scenario in the link"
+
+
+def unpack_text(packed: str) -> str:
+    """`pack_source`'s string → the TOML text, or ScenarioError if it is damaged or too large."""
+    where = _LINK_SOURCE
     if len(packed) > MAX_SOURCE_CHARS:
         raise ScenarioError(f"{where}: too long")
     try:
@@ -426,7 +519,18 @@ def unpack_source(packed: str) -> Scenario:
         if isinstance(exc, ScenarioError):
             raise
         raise ScenarioError(f"{where}: damaged ({exc.__class__.__name__})") from None
-    return loads_scenario(text, source=where)
+    return text
+
+
+def source_text(base: Base, presets_dir: str | Path) -> str | None:
+    """The TOML text the page's scenario came from (a preset's file or the upload), for the report's
+    assumption comments; None if it cannot be read."""
+    try:
+        if base.preset == UPLOAD:
+            return unpack_text(base.source) if base.source else None
+        return (Path(presets_dir) / f"{base.preset}.toml").read_text(encoding="utf-8-sig")
+    except (OSError, ScenarioError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -692,7 +796,7 @@ def link_view(
     with the what-if, also its lever changes and the answers' settings that are not the defaults."""
     lang = session.get("lang", DEFAULT_LANG)
     view = View(
-        preset=session["preset"],
+        preset=base.preset,  # the scenario shown (the last good one while an upload is missing or bad)
         source=base.source,
         lang=lang,
         switches={p: on for p, on in switches.items() if on != has_part(base.scenario, p)},
@@ -711,3 +815,41 @@ def link_view(
         by_month=asked.by_month if asked.by_month != default_by_month(horizon) else None,
         max_lost=asked.max_lost if asked.max_lost != DEFAULT_MAX_LOST else None,
     )
+
+
+# --- the guided start (the article's story in three steps) ---------------------------------------------
+
+GUIDE_PRESET = "car_dealer"
+"""The preset the guided start tells its story on: article 003's plain dealer."""
+GUIDE_STEPS: dict[str, dict[str, bool]] = {
+    "loss": {"repeat": False, "referrals": False},
+    "service": {"repeat": True, "referrals": False},
+    "referrals": {"repeat": True, "referrals": True},
+}
+"""Each step of the guided start and the parts it switches: every car bought at a loss, then service visits,
+then referrals (the curve bends, then crosses zero)."""
+GUIDE_DONE = "pg_guide_done"
+"""Session key: the guided start was dismissed (not shown again in this session)."""
+GUIDE_STEP = "pg_guide_step"
+"""Session key: the guided start's last step clicked."""
+
+
+def guide_changes(session: Mapping[str, Any], step: str) -> tuple[dict[str, Any], list[str]]:
+    """A guided-start step as session changes: the settings to set (the plain dealer, its parts switched
+    as the step says) and the keys to drop (the dealer's moved levers, so the story starts from the
+    article's figures)."""
+    sets: dict[str, Any] = {"preset": GUIDE_PRESET, GUIDE_STEP: step}
+    sets |= {switch_key(GUIDE_PRESET, part): on for part, on in GUIDE_STEPS[step].items()}
+    prefix = lever_key(GUIDE_PRESET, "")
+    return sets, [key for key in session if isinstance(key, str) and key.startswith(prefix)]
+
+
+def guide_step(session: Mapping[str, Any]) -> str | None:
+    """The guided-start step the page shows now: the last one clicked, while the dealer's preset and its
+    parts are still as that step set them (None once the user has moved on)."""
+    step = session.get(GUIDE_STEP)
+    if step not in GUIDE_STEPS or session.get("preset") != GUIDE_PRESET:
+        return None
+    on = GUIDE_STEPS[step]
+    same = all(session.get(switch_key(GUIDE_PRESET, part)) == want for part, want in on.items())
+    return step if same else None

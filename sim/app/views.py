@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,21 +25,11 @@ from sim.decisions.metrics import METRICS
 from sim.model.levers import find_lever
 from sim.model.scenario import Scenario
 from sim.report import texts
+from sim.report.frames import TILE_METRICS, to_horizon
 
 if TYPE_CHECKING:
     from sim.app.band import Band, Status
 
-TILE_METRICS: tuple[str, ...] = (
-    "break_even_month",
-    "max_cash_need",
-    "cac",
-    "ltv",
-    "ltv_to_cac",
-    "payback_months",
-    "leads_per_sale",
-    "lost_lead_share",
-)
-"""The KPI tiles, in page order."""
 
 _LOWER_BETTER = {m for m, d in METRICS.items() if d == "lower"} | {"leads_per_sale"}
 
@@ -66,38 +57,59 @@ class Tile:
 
     metric: str
     label: str
+    """What the tile measures, in words (the whole business or one customer)."""
     value: str
     delta: str
+    """The change against the preset; when there is none, why the figure reads as it does (the note),
+    else `as loaded`."""
     color: DeltaColor
     arrow: Arrow
     help: str
+    note: str = ""
+    """Why the figure is `—` or unbounded (`nothing is sold`, `no churn: nobody leaves`), else empty."""
 
 
-def _ranked(metric: str, x: float) -> float:
-    return math.inf if (metric in NEVER_KPIS and math.isnan(x)) else x
+def _ranked(metric: str, x: float, horizon: int | None = None, undefined: bool = False) -> float:
+    """A KPI for comparison: "never" (and a payback past the horizon, shown as such) is later than any
+    month; a figure that is not defined (nothing sold) is NaN."""
+    if undefined:
+        return math.nan
+    if metric in NEVER_KPIS and (math.isnan(x) or (horizon is not None and x > horizon)):
+        return math.inf
+    return x
 
 
-def tiles(kpi: dict[str, float], base: dict[str, float], currency: str, lang: str) -> list[Tile]:
-    """The KPI tiles of the what-if (`kpi`) against the preset as loaded (`base`)."""
+def tiles(
+    kpi: Mapping[str, float],
+    base: Mapping[str, float],
+    currency: str,
+    lang: str,
+    horizon: int | None = None,
+) -> list[Tile]:
+    """The KPI tiles of the what-if (`kpi`) against the preset as loaded (`base`); with the `horizon`
+    (months), a payback past it reads `over 10 years`."""
     out = []
     for m in TILE_METRICS:
         new, old = float(kpi[m]), float(base[m])
-        rn, ro = _ranked(m, new), _ranked(m, old)
+        note, old_note = texts.kpi_note(m, kpi, lang), texts.kpi_note(m, base, lang)
+        undefined_new = bool(note) and new != math.inf
+        undefined_old = bool(old_note) and old != math.inf
+        rn, ro = _ranked(m, new, horizon, undefined_new), _ranked(m, old, horizon, undefined_old)
         lower = m in _LOWER_BETTER
+        was = texts.t(lang, "was", value=texts.kpi_value(m, base, currency, lang, horizon))
         if (
             (math.isnan(rn) and math.isnan(ro))
             or rn == ro
             or (math.isfinite(rn) and math.isfinite(ro) and abs(rn - ro) <= 1e-9 * max(1.0, abs(ro)))
         ):
-            delta, color, arrow = texts.t(lang, "same"), DeltaColor.SAME, Arrow.OFF
+            delta, color, arrow = note or texts.t(lang, "same"), DeltaColor.SAME, Arrow.OFF
         elif math.isnan(rn) or math.isnan(ro):
-            delta = texts.t(lang, "was", value=texts.format_kpi(m, old, currency, lang))
-            color, arrow = DeltaColor.SAME, Arrow.OFF
+            delta, color, arrow = was, DeltaColor.SAME, Arrow.OFF
         else:
             if math.isfinite(rn) and math.isfinite(ro):
                 delta = texts.format_kpi(m, new - old, currency, lang, signed=True)
             else:
-                delta = texts.t(lang, "was", value=texts.format_kpi(m, old, currency, lang))
+                delta = was
             better = (rn < ro) if lower else (rn > ro)
             color = DeltaColor.BETTER if better else DeltaColor.WORSE
             arrow = Arrow.UP if rn > ro else Arrow.DOWN
@@ -105,37 +117,56 @@ def tiles(kpi: dict[str, float], base: dict[str, float], currency: str, lang: st
             Tile(
                 metric=m,
                 label=texts.t(lang, f"t_{m}"),
-                value=texts.format_kpi(m, new, currency, lang),
+                value=texts.kpi_value(m, kpi, currency, lang, horizon),
                 delta=delta,
                 color=color,
                 arrow=arrow,
                 help=texts.t(lang, f"h_{m}"),
+                note=note,
             )
         )
     return out
 
 
+def verdict(result: ExpectedResult, lang: str) -> str:
+    """The sentence above the chart (`texts.verdict`, shared with the printed report), e.g. `At 2 250 ₽ a
+    lead (Calls) you need 27.1 M ₽; the money comes back in month 87 (about 7 years).`"""
+    return texts.verdict(result, lang)
+
+
 def scenario_line(sc: Scenario, lang: str) -> str:
-    """The line above the tiles: the scenario's name, horizon and currency (with its symbol if it has one)."""
+    """The line above the tiles: the scenario's name (in `lang`), horizon and currency (with its symbol if
+    it has one)."""
     sym = texts.symbol(sc.currency)
     currency = f"{sc.currency} ({sym})" if sym != sc.currency else sc.currency
-    return texts.t(lang, "scenario_is", name=sc.name, horizon=sc.horizon_months, currency=currency)
+    return texts.t(
+        lang, "scenario_is", name=texts.item_name(sc, lang), horizon=sc.horizon_months, currency=currency
+    )
 
 
 # --- the Monte Carlo band ----------------------------------------------------------------------------
 
 
-def band_caption(band: Band, lang: str) -> str:
-    """The caption under the chart once the band is drawn: its runs, seed, seconds and break-even odds."""
-    return texts.t(
+def band_caption(band: Band, lang: str, expected_break_even: float | None = None) -> str:
+    """The caption under the chart once the band is drawn: its runs, seed, seconds and break-even odds,
+    and why the runs' median month can differ from the tile's expected one (left out when given the
+    tile's `expected_break_even` and it is the same month)."""
+    median = band.break_even_p50
+    text = texts.t(
         lang,
         "band_ready",
-        reps=band.replications,
+        reps=texts.count(band.replications, lang, "run"),
         seed=band.seed,
         seconds=texts.number(band.seconds, lang, 1),
         p=texts.percent(band.p_break_even, lang, 0),
-        median=texts.month(band.break_even_p50, lang),
+        median=texts.t(lang, "month_n", n=texts.number(median, lang))
+        if math.isfinite(median)
+        else texts.month(median, lang),
     )
+    same = expected_break_even is not None and (
+        (math.isnan(median) and math.isnan(expected_break_even)) or median == expected_break_even
+    )
+    return text if same else f"{text} {texts.t(lang, 'tx_band_why')}"
 
 
 @dataclass(frozen=True)
@@ -157,27 +188,6 @@ def band_progress(status: Status, lang: str) -> BandProgress:
 
 
 # --- chart data ------------------------------------------------------------------------------------
-
-
-def _to_horizon(values: np.ndarray, months: int) -> np.ndarray:
-    """A monthly series cut to `months`, or padded with NaN if it is shorter (another horizon)."""
-    return np.concatenate([values, np.full(max(0, months - values.size), np.nan)])[:months]
-
-
-def cash_frame(
-    whatif: ExpectedResult, preset: ExpectedResult, band: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Cumulative cash by month: the what-if's expected curve, the preset's, and the band if given
-    (columns month, whatif, preset[, mean, p10, p50, p90])."""
-    H = whatif.scenario.horizon_months
-    months = np.arange(1, H + 1)
-    frame = pd.DataFrame({"month": months, "whatif": whatif.arrays["cumulative_cash"]})
-    frame["preset"] = _to_horizon(preset.arrays["cumulative_cash"], H)
-    if band is not None and len(band) == H:
-        for col in ("mean", "p10", "p50", "p90"):
-            if col in band:
-                frame[col] = band[col].to_numpy()
-    return frame
 
 
 def components_frame(result: ExpectedResult) -> pd.DataFrame:
@@ -252,7 +262,7 @@ def file_stem(name: str) -> str:
 def monthly_table(whatif: ExpectedResult, preset: ExpectedResult) -> pd.DataFrame:
     """The what-if's expected monthly ledger, with the preset's cumulative cash for comparison."""
     out = whatif.monthly.drop(columns=["replication"]).copy()
-    out["preset_cumulative_cash"] = _to_horizon(preset.arrays["cumulative_cash"], len(out))
+    out["preset_cumulative_cash"] = to_horizon(preset.arrays["cumulative_cash"], len(out))
     return out
 
 
@@ -267,20 +277,136 @@ def kpi_table(whatif: ExpectedResult, preset: ExpectedResult) -> pd.DataFrame:
     )
 
 
-def workbook(whatif: ExpectedResult, preset: ExpectedResult, chart: pd.DataFrame) -> bytes:
-    """The Excel download: the monthly table, the KPIs and the chart's data (`cash_frame`), a sheet each."""
-    sheets = {
-        "monthly": monthly_table(whatif, preset),
-        "kpis": kpi_table(whatif, preset),
-        "cumulative_cash": chart,
-    }
-    return xlsx_bytes(sheets)
+CSV_SEPARATORS: dict[str, str] = {"en": ",", "ru": ";"}
+"""Column separator of the CSV downloads: Russian Excel splits at `;` (its `,` is the decimal mark)."""
+
+_XLSX_FORMATS: dict[str, str] = {
+    "money": "#,##0",
+    "share": "0.0%",
+    "count": "#,##0.0",
+    "hours": "0.0",
+    "month": "0",
+    "months": "0",
+}
+"""Excel number formats by column kind (Excel shows them with the reader's own separators)."""
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per table."""
+def _special(name: str, x: float, lang: str) -> str | None:
+    """The word for a figure that is not a plain number (`never`, `unbounded`, `—`), else None."""
+    if math.isnan(x):
+        return texts.t(lang, "tx_never") if name in NEVER_KPIS else texts.t(lang, "dash")
+    if math.isinf(x):
+        return texts.t(lang, "tx_unbounded") if x > 0 else texts.MINUS + "∞"
+    return None
+
+
+def _csv_cell(name: str, x: object, lang: str) -> str:
+    """One CSV cell: `name`'s figure rounded as its column says (money whole, shares in %), with the decimal
+    mark of `lang` and no thousands separator (so Excel reads it as a number)."""
+    col = texts.COLUMNS.get(name)
+    if col is None or col.kind == "text" or not isinstance(x, int | float | np.number):
+        return str(x)
+    value = float(x)
+    word = _special(name, value, lang)
+    if word is not None:
+        return word
+    shown = f"{100.0 * value if col.kind == 'share' else value:.{col.decimals}f}"
+    if float(shown) == 0:
+        shown = shown.lstrip("-")
+    return shown.replace(".", ",") if lang == "ru" else shown
+
+
+def csv_bytes(frame: pd.DataFrame, lang: str, currency: str) -> bytes:
+    """A table as a CSV download in `lang`: headers from the text catalogue with their units (`Lead
+    spend, ₽`), money in whole units, shares in %, `never` / `никогда` where a month never comes; English
+    with `,` and a decimal point, Russian with `;` and a decimal comma; UTF-8 with a byte-order mark, so
+    Excel reads the Cyrillic and the `₽`. A table of KPIs (a `kpi` column) is shown row by row as each KPI
+    is."""
+    rows = []
+    kpis = "kpi" in frame.columns
+    for record in frame.to_dict("records"):
+        kind = record["kpi"] if kpis else None
+        rows.append(
+            [
+                texts.column_label(x, lang, currency) if c == "kpi" else _csv_cell(kind or c, x, lang)
+                for c, x in record.items()
+            ]
+        )
+    headers = [texts.column_label(c, lang, currency, unit=not kpis) for c in frame.columns]
+    table = pd.DataFrame(rows, columns=headers)
+    text = table.to_csv(index=False, sep=CSV_SEPARATORS.get(lang, ","), lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+def monthly_csv(whatif: ExpectedResult, preset: ExpectedResult, lang: str) -> bytes:
+    """The monthly results download (`monthly_table`) as CSV in `lang` (see `csv_bytes`)."""
+    return csv_bytes(monthly_table(whatif, preset), lang, whatif.scenario.currency)
+
+
+def chart_csv(chart: pd.DataFrame, lang: str, currency: str) -> bytes:
+    """The chart's data download (`cash_frame`) as CSV in `lang` (see `csv_bytes`)."""
+    return csv_bytes(chart, lang, currency)
+
+
+def workbook(
+    whatif: ExpectedResult, preset: ExpectedResult, chart: pd.DataFrame, lang: str | None = None
+) -> bytes:
+    """The Excel download: the monthly table, the KPIs and the chart's data (`cash_frame`), a sheet each,
+    named and headed in `lang` (None: the tables' own column names, for a program to read)."""
+    names = ("monthly", "kpis", "cumulative_cash")
+    if lang is not None:
+        names = tuple(texts.t(lang, f"tx_sheet_{k}") for k in ("monthly", "kpis", "cash"))
+    tables = (monthly_table(whatif, preset), kpi_table(whatif, preset), chart)
+    return xlsx_bytes(dict(zip(names, tables, strict=True)), lang, whatif.scenario.currency)
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None, currency: str = "RUB") -> bytes:
+    """An Excel workbook with one sheet per table: a bold header row (in `lang` with units, from the text
+    catalogue; None: the column names as they are) frozen with the first column, widths to fit, number
+    formats by column (money with thousands separators, shares in %, months whole) and words where a
+    figure is `never` or unbounded. A table of KPIs (a `kpi` column) is formatted row by row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    words = lang or "en"
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=name[:31])
+        kpis = "kpi" in frame.columns
+        headers = [texts.column_label(c, lang, currency, unit=not kpis) if lang else str(c) for c in frame]
+        sheet.append(headers)
+        widths = [min(max(len(h), 8), 18) for h in headers]
+        for r, record in enumerate(frame.to_dict("records"), start=2):
+            kind = record["kpi"] if kpis else None
+            for c, (column, x) in enumerate(record.items(), start=1):
+                cell = sheet.cell(row=r, column=c)
+                col = texts.COLUMNS.get(kind or column)
+                if column == "kpi":
+                    cell.value = texts.column_label(x, lang, currency) if lang else str(x)
+                elif not isinstance(x, int | float | np.number) or col is None:
+                    cell.value = None if x is None else str(x)
+                else:
+                    word = _special(kind or column, float(x), words)
+                    cell.value = float(x) if word is None else word
+                    if word is None:
+                        cell.number_format = _XLSX_FORMATS.get(col.kind, "0." + "0" * col.decimals)
+                    else:
+                        cell.alignment = Alignment(horizontal="right")
+                shown = "" if cell.value is None else str(cell.value)
+                if isinstance(cell.value, float):
+                    shown = f"{cell.value:,.{col.decimals if col else 2}f}"
+                widths[c - 1] = max(widths[c - 1], min(len(shown) + 2, 40))
+        for c, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(c)].width = width + 2
+        lines = max(math.ceil(len(h) / (w + 1)) for h, w in zip(headers, widths, strict=True))
+        sheet.row_dimensions[1].height = 15 * max(1, lines)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="E8EEF4")
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.freeze_panes = "B2"
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.replace([np.inf, -np.inf], np.nan).to_excel(writer, sheet_name=name[:31], index=False)
+    book.save(buf)
     return buf.getvalue()

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sim.cli import decisions, runs, sweep
+from sim.cli import decisions, report, runs, sweep
 from sim.cli.common import EXIT_BAD_INPUT, BadInput, Parser
 from sim.decisions.metrics import GoalSeekError
 from sim.model.scenario import ScenarioError
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="funnel-sim", description="Lead-funnel unit economics simulator.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (runs, decisions, sweep):
+    for group in (runs, decisions, sweep, report):
         group.register(sub)
     return parser
 

@@ -42,6 +42,8 @@ class Channel(_Model):
 
     name: Name
     """Channel name, shown in tables and charts."""
+    name_ru: Name | None = None
+    """Russian name, shown on Russian pages and downloads; absent = `name`."""
     leads_per_month: float = Field(ge=0.0, le=1e7, allow_inf_nan=False)
     """Mean paid leads a month (a Poisson process), in leads/month."""
     cost_per_lead: Money
@@ -80,6 +82,8 @@ class FunnelStage(_Model):
 
     name: Name
     """Stage name."""
+    name_ru: Name | None = None
+    """Russian name; absent = `name`."""
     conversion: Probability
     """Probability that a lead passes this stage."""
     delay_days: float = Field(default=0.0, ge=0.0, le=3650.0, allow_inf_nan=False)
@@ -113,6 +117,8 @@ class RepeatStream(_Model):
 
     name: Name
     """Stream name."""
+    name_ru: Name | None = None
+    """Russian name; absent = `name`."""
     interval_months: int = Field(ge=1, le=120)
     """Whole months between visits; the first visit is due this many months after the purchase."""
     revenue: Money
@@ -214,6 +220,8 @@ class Scenario(_Model):
 
     name: Name
     """Scenario name, shown in the app and in reports."""
+    name_ru: Name | None = None
+    """Russian name, shown on Russian pages and reports; absent = `name`."""
     currency: str = Field(default="RUB", min_length=1, max_length=8)
     """Currency of every money amount (ISO code, e.g. RUB)."""
     horizon_months: int = Field(ge=1, le=240)

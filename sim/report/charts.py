@@ -2,12 +2,21 @@
 
 Builders for the app take the page's language and the scenario's currency; their words come from
 `sim.report.texts`, and a Vega-Lite locale formats numbers as the page does (`2 250 ₽`).
+
+Every chart reads on a phone as on a desktop: its width follows the container (`autosize` fit-x, the
+height is the plot's), legends sit under the plot, long horizons are ticked in years, and a few settings
+switch on the container's width in the browser (`PHONE`: long titles wrap, lever names are cut shorter).
+Every mark says what it shows on hover in the page's language (money with its currency, months), or is
+silent: none shows raw field names.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -22,103 +31,130 @@ PRESET_COLOR = "#7f7f7f"
 BAND_COLOR = "#9ecae1"
 ZERO_COLOR = "#444444"
 MARK_COLOR = "#d62728"
+OPTIMUM_COLOR = "#2ca02c"
+PAYBACK_COLOR = "#111111"
 COMPONENT_COLORS = {
     "margin_first_sale": "#1f77b4",
     "margin_repeat": "#6baed6",
     "margin_referral_sale": "#2ca02c",
-    "lead_spend": "#d62728",
+    "referral_bonus": "#6a1b9a",
+    "lead_spend": "#e8564a",
     "staff_cost": "#ff7f0e",
-    "programme_cost": "#9467bd",
+    "programme_cost": "#b39ddb",
     "problem_cost": "#8c564b",
-    "referral_bonus": "#e377c2",
 }
-"""Margins in blues and green (up), costs in warm colours (down); stacked in this order."""
+"""Margins in blues and green (up), costs below zero; stacked from zero outwards in this order, so the
+small referral bonus sits right under the zero line, dark against the light red of the lead spend."""
 assert COMPONENT_COLORS.keys() == CASH_COMPONENTS.keys(), "a colour for every cash-flow component"
 
+COHORT_COLORS = ("#b2182b", "#ef8a62", "#f7f7f7", "#7fbf7b", "#1b7837")
+"""The cohort heatmap's diverging colours at margin ÷ cost = ¼, ½, 1, 2, 4 (white: just paid back)."""
+COHORT_STOPS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
-def tornado_chart(table: pd.DataFrame, metric: str, title: str | None = None) -> alt.Chart:
-    """The sensitivity tornado: for each lever, a bar from the metric at the lever's low value to the
-    metric at its high value, around the base value; the largest swing on top."""
-    return _tornado(
-        table,
-        axis_title=metric.replace("_", " "),
-        title=title or f"Which lever moves {metric.replace('_', ' ')}?",
-        side_words=("lever low", "lever high"),
-        legend="lever moved",
-        never="never",
-        fmt=lambda v: f"{v:,.4g}",
-        labels=None,
+SPACE = "(containerSize()[0] || (width + 80))"
+"""A Vega expression: the width the chart has, in px (its container's in a page; without a container, as in
+vl-convert, its plot's width plus room for the y axis)."""
+PHONE = f"{SPACE} < 560"
+"""A Vega expression, true when the chart is phone-narrow (a phone's container is about 360 px wide)."""
+PHONE_TITLE_CHARS = 36
+"""A title longer than this is wrapped into lines of at most this many characters on a phone."""
+SUBTITLE_CHARS = 56
+"""Subtitles (notes under the title) are wrapped at this many characters, which fit a phone."""
+LEGEND_COLUMN = 200
+"""Width of one legend column in px: the legend under the plot has as many columns as fit (one on a
+phone, where a label may take the whole width)."""
+
+
+# --- shared pieces ------------------------------------------------------------------------------------
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` as lines of at most `width` characters, broken at spaces (a longer word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _title(text: str, notes: Sequence[str] = ()) -> alt.TitleParams:
+    """A chart's title (wrapped on a phone) and its notes as a subtitle under it."""
+    lines = _wrap(text, PHONE_TITLE_CHARS)
+    shown: Any = text
+    if len(lines) > 1:
+        phone, desktop = json.dumps(lines, ensure_ascii=False), json.dumps(text, ensure_ascii=False)
+        shown = alt.ExprRef(f"{PHONE} ? {phone} : {desktop}")
+    sub = [line for note in notes if note for line in _wrap(note, SUBTITLE_CHARS)]
+    return alt.TitleParams(shown, subtitle=sub or alt.Undefined, anchor="start", subtitlePadding=6)
+
+
+def _legend(**kw: Any) -> alt.Legend:
+    """A legend under the plot, in as many columns as the container's width holds."""
+    columns = alt.ExprRef(f"max(1, floor(({SPACE} - 20) / {LEGEND_COLUMN}))")
+    kw.setdefault("title", None)
+    limit = alt.ExprRef(f"{PHONE} ? 300 : {LEGEND_COLUMN - 24}")
+    return alt.Legend(orient="bottom", direction="horizontal", columns=columns, labelLimit=limit, **kw)
+
+
+def _config(lang: str, currency: str) -> alt.Config:
+    """The page's number locale; several legends under a plot are stacked, each starting at the left."""
+    layout = alt.ExprRef("{bottom: {direction: 'vertical', anchor: 'start', margin: 4}}")
+    return alt.Config(locale=texts.vega_locale(lang, currency), legend=alt.LegendConfig(layout=layout))
+
+
+def _layered(
+    layers: list[alt.Chart], title: alt.TitleParams, height: Any, lang: str, currency: str
+) -> alt.LayerChart:
+    """A layered chart with its title, the page's number locale and the container's width (`height` is the
+    plot's; built in one go: Altair's `.properties()` and `.configure()` copy and validate the whole chart
+    each time)."""
+    return alt.LayerChart(
+        layer=layers, title=title, height=height, config=_config(lang, currency), **_width(None)
     )
 
 
-def _tornado(
-    table: pd.DataFrame,
-    axis_title: str,
-    title: str,
-    side_words: tuple[str, str],
-    legend: str,
-    never: str,
-    fmt: Callable[[float], str],
-    labels: Mapping[str, str] | None,
-    never_at: float | None = None,
-    width: int | None = 480,
-) -> alt.Chart:
-    """The tornado's layers; `never_at` (if given) is where "never" is drawn (one month past the horizon)."""
-    if table.empty:
-        return alt.Chart(pd.DataFrame({"x": []})).mark_bar()
-    base = float(table["metric_base"].iloc[0])
-    if never_at is not None and math.isnan(base):
-        base = never_at
-    rows = []
-    for _, r in table.iterrows():
-        label = labels.get(r["lever"], r["label"]) if labels else r["label"]
-        for side, word in zip(("low", "high"), side_words, strict=True):
-            v = r[f"metric_{side}"]
-            rows.append(
-                {
-                    "label": label,
-                    "side": f"{word} ({r[side]:,.4g})"
-                    if labels is None
-                    else f"{word} ({fmt_lever(r[side])})",
-                    "end": "low" if side == "low" else "high",
-                    "from": base,
-                    "to": (never_at if never_at is not None else base) if pd.isna(v) else float(v),
-                    "value": never if pd.isna(v) else fmt(float(v)),
-                    "swing": r["swing"],
-                }
-            )
-    data = pd.DataFrame(rows)
-    order = list(dict.fromkeys(data["label"]))
-    legend_kw, axis_kw, x_kw = {}, {}, {}
-    if labels is not None:  # the app's tornado: ends named in the page's language, long lever names
-        expr = f"datum.label == 'low' ? '{side_words[0]}' : '{side_words[1]}'"
-        legend_kw["legend"] = alt.Legend(labelExpr=expr)
-        axis_kw["axis"] = alt.Axis(labelLimit=320)
-        x_kw["scale"] = alt.Scale(zero=False)
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("label:N", sort=order, title=None, **axis_kw),
-            x=alt.X("from:Q", title=axis_title, **x_kw),
-            x2=alt.X2("to:Q"),
-            color=alt.Color(
-                "end:N",
-                title=legend,
-                scale=alt.Scale(domain=["low", "high"]),
-                **legend_kw,
-            ),
-            tooltip=[
-                alt.Tooltip("label"),
-                alt.Tooltip("side"),
-                alt.Tooltip("value"),
-                alt.Tooltip("swing:Q", format=",.4g"),
-            ],
+def _zero_rule() -> alt.Chart:
+    return (
+        alt.Chart(pd.DataFrame({"y": [0.0]}))
+        .mark_rule(color=ZERO_COLOR, tooltip=False, aria=False)
+        .encode(y=alt.Y("y:Q"))
+    )
+
+
+def _month_axis(lang: str, horizon: int, title_key: str = "month", years_key: str = "ch_years") -> alt.Axis:
+    """Months on the x axis: every month up to a year, every 6 months up to four years, then every 12
+    months labelled in years (`1`, `2`, … under the title "Years from the start")."""
+    if horizon > 48:
+        return alt.Axis(
+            title=texts.t(lang, years_key),
+            values=list(range(12, horizon + 1, 12)),
+            labelExpr="datum.value / 12",
+            labelOverlap=True,
         )
-    )
-    rule = alt.Chart(pd.DataFrame({"base": [base]})).mark_rule(color="black").encode(x=alt.X("base:Q"))
-    layered = bars + rule
-    return layered.properties(title=title, width=width) if width else layered.properties(title=title)
+    step = 6 if horizon > 12 else 1
+    return alt.Axis(title=texts.t(lang, title_key), values=list(range(step, horizon + 1, step)) or [1])
+
+
+def _money_scale(values: Any, lang: str, currency: str) -> tuple[float, str]:
+    """The scale and unit of a money axis: the largest unit the figures reach (`2.4 M ₽`, not `2 400 k ₽`;
+    `texts.scale_unit` waits for ten of a unit, which suits tables better than axes)."""
+    return texts.scale_unit(10.0 * np.asarray(values, dtype=float), lang, currency)
+
+
+def _money_texts(values: Any, currency: str, lang: str) -> list[str]:
+    """Amounts as the page shows them, for tooltips (`−15.7 M ₽`, `2 250 ₽`, `—`)."""
+    return [texts.money(float(v), currency, lang, short=True) for v in np.asarray(values, dtype=float)]
+
+
+def _numbers(values: Any, lang: str, decimals: int = 0) -> list[str]:
+    return [texts.number(float(v), lang, decimals) for v in np.asarray(values, dtype=float)]
+
+
+def _tip(field: str, title: str) -> alt.Tooltip:
+    """A tooltip line: a field holding text formatted in Python, under a title in the page's language."""
+    return alt.Tooltip(f"{field}:N", title=title)
 
 
 def fmt_lever(x: float) -> str:
@@ -129,34 +165,19 @@ def fmt_lever(x: float) -> str:
     return text.replace(",", texts.THIN)
 
 
-def _zero_rule() -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=ZERO_COLOR).encode(y=alt.Y("y:Q"))
-
-
-def _config(lang: str, currency: str) -> alt.Config:
-    return alt.Config(locale=texts.vega_locale(lang, currency))
-
-
-def _layered(layers: list[alt.Chart], title: str, height: int, lang: str, currency: str) -> alt.LayerChart:
-    """A layered chart with its title and the page's number locale (built in one go: Altair's
-    `.properties()` and `.configure()` copy and validate the whole chart each time)."""
-    return alt.LayerChart(layer=layers, title=title, height=height, config=_config(lang, currency))
-
-
-def _month_axis(lang: str, horizon: int) -> alt.Axis:
-    step = 12 if horizon > 36 else (6 if horizon > 12 else 1)
-    return alt.Axis(title=texts.t(lang, "month"), values=list(range(step, horizon + 1, step)) or [1])
+# --- cumulative cash ----------------------------------------------------------------------------------
 
 
 def cash_chart(frame: pd.DataFrame, break_even: float, currency: str, lang: str) -> alt.LayerChart:
     """Cumulative cash by month: the what-if's expected curve, the preset as loaded (dashed), the Monte
-    Carlo P10–P90 band when `frame` has it, the zero line and the break-even month, with tooltips.
+    Carlo P10–P90 band when `frame` has it, the zero line and the break-even month; hovering a month shows
+    each curve's value that month.
 
-    `frame` is `sim.app.views.cash_frame`'s table.
+    `frame` is `sim.report.frames.cash_frame`'s table (month, whatif, preset[, mean, p10, p50, p90]).
     """
     has_band = {"p10", "p90"} <= set(frame.columns)
     value_cols = ["whatif", "preset"] + (["p10", "p50", "p90"] if has_band else [])
-    scale, unit = texts.scale_unit(frame[value_cols].to_numpy(), lang, currency)
+    scale, unit = _money_scale(frame[value_cols].to_numpy(), lang, currency)
     horizon = int(frame["month"].max()) if len(frame) else 1
     names = {
         "whatif": texts.t(lang, "series_whatif"),
@@ -165,158 +186,278 @@ def cash_chart(frame: pd.DataFrame, break_even: float, currency: str, lang: str)
     }
     domain = [names["whatif"], names["preset"]] + ([names["band"]] if has_band else [])
     colors = [WHATIF_COLOR, PRESET_COLOR] + ([BAND_COLOR] if has_band else [])
-    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors))
+    color = alt.Color("series:N", scale=alt.Scale(domain=domain, range=colors), legend=_legend())
     x = alt.X("month:Q", axis=_month_axis(lang, horizon), scale=alt.Scale(domain=[1, horizon], nice=False))
-
     y = alt.Y("y:Q", title=f"{texts.t(lang, 'cash_axis')}, {unit}", axis=alt.Axis(format=",~f"))
-    lines = []
-    for col, dash in (("preset", [6, 4]), ("whatif", [1, 0])):
-        data = frame[["month", col]].dropna().rename(columns={col: "value"}).assign(series=names[col])
-        data["y"] = data["value"] / scale
-        lines.append(
-            alt.Chart(data).mark_line(strokeWidth=2.5, strokeDash=dash).encode(x=x, y=y, color=color)
-        )
+
     layers: list[alt.Chart] = []
     if has_band:
         band = frame[["month", "p10", "p90"]].dropna().assign(series=names["band"])
         band["lo"], band["hi"] = band["p10"] / scale, band["p90"] / scale
         layers.append(
             alt.Chart(band)
-            .mark_area(opacity=0.45)
+            .mark_area(opacity=0.45, tooltip=False, aria=False)
             .encode(x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=color)
         )
-    layers.extend(lines)
+    for col, dash in (("preset", [6, 4]), ("whatif", [1, 0])):
+        data = frame[["month", col]].dropna().rename(columns={col: "value"}).assign(series=names[col])
+        data["y"] = data["value"] / scale
+        layers.append(
+            alt.Chart(data)
+            .mark_line(strokeWidth=2.5, strokeDash=dash, tooltip=False, aria=False)
+            .encode(x=x, y=y, color=color)
+        )
     layers.append(_zero_rule())
     if math.isfinite(break_even):
+        # The label reads towards the middle of the plot: right of the line in the first half of the
+        # horizon, left of it in the second, so it stays inside a phone's narrow plot.
+        right = break_even > 0.55 * horizon
         mark = pd.DataFrame(
             {"month": [break_even], "label": [texts.t(lang, "break_even_at", n=int(break_even))]}
         )
         layers.append(
-            alt.Chart(mark).mark_rule(color=MARK_COLOR, strokeDash=[4, 3]).encode(x=alt.X("month:Q"))
+            alt.Chart(mark)
+            .mark_rule(color=MARK_COLOR, strokeDash=[4, 3], tooltip=False, aria=False)
+            .encode(x=alt.X("month:Q"))
         )
         layers.append(
             alt.Chart(mark)
-            .mark_text(align="left", dx=4, dy=-6, color=MARK_COLOR, fontWeight="bold")
+            .mark_text(
+                align="right" if right else "left",
+                dx=-5 if right else 5,
+                color=MARK_COLOR,
+                fontWeight="bold",
+                tooltip=False,
+            )
             .encode(x=alt.X("month:Q"), y=alt.YValue(12), text=alt.Text("label:N"))
         )
     # Hover: an invisible bar over each month whose tooltip gives every value of that month.
-    wide = frame.assign(m0=frame["month"] - 0.5, m1=frame["month"] + 0.5)
-    tips = [alt.Tooltip("month:Q", title=texts.t(lang, "month"))]
+    hover = pd.DataFrame({"m0": frame["month"] - 0.5, "m1": frame["month"] + 0.5})
+    hover["t_month"] = _numbers(frame["month"], lang)
+    tips = [_tip("t_month", texts.t(lang, "month"))]
     for col, title in (
         ("whatif", names["whatif"]),
         ("preset", names["preset"]),
         ("p10", "P10"),
-        ("p50", "P50"),
+        ("p50", texts.t(lang, "series_p50")),
         ("p90", "P90"),
     ):
-        if col in wide:
-            tips.append(alt.Tooltip(f"{col}:Q", title=title, format="$,.0f"))
+        if col in frame:
+            hover[f"t_{col}"] = _money_texts(frame[col], currency, lang)
+            tips.append(_tip(f"t_{col}", title))
     layers.append(
-        alt.Chart(wide)
-        .mark_bar(opacity=0.001, clip=True)
+        alt.Chart(hover)
+        .mark_bar(opacity=0.001, clip=True, aria=False)
         .encode(x=alt.X("m0:Q"), x2=alt.X2("m1:Q"), tooltip=tips)
     )
-    return _layered(layers, texts.t(lang, "cash_title"), 380, lang, currency)
+    return _layered(layers, _title(texts.t(lang, "cash_title")), 300, lang, currency)
+
+
+# --- monthly cash flow --------------------------------------------------------------------------------
 
 
 def cash_flow_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerChart:
-    """Monthly cash flow by component as stacked bars (margins up, costs down) with net cash as a line.
+    """Monthly cash flow by component as stacked bars (margins up, costs down) with net cash as a black
+    line (in the legend too); hovering a month shows every component and the net that month.
 
     `frame` is `sim.app.views.components_frame`'s table; components that are zero every month are left out.
     """
     used = frame.groupby("component")["value"].apply(lambda v: bool(np.any(np.abs(v) > 0)))
-    data = frame[frame["component"].map(used)].copy()
-    scale, unit = texts.scale_unit(
-        data.groupby("month")["value"].apply(lambda v: v.abs().sum()), lang, currency
-    )
-    data["label"] = data["component"].map(lambda c: texts.t(lang, f"c_{c}"))
+    shown = [c for c in COMPONENT_COLORS if used.get(c, False)]
+    data = frame[frame["component"].isin(shown)].copy()
+    scale, unit = _money_scale(data.groupby("month")["value"].apply(lambda v: v.abs().sum()), lang, currency)
+    label = {c: texts.t(lang, f"c_{c}") for c in COMPONENT_COLORS}
+    data["label"] = data["component"].map(label)
     data["y"] = data["value"] / scale
     order = {name: i for i, name in enumerate(COMPONENT_COLORS)}
     data["order"] = data["component"].map(order)
-    domain = [texts.t(lang, f"c_{c}") for c in COMPONENT_COLORS if used.get(c, False)]
-    palette = [COMPONENT_COLORS[c] for c in COMPONENT_COLORS if used.get(c, False)]
+    domain = [label[c] for c in shown]
+    palette = [COMPONENT_COLORS[c] for c in shown]
     horizon = int(frame["month"].max()) if len(frame) else 1
     x = alt.X(
         "month:Q", axis=_month_axis(lang, horizon), scale=alt.Scale(domain=[0.5, horizon + 0.5], nice=False)
     )
     bars = (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(tooltip=False, aria=False)
         .encode(
             x=x,
             y=alt.Y("sum(y):Q", title=f"{texts.t(lang, 'flow_axis')}, {unit}", axis=alt.Axis(format=",~f")),
             color=alt.Color(
                 "label:N",
-                title=texts.t(lang, "component"),
                 sort=domain,
                 scale=alt.Scale(domain=domain, range=palette),
+                legend=_legend(symbolType="square"),
             ),
             order=alt.Order("order:Q"),
-            tooltip=[
-                alt.Tooltip("month:Q", title=texts.t(lang, "month")),
-                alt.Tooltip("label:N", title=texts.t(lang, "component")),
-                alt.Tooltip("value:Q", title=texts.t(lang, "value"), format="$,.0f"),
-            ],
         )
     )
+    net_name = texts.t(lang, "net_cash")
     net = frame.groupby("month", as_index=False)["value"].sum()
     net["y"] = net["value"] / scale
+    net["series"] = net_name
     line = (
         alt.Chart(net)
-        .mark_line(color="black", strokeWidth=1.5)
+        .mark_line(color="black", strokeWidth=1.8, tooltip=False, aria=False)
         .encode(
             x=x,
             y=alt.Y("y:Q"),
-            tooltip=[
-                alt.Tooltip("month:Q", title=texts.t(lang, "month")),
-                alt.Tooltip("value:Q", title=texts.t(lang, "net_cash"), format="$,.0f"),
-            ],
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                scale=alt.Scale(domain=[net_name], range=[[1, 0]]),
+                legend=_legend(symbolType="stroke", symbolStrokeColor="black", symbolStrokeWidth=2),
+            ),
         )
     )
-    return _layered([bars, line], texts.t(lang, "flow_title"), 340, lang, currency)
+    wide = data.pivot_table(index="month", columns="component", values="value", aggfunc="sum")
+    hover = pd.DataFrame({"m0": net["month"] - 0.5, "m1": net["month"] + 0.5})
+    hover["t_month"] = _numbers(net["month"], lang)
+    tips = [_tip("t_month", texts.t(lang, "month"))]
+    for i, c in enumerate(shown):
+        hover[f"t{i}"] = _money_texts(wide[c].reindex(net["month"]).to_numpy(), currency, lang)
+        tips.append(_tip(f"t{i}", label[c]))
+    hover["t_net"] = _money_texts(net["value"], currency, lang)
+    tips.append(_tip("t_net", net_name))
+    hovered = (
+        alt.Chart(hover)
+        .mark_bar(opacity=0.001, clip=True, aria=False)
+        .encode(x=alt.X("m0:Q"), x2=alt.X2("m1:Q"), tooltip=tips)
+    )
+    return _layered([bars, line, hovered], _title(texts.t(lang, "flow_title")), 300, lang, currency)
 
 
-def cohort_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.Chart:
-    """Cohort payback heatmap: cohort (month of purchase) × months after the purchase, coloured by the
-    cohort's cumulative margin ÷ its acquisition cost (green from 1: paid back).
+# --- cohort payback -----------------------------------------------------------------------------------
 
-    `frame` is `sim.app.views.cohort_frame`'s table: about H²/2 cells, past Altair's default limit of
-    5 000 rows for a horizon over 99 months (Streamlit has no limit; to save the chart elsewhere, use
-    `alt.data_transformers.disable_max_rows()`).
+
+def cohort_rows(horizon: int) -> int:
+    """Months of purchase per row of the cohort heatmap: each month up to three years, quarters up to six,
+    then years (a ten-year horizon has ten rows)."""
+    return 1 if horizon <= 36 else (3 if horizon <= 72 else 12)
+
+
+def cohort_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerChart:
+    """Cohort payback heatmap: the customers won in a month (a quarter, a year on long horizons) × months
+    after the purchase, coloured by the cohort's cumulative margin ÷ its acquisition cost on a diverging
+    scale centred on 1 (red: not paid back yet, white: just paid back, green: paid back over), with a
+    black line through the month each cohort pays back.
+
+    `frame` is `sim.app.views.cohort_frame`'s table (one row per monthly cohort and age); the cohorts of a
+    row add up their margins and costs, and a row shows the ages all its cohorts have reached (so the first
+    month's cohort, which pays for a full month of leads but sells only to those who got through the
+    funnel's delays, does not colour the tail of the first year's row on its own).
     """
     data = frame.copy()
-    top = float(np.nanmax(data["ratio"])) if len(data) else 2.0
-    horizon = int(data["cohort"].max() + data["age"].max()) if len(data) else 1
-    chart = (
-        alt.Chart(data)
+    horizon = int((data["cohort"] + data["age"]).max()) if len(data) else 1
+    per_row = cohort_rows(horizon)
+    data["row"] = (data["cohort"] - 1) // per_row
+    youngest = data.groupby("row")["cohort"].transform("max")
+    data = data[data["age"] <= horizon - youngest]  # ages every cohort of the row has reached
+    cells = data.groupby(["row", "age"], as_index=False)[["margin", "cost"]].sum()
+    cells["ratio"] = cells["margin"] / cells["cost"]
+    cells["shade"] = cells["ratio"].clip(COHORT_STOPS[0], COHORT_STOPS[-1]).fillna(COHORT_STOPS[0])
+    rows = sorted(cells["row"].unique())
+    names = {r: _cohort_name(int(r), per_row, lang) for r in rows}
+    cells["cohort"] = cells["row"].map(names)
+    cells["a0"], cells["a1"] = cells["age"], cells["age"] + 1
+    cells["t_age"] = _numbers(cells["age"], lang)
+    cells["t_margin"] = _money_texts(cells["margin"], currency, lang)
+    cells["t_cost"] = _money_texts(cells["cost"], currency, lang)
+    cells["t_ratio"] = [texts.ratio(float(v), lang) for v in cells["ratio"]]
+    key = {1: "cohort", 3: "ch_cohort_quarter", 12: "ch_cohort_year"}[per_row]
+    order = [names[r] for r in rows]
+    y = alt.Y("cohort:N", sort=order, title=texts.t(lang, key), axis=alt.Axis(labelLimit=120))
+    x = alt.X(
+        "a0:Q",
+        axis=_month_axis(lang, horizon, "age_month", "ch_age_years"),
+        scale=alt.Scale(domain=[0, horizon], nice=False),
+    )
+    heat = (
+        alt.Chart(cells)
         .mark_rect()
         .encode(
-            x=alt.X(
-                "age:O", title=texts.t(lang, "age_month"), axis=alt.Axis(values=list(range(0, horizon, 12)))
-            ),
-            y=alt.Y(
-                "cohort:O",
-                title=texts.t(lang, "cohort"),
-                axis=alt.Axis(values=list(range(1, horizon + 1, 12))),
-            ),
+            x=x,
+            x2=alt.X2("a1:Q"),
+            y=y,
             color=alt.Color(
-                "ratio:Q",
-                title=texts.t(lang, "cohort_ratio"),
-                scale=alt.Scale(
-                    scheme="redyellowgreen", domain=[0.0, max(2.0, min(top, 4.0))], domainMid=1.0, clamp=True
+                "shade:Q",
+                scale=alt.Scale(type="log", domain=list(COHORT_STOPS), range=list(COHORT_COLORS), clamp=True),
+                legend=alt.Legend(
+                    title=texts.t(lang, "cohort_ratio"),
+                    orient="bottom",
+                    direction="horizontal",
+                    values=list(COHORT_STOPS),
+                    format=",~r",
+                    gradientLength=220,
                 ),
             ),
             tooltip=[
-                alt.Tooltip("cohort:O", title=texts.t(lang, "cohort")),
-                alt.Tooltip("age:O", title=texts.t(lang, "age_month")),
-                alt.Tooltip("margin:Q", title=texts.t(lang, "cohort_margin"), format="$,.0f"),
-                alt.Tooltip("cost:Q", title=texts.t(lang, "cohort_cost"), format="$,.0f"),
-                alt.Tooltip("ratio:Q", title=texts.t(lang, "cohort_ratio"), format=",.2f"),
+                _tip("cohort", texts.t(lang, key)),
+                _tip("t_age", texts.t(lang, "age_month")),
+                _tip("t_margin", texts.t(lang, "cohort_margin")),
+                _tip("t_cost", texts.t(lang, "cohort_cost")),
+                _tip("t_ratio", texts.t(lang, "cohort_ratio")),
             ],
         )
-        .properties(title=texts.t(lang, "cohort_title"), height=420)
     )
-    return chart.configure(locale=texts.vega_locale(lang, currency))
+    paid = cells[cells["ratio"] >= 1.0].groupby("row", as_index=False)["age"].min()
+    paid["cohort"] = paid["row"].map(names)
+    paid["x"] = paid["age"] + 0.5
+    paid["t_age"] = _numbers(paid["age"], lang)
+    payback = (
+        alt.Chart(paid)
+        .mark_line(
+            color=PAYBACK_COLOR, strokeWidth=2.5, point=alt.OverlayMarkDef(color=PAYBACK_COLOR, size=30)
+        )
+        .encode(
+            x=alt.X("x:Q"),
+            y=y,
+            order=alt.Order("row:Q"),  # row after row, not by age
+            tooltip=[_tip("cohort", texts.t(lang, key)), _tip("t_age", texts.t(lang, "ch_paid_back_at"))],
+        )
+    )
+    height = min(420, max(160, 26 * len(rows)))
+    title = _title(texts.t(lang, "cohort_title"), [texts.t(lang, "ch_cohort_note")])
+    return _layered([heat, payback], title, height, lang, currency)
+
+
+def _cohort_name(row: int, per_row: int, lang: str) -> str:
+    """A row's name: the month of purchase, `months 4–6` or `year 2`."""
+    first = row * per_row + 1
+    if per_row == 1:
+        return texts.number(first, lang)
+    if per_row == 12:
+        return texts.t(lang, "ch_year_n", n=row + 1)
+    return texts.t(lang, "ch_months_range", a=first, b=first + per_row - 1)
+
+
+# --- the sensitivity tornado --------------------------------------------------------------------------
+
+CUES: dict[str, tuple[str, str]] = {
+    "break_even_month": ("ch_sooner", "ch_later"),
+    "payback_months": ("ch_sooner", "ch_later"),
+    "final_cumulative_cash": ("ch_less_cash", "ch_more_cash"),
+    "npv": ("ch_less_cash", "ch_more_cash"),
+    "max_cash_need": ("ch_less_funding", "ch_more_funding"),
+}
+"""The words at the two ends of a tornado's axis, by metric (any other: `lower` / `higher`)."""
+
+
+def tornado_chart(table: pd.DataFrame, metric: str, title: str | None = None) -> alt.LayerChart:
+    """The sensitivity tornado (English, for the command line's `--chart`): for each lever, a bar from the
+    metric at the lever's low value to the metric at its high value, around the base value; the largest
+    swing on top, the values at the bars' ends, levers with no effect left out (and named)."""
+    name = _metric_name("en", metric)
+    return _tornado(
+        table,
+        metric,
+        "en",
+        "",
+        title=title or texts.t("en", "sens_title", metric=name),
+        labels=None,
+        never_at=None,
+        fmt=lambda v: f"{v:,.4g}".replace(",", texts.THIN),
+        width=480,
+    )
 
 
 def sensitivity_chart(
@@ -326,26 +467,180 @@ def sensitivity_chart(
     lang: str,
     labels: Mapping[str, str] | None = None,
     horizon: int | None = None,
-) -> alt.Chart:
+) -> alt.LayerChart:
     """The tornado in the page's language: `table` is `sim.sensitivity`'s, `labels` maps lever paths to
-    the page's lever names; with `horizon`, "never" (break-even, payback) is drawn one month past it."""
-    name = texts.t(lang, f"m_{metric}")
-    chart = _tornado(
+    the page's lever names; with `horizon`, "never" (break-even, payback) is drawn one month past it.
+
+    The axis says which way is sooner or later (less or more cash), each bar shows the metric at both
+    ends, and levers that do not move the metric are left out and counted in a note under the title.
+    """
+    return _tornado(
         table,
-        axis_title=name,
-        title=texts.t(lang, "sens_title", metric=name),
-        side_words=(texts.t(lang, "lever_low"), texts.t(lang, "lever_high")),
-        legend=texts.t(lang, "lever_moved"),
-        never=texts.t(lang, "never"),
-        fmt=lambda v: texts.format_kpi(metric, v, currency, lang),
+        metric,
+        lang,
+        currency,
+        title=texts.t(lang, "sens_title", metric=_metric_name(lang, metric)),
         labels=labels or {},
         never_at=horizon + 1.0 if (horizon is not None and metric in NEVER_KPIS) else None,
+        fmt=lambda v: texts.format_kpi(metric, v, currency, lang, horizon=horizon),
         width=None,
     )
-    return chart.configure(locale=texts.vega_locale(lang, currency))
 
 
-def desk_chart(curve: pd.DataFrame, staff: int, lang: str) -> alt.HConcatChart:
+def _metric_name(lang: str, metric: str) -> str:
+    key = f"m_{metric}"
+    return texts.t(lang, key) if key in texts.TEXTS["en"] else metric.replace("_", " ")
+
+
+def _display(label: str) -> str:
+    """A lever's name as the page shows it (`Call -> appointment` → `Call → appointment`)."""
+    return label.replace("->", "→")
+
+
+def _tornado(
+    table: pd.DataFrame,
+    metric: str,
+    lang: str,
+    currency: str,
+    *,
+    title: str,
+    labels: Mapping[str, str] | None,
+    never_at: float | None,
+    fmt: Callable[[float], str],
+    width: int | None,
+) -> alt.LayerChart:
+    """The tornado's layers: bars, the values at their ends, the base line. `labels`: the levers' names by
+    path (None or empty: the table's); `never_at`: where "never" is drawn (None: at the base value);
+    `width`: a fixed width in px (None: the container's)."""
+    name = _metric_name(lang, metric)
+    if table.empty:
+        return _tornado_empty(title, texts.t(lang, "ch_sens_none", metric=name), lang, currency, width)
+    base = float(table["metric_base"].iloc[0])
+    base_text = texts.t(lang, "never") if math.isnan(base) else fmt(base)
+    if never_at is not None and math.isnan(base):
+        base = never_at
+    tol = 1e-9 * max(1.0, abs(base) if math.isfinite(base) else 1.0)
+    still = table["swing"].abs() <= tol  # NaN swings stay: "never" at one end is an effect
+    moved, dropped = table[~still], table[still]
+    label_of = (
+        (lambda r: _display(labels.get(r["lever"], r["label"])))
+        if labels
+        else (lambda r: _display(r["label"]))
+    )
+    notes = []
+    if len(dropped):
+        listed = [label_of(r) for _, r in dropped.iterrows()]
+        dropped_names = "; ".join(listed[:5]) + ("; …" if len(listed) > 5 else "")
+        form = texts.plural(len(dropped), lang)
+        notes.append(texts.t(lang, f"ch_dropped_{form}", n=len(dropped), metric=name, names=dropped_names))
+    if moved.empty:
+        return _tornado_empty(title, texts.t(lang, "ch_sens_none", metric=name), lang, currency, width, notes)
+    side_words = {"low": texts.t(lang, "lever_low"), "high": texts.t(lang, "lever_high")}
+    rows = []
+    for _, r in moved.iterrows():
+        label = label_of(r)
+        for side in ("low", "high"):
+            v = float(r[f"metric_{side}"])
+            to = (never_at if never_at is not None else base) if math.isnan(v) else v
+            rows.append(
+                {
+                    "label": label,
+                    "end": side,
+                    "from": base,
+                    "to": to,
+                    "t_side": f"{side_words[side]} ({fmt_lever(float(r[side]))})",
+                    "t_value": texts.t(lang, "never") if math.isnan(v) else fmt(v),
+                    "t_base": base_text,
+                }
+            )
+    data = pd.DataFrame(rows)
+    order = list(dict.fromkeys(data["label"]))
+    ends = data["to"].to_numpy(dtype=float)
+    lo, hi = float(min(ends.min(), base)), float(max(ends.max(), base))
+    pad = 0.22 * (hi - lo) if hi > lo else max(1.0, abs(base) * 0.1)
+    low_word, high_word = (texts.t(lang, k) for k in CUES.get(metric, ("ch_lower", "ch_higher")))
+    axis_title = [name, texts.t(lang, "ch_axis_cue", low=low_word, high=high_word)]  # which way is which
+    y = alt.Y(
+        "label:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelLimit=alt.ExprRef(f"{PHONE} ? 130 : 320")),
+    )
+    x_scale = alt.Scale(domain=[lo - pad, hi + pad], nice=False, zero=False)
+    tips = [
+        _tip("label", texts.t(lang, "lever_moved")),
+        _tip("t_side", texts.t(lang, "ch_lever_value")),
+        _tip("t_value", name),
+        _tip("t_base", texts.t(lang, "ch_base_value")),
+    ]
+    expr = f"datum.label == 'low' ? {json.dumps(side_words['low'], ensure_ascii=False)} : " + json.dumps(
+        side_words["high"], ensure_ascii=False
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X("from:Q", title=axis_title, scale=x_scale),
+            x2=alt.X2("to:Q"),
+            color=alt.Color(
+                "end:N",
+                scale=alt.Scale(domain=["low", "high"]),
+                legend=_legend(title=texts.t(lang, "lever_moved"), labelExpr=expr),
+            ),
+            tooltip=tips,
+        )
+    )
+    values = data[data["to"] != data["from"]]
+    ends_text = [
+        alt.Chart(values[(values["to"] > values["from"]) == up])
+        .mark_text(align="left" if up else "right", dx=4 if up else -4, fontSize=11, color="#31333f")
+        .encode(y=y, x=alt.X("to:Q"), text=alt.Text("t_value:N"), tooltip=tips)
+        for up in (True, False)
+    ]
+    rule = (
+        alt.Chart(pd.DataFrame({"base": [base]}))
+        .mark_rule(color="black", tooltip=False, aria=False)
+        .encode(x=alt.X("base:Q"))
+    )
+    return alt.LayerChart(
+        layer=[bars, *ends_text, rule],
+        title=_title(title, notes),
+        height=alt.Step(26),
+        config=_config(lang, currency),
+        **_width(width),
+    )
+
+
+def _width(width: int | None) -> dict[str, Any]:
+    """A fixed width in px, or the container's (None)."""
+    if width:
+        return {"width": width}
+    return {"autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
+
+
+def _tornado_empty(
+    title: str, message: str, lang: str, currency: str, width: int | None, notes: Sequence[str] = ()
+) -> alt.LayerChart:
+    """A tornado with no bar: the message in place of the plot."""
+    text = (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(align="left", x=0, y=20, fontSize=13, tooltip=False)
+        .encode(text=alt.Text("message:N"))
+    )
+    return alt.LayerChart(
+        layer=[text],
+        title=_title(title, notes),
+        height=40,
+        config=_config(lang, currency),
+        **_width(width),
+    )
+
+
+# --- the sales desk -----------------------------------------------------------------------------------
+
+
+def desk_chart(curve: pd.DataFrame, staff: int, lang: str) -> alt.VConcatChart:
     """The sales desk: lost-lead share and mean wait against salespeople, the current staff marked.
 
     `curve` is `sim.app.views.desk_curve`'s table.
@@ -354,10 +649,14 @@ def desk_chart(curve: pd.DataFrame, staff: int, lang: str) -> alt.HConcatChart:
     lost_max = float(curve["lost_lead_share"].max()) if len(curve) else 0.0
     top = max(lost_max if math.isfinite(lost_max) else 0.0, 0.01)  # tiny shares show as 0 %, not noise
     now = pd.DataFrame({"staff": [staff], "label": [texts.t(lang, "current")]})
-    rule = alt.Chart(now).mark_rule(color=MARK_COLOR, strokeDash=[4, 3]).encode(x=alt.X("staff:Q"))
+    rule = (
+        alt.Chart(now)
+        .mark_rule(color=MARK_COLOR, strokeDash=[4, 3], tooltip=False, aria=False)
+        .encode(x=alt.X("staff:Q"))
+    )
     text = (
         alt.Chart(now)
-        .mark_text(align="left", dx=4, color=MARK_COLOR, fontWeight="bold")
+        .mark_text(align="left", dx=4, color=MARK_COLOR, fontWeight="bold", tooltip=False)
         .encode(x=alt.X("staff:Q"), y=alt.YValue(10), text=alt.Text("label:N"))
     )
     marks = rule + text
@@ -385,57 +684,176 @@ def desk_chart(curve: pd.DataFrame, staff: int, lang: str) -> alt.HConcatChart:
         .mark_line(point=True, color="#ff7f0e")
         .encode(x=x, y=alt.Y("mean_wait_hours:Q", title=texts.t(lang, "mean_wait")), tooltip=tips)
     )
-    chart = alt.hconcat(
-        (lost + marks).properties(title=texts.t(lang, "desk_title_lost"), width=320, height=260),
-        (wait + marks).properties(title=texts.t(lang, "desk_title_wait"), width=320, height=260),
+    chart = alt.vconcat(  # one above the other: a phone (390 px) shows both whole
+        (lost + marks).properties(title=texts.t(lang, "desk_title_lost"), width=300, height=200),
+        (wait + marks).properties(title=texts.t(lang, "desk_title_wait"), width=300, height=200),
     )
     return chart.configure(locale=texts.vega_locale(lang, ""))
 
 
+# --- the service programme ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgrammeShape:
+    """What the programme's curve (net a year against contacts a month) looks like, for its chart and its
+    sentence."""
+
+    churn_effect: bool
+    """Contacts change the margin (through churn): the curve bends."""
+    contact_cost: bool
+    """Contacts cost something: the cost grows with them."""
+    flat: bool
+    """The net is the same at any number of contacts (neither of the above)."""
+    at_optimum: bool
+    """The current contacts are the best ones (the two points coincide on the chart); False when flat."""
+
+
+def programme_shape(pv: ProgrammeValue) -> ProgrammeShape:
+    """The shape of the programme's curve (`pv` is `sim.programme_value`'s result)."""
+    curve = pv.curve
+
+    def spread(col: str) -> float:
+        v = curve[col].to_numpy(dtype=float)
+        return float(np.ptp(v)) if v.size else 0.0
+
+    def tol(col: str) -> float:
+        v = curve[col].to_numpy(dtype=float)
+        return 1e-7 * max(1.0, float(np.abs(v).max()) if v.size else 1.0)
+
+    churn_effect = spread("extra_margin") > tol("extra_margin")
+    contact_cost = spread("cost") > tol("cost")
+    flat = spread("net") <= tol("net")
+    k_span = (
+        float(curve["contacts_per_month"].max() - curve["contacts_per_month"].min()) if len(curve) else 0.0
+    )
+    close_k = abs(pv.contacts_per_month - pv.optimal_contacts_per_month) <= 0.02 * max(k_span, 1e-9)
+    close_net = abs(pv.net_per_year - pv.optimal_net_per_year) <= 0.02 * max(spread("net"), tol("net"))
+    return ProgrammeShape(churn_effect, contact_cost, flat, (not flat) and close_k and close_net)
+
+
 def programme_chart(pv: ProgrammeValue, currency: str, lang: str) -> alt.LayerChart:
     """The service programme: net value a year against contacts a month, the current contacts and the
-    optimum marked (`pv` is `sim.programme_value`'s result)."""
+    optimum marked (one point when they coincide, only "now" when the line is flat, with a note saying
+    why); hovering the line shows the margin, cost and net at each number of contacts (`pv` is
+    `sim.programme_value`'s result)."""
     curve = pv.curve
-    scale, unit = texts.scale_unit(curve["net"].to_numpy(), lang, currency)
+    shape = programme_shape(pv)
+    scale, unit = _money_scale(
+        np.append(curve["net"].to_numpy(), [pv.net_per_year, pv.optimal_net_per_year]), lang, currency
+    )
     data = curve.assign(y=curve["net"] / scale)
-    x = alt.X("contacts_per_month:Q", title=texts.t(lang, "contacts"))
-    tips = [
-        alt.Tooltip("contacts_per_month:Q", title=texts.t(lang, "contacts"), format=",.2f"),
-        alt.Tooltip("net:Q", title=texts.t(lang, "net_per_year"), format="$,.0f"),
-    ]
+    k_all = curve["contacts_per_month"].to_numpy(dtype=float)
+    x = alt.X(
+        "contacts_per_month:Q",
+        title=texts.t(lang, "contacts"),
+        scale=alt.Scale(domain=[float(k_all.min()), float(k_all.max())], nice=False),
+    )
+    y = alt.Y("y:Q", title=f"{texts.t(lang, 'net_per_year')}, {unit}", axis=alt.Axis(format=",~f"))
     line = (
         alt.Chart(data)
-        .mark_line(color=WHATIF_COLOR, strokeWidth=2.5)
-        .encode(
-            x=x,
-            y=alt.Y("y:Q", title=f"{texts.t(lang, 'net_per_year')}, {unit}", axis=alt.Axis(format=",~f")),
-            tooltip=tips,
-        )
+        .mark_line(color=WHATIF_COLOR, strokeWidth=2.5, tooltip=False, aria=False)
+        .encode(x=x, y=y)
     )
-    points = pd.DataFrame(
-        {
-            "contacts_per_month": [pv.contacts_per_month, pv.optimal_contacts_per_month],
-            "net": [pv.net_per_year, pv.optimal_net_per_year],
-            "label": [texts.t(lang, "current"), texts.t(lang, "optimum")],
-        }
-    )
-    points["y"] = points["net"] / scale
+
+    now, best = texts.t(lang, "current"), texts.t(lang, "optimum")
+    if shape.flat:
+        points = [(pv.contacts_per_month, pv.net_per_year, now, MARK_COLOR)]
+    elif shape.at_optimum:
+        points = [(pv.contacts_per_month, pv.net_per_year, texts.t(lang, "ch_now_optimum"), OPTIMUM_COLOR)]
+    else:
+        points = [
+            (pv.contacts_per_month, pv.net_per_year, now, MARK_COLOR),
+            (pv.optimal_contacts_per_month, pv.optimal_net_per_year, best, OPTIMUM_COLOR),
+        ]
+    marked = pd.DataFrame(points, columns=["contacts_per_month", "net", "label", "color"])
+    marked["y"] = marked["net"] / scale
+    marked["t_k"] = [contacts_text(k, lang) for k in marked["contacts_per_month"]]
+    marked["t_net"] = _money_texts(marked["net"], currency, lang)
+    point_tips = [
+        _tip("label", " "),
+        _tip("t_k", texts.t(lang, "contacts")),
+        _tip("t_net", texts.t(lang, "net_per_year")),
+    ]
     dots = (
-        alt.Chart(points)
-        .mark_point(size=120, filled=True)
+        alt.Chart(marked)
+        .mark_point(size=130, filled=True, opacity=1)
         .encode(
             x=alt.X("contacts_per_month:Q"),
             y=alt.Y("y:Q"),
-            color=alt.Color("label:N", title=None, scale=alt.Scale(range=[MARK_COLOR, "#2ca02c"])),
-            tooltip=[alt.Tooltip("label:N", title=" "), *tips],
+            color=alt.Color(
+                "label:N",
+                scale=alt.Scale(domain=list(marked["label"]), range=list(marked["color"])),
+                legend=_legend(),
+            ),
+            tooltip=point_tips,
         )
     )
-    labels = [  # "now" above its point, "optimum" below, so they do not overlap when the two coincide
-        alt.Chart(points.iloc[[i]])
-        .mark_text(align="left", dx=8, dy=dy)
+    places = _label_places(list(marked["contacts_per_month"]), float(k_all.min()), float(k_all.max()))
+    labels = [
+        alt.Chart(marked.iloc[[i]])
+        .mark_text(
+            align=align, dx=dx, dy=dy, fontWeight="bold", color=str(marked["color"].iloc[i]), tooltip=False
+        )
         .encode(x=alt.X("contacts_per_month:Q"), y=alt.Y("y:Q"), text=alt.Text("label:N"))
-        for i, dy in ((0, -10), (1, 14))
+        for i, (align, dx, dy) in enumerate(places)
     ]
-    return _layered(
-        [_zero_rule(), line, dots, *labels], texts.t(lang, "programme_title"), 320, lang, currency
+    # Hover: an invisible bar over each point of the curve, its tooltip the margin, cost and net there.
+    k = curve["contacts_per_month"].to_numpy(dtype=float)
+    half = (float(np.diff(k).min()) / 2.0) if k.size > 1 else 0.5
+    hover = pd.DataFrame({"k0": k - half, "k1": k + half})
+    hover["t_k"] = [contacts_text(v, lang) for v in k]
+    hover["t_extra"] = _money_texts(curve["extra_margin"], currency, lang)
+    hover["t_cost"] = _money_texts(curve["cost"], currency, lang)
+    hover["t_net"] = _money_texts(curve["net"], currency, lang)
+    hovered = (
+        alt.Chart(hover)
+        .mark_bar(opacity=0.001, clip=True, aria=False)
+        .encode(
+            x=alt.X("k0:Q"),
+            x2=alt.X2("k1:Q"),
+            tooltip=[
+                _tip("t_k", texts.t(lang, "contacts")),
+                _tip("t_extra", texts.t(lang, "ch_extra_margin")),
+                _tip("t_cost", texts.t(lang, "ch_programme_cost")),
+                _tip("t_net", texts.t(lang, "net_per_year")),
+            ],
+        )
     )
+    note = ""
+    if shape.flat:
+        note = texts.t(lang, "ch_prog_flat_note")
+    elif not shape.churn_effect:
+        note = texts.t(lang, "ch_prog_linear_note")
+    title = _title(texts.t(lang, "programme_title"), [note])
+    return _layered([_zero_rule(), line, hovered, dots, *labels], title, 280, lang, currency)
+
+
+def _label_places(ks: list[float], k_lo: float, k_hi: float) -> list[tuple[str, int, int]]:
+    """Where the programme chart's point labels go (align, dx, dy), on the empty side of the curve and
+    inside the plot: a lone point's, and the optimum's, above it (centred on a peak, to one side at an end
+    of the range); "now"'s to the upper left on the rising side of the curve, to the upper right on the
+    falling side, below it when that side is the plot's edge. `ks`: contacts of "now"[, the optimum]."""
+    span = max(k_hi - k_lo, 1e-9)
+
+    def above(k: float) -> tuple[str, int, int]:
+        if k - k_lo < 0.12 * span:
+            return ("left", 9, -9)
+        if k_hi - k < 0.12 * span:
+            return ("right", -9, -9)
+        return ("center", 0, -14)
+
+    if len(ks) == 1:
+        return [above(ks[0])]
+    now, best = ks
+    if now < best:  # rising side: the upper left is empty
+        place = ("left", 9, 15) if now - k_lo < 0.15 * span else ("right", -9, -9)
+    else:
+        place = ("right", -9, 15) if k_hi - now < 0.15 * span else ("left", 9, -9)
+    return [place, above(best)]
+
+
+def contacts_text(k: float, lang: str) -> str:
+    """Contacts a month as the page shows them: up to two decimals, no trailing zeros (`1.75`, `2`, `0,5`)."""
+    text = texts.number(round(float(k), 2), lang, 2)
+    return text.rstrip("0").rstrip(".,") if ("." in text or "," in text) else text

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sim.model.levers import BY_KEY
+
+if TYPE_CHECKING:
+    from sim.analytic.expected_value import ExpectedResult
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """Languages of the page; the first is the default."""
@@ -54,35 +59,46 @@ TEXTS: dict[str, dict[str, str]] = {
         "monte_carlo": "Monte Carlo",
         "replications": "Replications (0 = off)",
         "seed": "Seed",
-        "mc_help": "The P10–P90 band comes from the discrete-event engine (sim.simulate), in the "
-        "background; the same seed and replications give the same band as `python -m sim run`.",
+        "mc_help": "The shaded band shows where 8 runs in 10 end up (P10–P90). Each run replays the business "
+        "month by month, with chance deciding which leads buy and which customers leave. More runs make the "
+        "band steadier; the same number of runs and the same seed always draw the same band.",
         "scenario_is": "Scenario: **{name}**, {horizon} months, amounts in {currency}.",
         "link_problem": "The link's settings could not all be used: {problems}",
         "invalid": "These settings are not a valid scenario: {error}",
         "model_failed": "The model could not evaluate these settings: {error}",
-        "t_break_even_month": "Break-even month",
-        "t_max_cash_need": "Funding needed",
-        "t_cac": "CAC",
-        "t_ltv": "LTV",
-        "t_ltv_to_cac": "LTV / CAC",
-        "t_payback_months": "Payback",
+        "t_break_even_month": "Break-even month (business)",
+        "t_max_cash_need": "Money to put in (business)",
+        "t_cac": "Cost to win a customer (CAC)",
+        "t_ltv": "Customer's lifetime margin (LTV)",
+        "t_ltv_to_cac": "LTV / CAC (one customer)",
+        "t_payback_months": "Payback of one customer",
         "t_leads_per_sale": "Leads per sale",
         "t_lost_lead_share": "Lost leads",
-        "h_break_even_month": "First month from which the cumulative cash stays at or above zero.",
-        "h_max_cash_need": "The deepest point of the cumulative cash: the money the plan needs.",
-        "h_cac": "Lead spend, referral bonuses and salaries per new customer.",
-        "h_ltv": "A new customer's margin over its whole life, first sale included.",
-        "h_ltv_to_cac": "What a customer brings for each unit spent to win one.",
-        "h_payback_months": "Months after the purchase until a customer's margin covers the CAC.",
-        "h_leads_per_sale": "All leads (paid and referral) per sale.",
-        "h_lost_lead_share": "Leads that gave up waiting for the sales desk.",
+        "h_break_even_month": "The whole business: the first month from which everything earned covers "
+        "everything spent so far and stays so to the end. It comes later than one customer's payback: the "
+        "business first has to earn back the losses of all the earlier months. “never”: not within the "
+        "horizon. The tiles show the expected (average) outcome; the Monte Carlo band's median month can "
+        "differ by a few months: it is the month of the middle run of many random ones.",
+        "h_max_cash_need": "The whole business: the deepest point of the cumulative cash, that is the money "
+        "to put in before it starts coming back (expected outcome).",
+        "h_cac": "One customer: lead spend, referral bonuses and salaries divided by the customers won. "
+        "“—”: nothing is sold, so there is no customer to put a price on.",
+        "h_ltv": "One customer: the margin a new customer brings over their whole life with you, the first "
+        "sale included. “unbounded”: with no churn nobody ever leaves, so the sum has no end.",
+        "h_ltv_to_cac": "One customer: what a customer brings for every 1 spent to win them; below 1 each "
+        "new customer loses money.",
+        "h_payback_months": "One customer: time from the purchase until the customer's margin covers what "
+        "it cost to win them (CAC). The business as a whole breaks even later: it first has to earn back "
+        "the losses of all the earlier months.",
+        "h_leads_per_sale": "All leads, paid and recommended, per sale. “—”: nothing is sold.",
+        "h_lost_lead_share": "Share of all leads that gave up waiting for a salesperson.",
         "never": "never",
         "dash": "—",
         "month_n": "month {n}",
         "months_n": "{n} months",
         "was": "was {value}",
         "same": "as loaded",
-        "vs_preset": "Changes are against the scenario as loaded.",
+        "vs_preset": "Tiles show the expected (average) outcome; changes are against the scenario as loaded.",
         "cash_title": "Cumulative cash by month",
         "cash_axis": "Cumulative cash",
         "series_whatif": "what-if (expected)",
@@ -93,8 +109,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "age_month": "Months after the purchase",
         "cohort": "Cohort (month of purchase)",
         "break_even_at": "break-even: month {n}",
-        "band_ready": "Band: {reps} replications, seed {seed}, {seconds} s; break-even within the horizon "
-        "in {p} of runs, median {median}.",
+        "band_ready": "Band: {reps}, seed {seed}, {seconds} s; the money comes back within the horizon in "
+        "{p} of runs, median {median}.",
         "band_running": "Monte Carlo: {done} of {total} replications…",
         "band_queued": "Monte Carlo: starting…",
         "band_failed": "Monte Carlo failed: {error}",
@@ -125,7 +141,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "spent to win them (lead spend, referral bonuses and salaries of that month).",
         "no_cohorts": "No new customers in this scenario: nothing to pay back.",
         "sens_metric": "Metric",
-        "sens_title": "Which lever brings {metric} sooner? (each lever ±20 %)",
+        "sens_title": "Which lever moves the {metric} most? (each lever ±20 %)",
         "sens_caption": "Bars run from the metric with the lever 20 % lower to 20 % higher; "
         "“never” counts as one month past the horizon.",
         "m_break_even_month": "break-even month",
@@ -160,9 +176,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "a_cpl_all": "Even at {value} a lead ({channel}) it breaks even by month {n}.",
         "a_cpl_none": "Not even free leads ({channel}) break even by month {n}: the other levers must move.",
         "a_no_channels": "There are no paid channels in this scenario.",
-        "a_staff": "**{value}** salespeople lose at most {share} of leads (now {now}: {lost}).",
+        "a_staff": "**{value}** lose at most {share} of leads (now {now}: {lost}).",
         "a_staff_one": "Even **one** salesperson loses at most {share} of leads (now {now}: {lost}).",
-        "a_staff_none": "No staff up to {value} keeps lost leads at or below {share}.",
+        "a_staff_none": "Even with {value}, more than {share} of leads are lost.",
         "a_staff_off": "The sales desk is off (unlimited capacity): no lead is lost.",
         "a_churn": "Churn up to **{value}** a month still breaks even by month {n} (now {now}).",
         "a_churn_all": "Any churn up to {value} a month still breaks even by month {n}.",
@@ -182,6 +198,169 @@ TEXTS: dict[str, dict[str, str]] = {
         "dl_xlsx": "Monthly results (XLSX)",
         "dl_chart": "Chart data (CSV)",
         "share_hint": "The link in the address bar keeps these settings: copy it to share this view.",
+        # --- ch_: the charts (axes, notes, tooltips) and the programme's sentence
+        "ch_years": "Years from the start",
+        "ch_age_years": "Years after the purchase",
+        "ch_cohort_quarter": "Cohort (months of purchase)",
+        "ch_cohort_year": "Cohort (year of purchase)",
+        "ch_year_n": "year {n}",
+        "ch_months_range": "months {a}–{b}",
+        "ch_cohort_note": "Red: not paid back yet; white: just paid back (margin = cost); green: paid back "
+        "with a surplus. The black line marks when each cohort pays back.",
+        "ch_paid_back_at": "Pays back, months after the purchase",
+        "ch_axis_cue": "←\u00a0{low}\u2003·\u2003{high}\u00a0→",
+        "ch_sooner": "sooner",
+        "ch_later": "later",
+        "ch_less_cash": "less cash",
+        "ch_more_cash": "more cash",
+        "ch_less_funding": "less money to put in",
+        "ch_more_funding": "more money to put in",
+        "ch_lower": "lower",
+        "ch_higher": "higher",
+        "ch_lever_value": "Lever set to",
+        "ch_base_value": "Without the change",
+        "ch_sens_none": "No lever moves the {metric} when moved by ±20 %.",
+        "ch_dropped_one": "Not shown: {n} lever with no effect on the {metric} ({names}).",
+        "ch_dropped_few": "Not shown: {n} levers with no effect on the {metric} ({names}).",
+        "ch_dropped_many": "Not shown: {n} levers with no effect on the {metric} ({names}).",
+        "ch_dropped_other": "Not shown: {n} levers with no effect on the {metric} ({names}).",
+        "ch_now_optimum": "now = optimum",
+        "ch_extra_margin": "Extra margin a year",
+        "ch_programme_cost": "Programme cost a year",
+        "ch_prog_flat_note": "The line is flat: here contacts change neither churn nor cost, so their number "
+        "does not matter.",
+        "ch_prog_linear_note": "Contacts do not reduce churn here and each one costs money: the line falls.",
+        "ch_prog_head": "The programme adds **{extra}** of margin a year for **{cost}** of cost: it {verb} "
+        "**{net}** a year.",
+        "ch_prog_flat": "The number of contacts does not change this: contacts do not change churn ({why}) "
+        "and cost nothing, so the net is the same at any number of them; what decides is the programme's "
+        "fixed cost against the margin it adds.",
+        "ch_prog_linear": "Contacts do not reduce churn here ({why}), so each contact only adds cost: with "
+        "none the programme would net {opt} a year.",
+        "ch_prog_best": "{k} contacts a month is already the best number.",
+        "ch_why_no_reduction": "the programme's maximum churn reduction is 0",
+        "ch_why_no_churn": "churn is already 0",
+        "ch_why_unknown": "no churn reduction is set, or there is no churn to reduce",
+        # --- pg_: the page (guided start, glossary, uploads, the desk's answer)
+        "pg_guide_title": "Start here: the article's story in three steps",
+        "pg_guide_intro": "Click a step and watch the curve above: the sentence and the tiles follow it.",
+        "pg_step_loss": "1 · The loss",
+        "pg_step_service": "2 · + Service visits",
+        "pg_step_referrals": "3 · + Referrals",
+        "pg_step_loss_text": "The plain car dealer: each new customer costs more in calls than the car "
+        "earns. The cash falls for ever.",
+        "pg_step_service_text": "Customers come back for maintenance, repairs and tyres, and each visit "
+        "adds margin. The curve still falls, but much more slowly.",
+        "pg_step_referrals_text": "Customers served well recommend the dealer, and a referred buyer costs "
+        "no calls. Now the curve turns and crosses zero: the break-even month.",
+        "pg_guide_hide": "Got it, hide this",
+        "pg_guide_show": "Show the three steps again",
+        "pg_glossary": "What the words mean",
+        "pg_gl_break_even_month": "**{label}**: the first month from which the business's cumulative cash "
+        "stays at or above zero, so the money spent on leads has come back.",
+        "pg_gl_max_cash_need": "**{label}**: the deepest point of the cumulative cash curve, the money the "
+        "business needs before it pays for itself.",
+        "pg_gl_cac": "**{label}**: what winning one new customer costs (customer acquisition cost, CAC): "
+        "lead spend, referral bonuses and salaries, divided by the new customers.",
+        "pg_gl_ltv": "**{label}**: the margin one customer brings over their whole life with the business, "
+        "the first purchase included (lifetime value, LTV).",
+        "pg_gl_payback_months": "**{label}**: the months from one customer's purchase until their margin "
+        "has covered what it cost to win them (one customer; the break-even month is the whole business).",
+        "pg_gl_band": "**P10–P90 band**: the business is replayed many times with chance in it (who calls, "
+        "who buys, who comes back); in 8 runs out of 10 the curve stays inside the band.",
+        "pg_gl_replications": "**Replications**: how many such runs draw the band; more runs give a "
+        "steadier band but take longer. The **seed** fixes the chance: the same seed, the same band.",
+        "pg_mc_title": "Monte Carlo band (for analysts)",
+        "pg_upload_bad": "This file is not used: {error}",
+        "pg_upload_kept": "The page still shows the last good scenario, **{name}**.",
+        "pg_upload_waiting": "No file yet: until you upload one, the page shows **{name}**.",
+        "pg_desk_idle": "At these settings the desk is never the bottleneck: even **one** salesperson is "
+        "enough. {calls} leads a month at {minutes} min each are {call_hours} hours of talk, and one "
+        "salesperson's {hours}-hour day gives {open_hours} hours a month.",
+        "pg_desk_why_night": "A caller waits up to {patience} h, longer than the {closed} h the desk is "
+        "closed, so those who call at night are reached the next morning and nobody is lost.",
+        "pg_desk_why_night_any": "Callers wait as long as it takes, so those who call at night are reached "
+        "the next morning and nobody is lost.",
+        "pg_desk_why_day": "The desk answers round the clock and a caller waits up to {patience} h: nobody "
+        "has to wait that long, so nobody is lost.",
+        "pg_desk_why_day_any": "The desk answers round the clock and callers wait as long as it takes, so "
+        "nobody is lost.",
+        "pg_desk_wait": "More salespeople only shorten the wait: {one} h on average with one, {now} h with "
+        "the {staff} you have now.",
+        "pg_desk_matters": "Staff start to matter with more leads, longer calls or callers who give up "
+        "sooner (the levers under “{group}”).",
+        "pg_desk_night_loss": "No number of salespeople keeps lost leads at or below {share}: {floor} of "
+        "the callers give up while the desk is closed (they wait at most {patience} h, and it is closed "
+        "{closed} h a day). Longer hours, or calling them back in the morning, would keep them.",
+        "rp_download": "Report (PDF)",
+        "rp_title": "Unit economics: {name}",
+        "rp_subtitle": "{horizon} months, amounts in {currency} · report of {date}",
+        "rp_whatif": "A what-if on the scenario “{preset}”: the differences are listed below.",
+        "rp_date": "{d:%Y-%m-%d}",
+        "rp_tiles_note": "The model's expected (average) outcome.",
+        "rp_tiles_note_changed": "The model's expected (average) outcome; beside each figure, its change "
+        "against the scenario as loaded.",
+        "rp_band": "Shaded: where 8 runs in 10 end up (P10–P90); Monte Carlo runs: {reps}, seed {seed}. "
+        "Break-even within the horizon in {p} of runs; median break-even month: {median}. The curve and the "
+        "tiles are the expected outcome, so the median of runs can differ by a few months.",
+        "rp_band_off": "No Monte Carlo band (0 runs): the curve is the expected outcome.",
+        "rp_comparison": "What-ifs side by side",
+        "rp_comparison_note": "In brackets: the difference against “{base}”.",
+        "rp_kpi": "Figure",
+        "rp_changes": "What differs from the scenario as loaded",
+        "rp_changes_none": "Nothing: the report shows the scenario as loaded.",
+        "rp_setting": "Setting",
+        "rp_before": "In the scenario",
+        "rp_after": "In this report",
+        "rp_value": "Value",
+        "rp_reason": "Why",
+        "rp_assumptions": "Assumptions in the scenario file",
+        "rp_assumptions_note": "Values the source articles do not give, with the reason written next to "
+        "them in the scenario file (as written there).",
+        "rp_assumptions_none": "The scenario file marks no assumptions.",
+        "rp_more": "… and {n} more",
+        "rp_footer": "funnel-sim {version} · {date}",
+        "rp_on": "on",
+        "rp_off": "off",
+        "rp_f_horizon_months": "Horizon",
+        "rp_f_discount_rate_annual": "Discount rate a year",
+        "rp_f_currency": "Currency",
+        "rp_f_first_purchase.revenue": "Price of a first sale",
+        "rp_f_sales_desk.handling": "Handling time",
+        "rp_f_existing_customers.count": "Customers at the start",
+        "rp_f_channels": "Channel",
+        "rp_f_funnel": "Funnel stage",
+        "rp_f_repeat": "Repeat purchase",
+        "rp_f_name": "Name",
+        "rp_val_exponential": "varies (exponential)",
+        "rp_val_fixed": "always the same",
+        # --- tx_: tiles, the verdict and the downloads (formatting helpers below)
+        "tx_never": "never",
+        "tx_first_sale": "at the first sale",
+        "tx_over": "over {span}",
+        "tx_unbounded": "unbounded",
+        "tx_no_churn": "no churn: nobody leaves",
+        "tx_no_sales": "nothing is sold",
+        "tx_no_leads": "no leads",
+        "tx_band_why": "The tiles and the solid curve are the expected (average) outcome; the median is the "
+        "month of the middle run, so the two can differ by a few months.",
+        "tx_v_paid_one": "At {cpl} a lead ({channel})",
+        "tx_v_paid_avg": "At {cpl} a lead on average",
+        "tx_v_free": "With no paid leads",
+        "tx_v_need": "you need {need}",
+        "tx_v_no_need": "you need no money up front",
+        "tx_v_back": "the money comes back in month {n} ({when})",
+        "tx_v_back_first": "the business is in the black from the first month and makes {final} in {span}",
+        "tx_v_never": "the money does not come back within {span}: after {months} the business is {short} "
+        "down",
+        "tx_v_with_need": "{cost} {need}; {outcome}.",
+        "tx_v_without_need": "{cost} {outcome}.",
+        "tx_about_years": "about {years}",
+        "tx_about_one_year": "about a year",
+        "tx_within_year": "within the first year",
+        "tx_sheet_monthly": "Monthly",
+        "tx_sheet_kpis": "Key figures",
+        "tx_sheet_cash": "Cumulative cash",
     },
     "ru": {
         "title": "Воронка лидов: когда вернутся деньги, потраченные на лиды?",
@@ -209,35 +388,48 @@ TEXTS: dict[str, dict[str, str]] = {
         "monte_carlo": "Монте-Карло",
         "replications": "Прогонов (0 — выключено)",
         "seed": "Зерно (seed)",
-        "mc_help": "Полоса P10–P90 считается дискретно-событийной моделью (sim.simulate) в фоне; те же "
-        "зерно и число прогонов дают ту же полосу, что `python -m sim run`.",
+        "mc_help": "Закрашенная полоса показывает, где оказываются 8 прогонов из 10 (P10–P90). Каждый прогон "
+        "проигрывает бизнес месяц за месяцем, и случай решает, какие лиды купят и какие клиенты уйдут. Чем "
+        "больше прогонов, тем устойчивее полоса; при том же числе прогонов и том же зерне полоса всегда "
+        "та же.",
         "scenario_is": "Сценарий: **{name}**, {horizon} мес., суммы в {currency}.",
         "link_problem": "Не все настройки из ссылки удалось применить: {problems}",
         "invalid": "Такие настройки — недопустимый сценарий: {error}",
         "model_failed": "Модель не смогла посчитать эти настройки: {error}",
-        "t_break_even_month": "Месяц окупаемости",
-        "t_max_cash_need": "Нужно денег",
-        "t_cac": "Цена клиента (CAC)",
-        "t_ltv": "Ценность клиента (LTV)",
-        "t_ltv_to_cac": "LTV / CAC",
-        "t_payback_months": "Окупаемость клиента",
-        "t_leads_per_sale": "Лидов на продажу",
+        "t_break_even_month": "Месяц окупаемости бизнеса",
+        "t_max_cash_need": "Нужно вложить в бизнес",
+        "t_cac": "Цена привлечения клиента (CAC)",
+        "t_ltv": "Маржа клиента за всё время (LTV)",
+        "t_ltv_to_cac": "LTV / CAC одного клиента",
+        "t_payback_months": "Окупаемость одного клиента",
+        "t_leads_per_sale": "Лидов на одну продажу",
         "t_lost_lead_share": "Потерянные лиды",
-        "h_break_even_month": "Первый месяц, с которого накопленные деньги не ниже нуля.",
-        "h_max_cash_need": "Самая глубокая точка накопленных денег: сколько денег нужно вложить.",
-        "h_cac": "Расходы на лиды, бонусы за рекомендации и зарплаты на одного нового клиента.",
-        "h_ltv": "Маржа нового клиента за всю его жизнь, первая продажа включена.",
-        "h_ltv_to_cac": "Сколько приносит клиент на каждый рубль, потраченный на его привлечение.",
-        "h_payback_months": "Сколько месяцев после покупки маржа клиента покрывает CAC.",
-        "h_leads_per_sale": "Все лиды (платные и по рекомендациям) на одну продажу.",
-        "h_lost_lead_share": "Лиды, которые не дождались отдела продаж.",
+        "h_break_even_month": "Весь бизнес: первый месяц, с которого всё заработанное покрывает всё "
+        "потраченное и до конца не уходит в минус. Он наступает позже окупаемости одного клиента: сначала "
+        "бизнес должен вернуть убытки всех прошлых месяцев. «нет» — не в пределах горизонта. Плитки "
+        "показывают ожидаемый (средний) исход; медиана полосы Монте-Карло может отличаться на несколько "
+        "месяцев: это месяц прогона посередине из многих случайных.",
+        "h_max_cash_need": "Весь бизнес: самая глубокая точка накопленных денег — столько нужно вложить, "
+        "пока деньги не начнут возвращаться (ожидаемый исход).",
+        "h_cac": "Один клиент: расходы на лиды, бонусы за рекомендации и зарплаты, делённые на число новых "
+        "клиентов. «—» — продаж нет, и цену клиента посчитать не из чего.",
+        "h_ltv": "Один клиент: маржа, которую новый клиент приносит за всё время с вами, включая первую "
+        "покупку. «без предела» — оттока нет, клиенты не уходят, и сумма не кончается.",
+        "h_ltv_to_cac": "Один клиент: сколько приносит клиент на каждый рубль, потраченный на его "
+        "привлечение; меньше 1 — каждый новый клиент в убыток.",
+        "h_payback_months": "Один клиент: сколько времени после покупки маржа клиента покрывает затраты на "
+        "его привлечение (CAC). Бизнес в целом окупается позже: сначала он возвращает убытки всех прошлых "
+        "месяцев.",
+        "h_leads_per_sale": "Все лиды, платные и по рекомендациям, на одну продажу. «—» — продаж нет.",
+        "h_lost_lead_share": "Доля всех лидов, которые не дождались продавца.",
         "never": "нет",
         "dash": "—",
         "month_n": "{n}-й месяц",
         "months_n": "{n} мес.",
-        "was": "было {value}",
+        "was": "было: {value}",
         "same": "как в сценарии",
-        "vs_preset": "Изменения — относительно сценария в загруженном виде.",
+        "vs_preset": "Плитки показывают ожидаемый (средний) исход; изменения — относительно сценария в "
+        "загруженном виде.",
         "cash_title": "Накопленные деньги по месяцам",
         "cash_axis": "Накопленные деньги",
         "series_whatif": "ваш вариант (ожидание)",
@@ -248,7 +440,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "age_month": "Месяцев после покупки",
         "cohort": "Когорта (месяц покупки)",
         "break_even_at": "окупаемость: {n}-й месяц",
-        "band_ready": "Полоса: {reps} прогонов, зерно {seed}, {seconds} с; окупаемость в пределах горизонта "
+        "band_ready": "Полоса: {reps}, зерно {seed}, {seconds} с; деньги возвращаются в пределах горизонта "
         "в {p} прогонов, медиана — {median}.",
         "band_running": "Монте-Карло: {done} из {total} прогонов…",
         "band_queued": "Монте-Карло: запуск…",
@@ -317,9 +509,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "a_cpl_none": "Даже бесплатные лиды ({channel}) не дают окупиться к {n}-му месяцу: нужны другие "
         "рычаги.",
         "a_no_channels": "В этом сценарии нет платных каналов.",
-        "a_staff": "**{value}** продавцов теряют не больше {share} лидов (сейчас {now}: {lost}).",
+        "a_staff": "**{value}** — теряется не больше {share} лидов (сейчас {now}: {lost}).",
         "a_staff_one": "Даже **один** продавец теряет не больше {share} лидов (сейчас {now}: {lost}).",
-        "a_staff_none": "Даже {value} продавцов не удерживают потери на уровне {share}.",
+        "a_staff_none": "Даже {value} — потери выше {share}.",
         "a_staff_off": "Отдел продаж выключен (без ограничений): лиды не теряются.",
         "a_churn": "Отток до **{value}** в месяц ещё даёт окупиться к {n}-му месяцу (сейчас {now}).",
         "a_churn_all": "Любой отток до {value} в месяц даёт окупиться к {n}-му месяцу.",
@@ -340,6 +532,169 @@ TEXTS: dict[str, dict[str, str]] = {
         "dl_xlsx": "Помесячные результаты (XLSX)",
         "dl_chart": "Данные графика (CSV)",
         "share_hint": "Ссылка в адресной строке хранит эти настройки: скопируйте её, чтобы поделиться.",
+        # --- ch_: графики (оси, пояснения, подсказки) и фраза о сервисной программе
+        "ch_years": "Годы от начала",
+        "ch_age_years": "Годы после покупки",
+        "ch_cohort_quarter": "Когорта (месяцы покупки)",
+        "ch_cohort_year": "Когорта (год покупки)",
+        "ch_year_n": "{n}-й год",
+        "ch_months_range": "мес. {a}–{b}",
+        "ch_cohort_note": "Красное — ещё не окупилось, белое — окупилось ровно (маржа = затратам), зелёное — "
+        "окупилось с запасом. Чёрная линия показывает, когда окупается каждая когорта.",
+        "ch_paid_back_at": "Окупается через, мес. после покупки",
+        "ch_axis_cue": "←\u00a0{low}\u2003·\u2003{high}\u00a0→",
+        "ch_sooner": "раньше",
+        "ch_later": "позже",
+        "ch_less_cash": "меньше денег",
+        "ch_more_cash": "больше денег",
+        "ch_less_funding": "меньше вложений",
+        "ch_more_funding": "больше вложений",
+        "ch_lower": "ниже",
+        "ch_higher": "выше",
+        "ch_lever_value": "Значение рычага",
+        "ch_base_value": "Без изменения",
+        "ch_sens_none": "Ни один рычаг при изменении на ±20 % не двигает {metric}.",
+        "ch_dropped_one": "Не показан {n} рычаг без влияния на {metric}: {names}.",
+        "ch_dropped_few": "Не показаны {n} рычага без влияния на {metric}: {names}.",
+        "ch_dropped_many": "Не показаны {n} рычагов без влияния на {metric}: {names}.",
+        "ch_dropped_other": "Не показаны {n} рычага без влияния на {metric}: {names}.",
+        "ch_now_optimum": "сейчас = оптимум",
+        "ch_extra_margin": "Доп. маржа в год",
+        "ch_programme_cost": "Затраты программы в год",
+        "ch_prog_flat_note": "Линия ровная: здесь контакты не меняют ни отток, ни затраты, поэтому их число "
+        "ни на что не влияет.",
+        "ch_prog_linear_note": "Здесь контакты не снижают отток, а каждый стоит денег: линия идёт вниз.",
+        "ch_prog_head": "Программа добавляет **{extra}** маржи в год при затратах **{cost}**: она {verb} "
+        "**{net}** в год.",
+        "ch_prog_flat": "Число контактов этого не меняет: контакты не влияют на отток ({why}) и ничего не "
+        "стоят, поэтому итог одинаков при любом их числе; всё решают постоянные затраты программы против "
+        "маржи, которую она добавляет.",
+        "ch_prog_linear": "Контакты здесь не снижают отток ({why}), поэтому каждый контакт только добавляет "
+        "затраты: без контактов программа дала бы {opt} в год.",
+        "ch_prog_best": "Контактов сейчас столько, сколько выгоднее всего: {k} в месяц.",
+        "ch_why_no_reduction": "максимальное снижение оттока у программы равно 0",
+        "ch_why_no_churn": "оттока и так нет",
+        "ch_why_unknown": "снижение оттока не задано или оттока нет",
+        # --- pg_: страница (три шага, словарь, загрузка файла, ответ про отдел продаж)
+        "pg_guide_title": "С чего начать: история из статьи в трёх шагах",
+        "pg_guide_intro": "Нажмите на шаг и смотрите на кривую выше: вывод и плитки меняются вместе с ней.",
+        "pg_step_loss": "1 · Убыток",
+        "pg_step_service": "2 · + Сервисные визиты",
+        "pg_step_referrals": "3 · + Рекомендации",
+        "pg_step_loss_text": "Обычный автосалон: каждый новый клиент обходится в звонках дороже, чем "
+        "приносит проданная машина. Деньги уходят в минус без конца.",
+        "pg_step_service_text": "Клиенты возвращаются на ТО, ремонт и шиномонтаж, и каждый визит приносит "
+        "маржу. Кривая всё ещё падает, но намного медленнее.",
+        "pg_step_referrals_text": "Довольные клиенты рекомендуют салон, а покупатель по рекомендации не "
+        "стоит ни одного звонка. Теперь кривая разворачивается и пересекает ноль: это месяц окупаемости.",
+        "pg_guide_hide": "Понятно, скрыть",
+        "pg_guide_show": "Показать три шага ещё раз",
+        "pg_glossary": "Что означают термины",
+        "pg_gl_break_even_month": "**{label}**: первый месяц, с которого накопленные деньги бизнеса больше "
+        "не опускаются ниже нуля, то есть потраченное на лиды вернулось.",
+        "pg_gl_max_cash_need": "**{label}**: самая глубокая точка кривой накопленных денег, то есть сколько "
+        "денег нужно бизнесу, пока он не начнёт окупать себя.",
+        "pg_gl_cac": "**{label}**: во сколько обходится один новый клиент (стоимость привлечения, CAC): "
+        "расходы на лиды, бонусы за рекомендации и зарплаты, делённые на число новых клиентов.",
+        "pg_gl_ltv": "**{label}**: маржа, которую один клиент приносит за всё время с бизнесом, включая "
+        "первую покупку (пожизненная ценность клиента, LTV).",
+        "pg_gl_payback_months": "**{label}**: сколько месяцев после покупки нужно, чтобы маржа клиента "
+        "покрыла затраты на его привлечение (это один клиент; месяц окупаемости — весь бизнес).",
+        "pg_gl_band": "**Полоса P10–P90**: бизнес много раз проигрывается со случайностью (кто позвонит, "
+        "кто купит, кто вернётся); в 8 прогонах из 10 кривая остаётся внутри полосы.",
+        "pg_gl_replications": "**Прогоны**: сколько таких прогонов строят полосу; чем их больше, тем ровнее "
+        "полоса, но дольше ждать. **Зерно** (seed) фиксирует случайность: то же зерно — та же полоса.",
+        "pg_mc_title": "Полоса Монте-Карло (для аналитиков)",
+        "pg_upload_bad": "Этот файл не принят: {error}",
+        "pg_upload_kept": "На странице по-прежнему последний рабочий сценарий: **{name}**.",
+        "pg_upload_waiting": "Файл ещё не загружен: пока на странице сценарий **{name}**.",
+        "pg_desk_idle": "При этих настройках отдел продаж никогда не становится узким местом: хватит и "
+        "**одного** продавца. Лидов в месяц: {calls}, по {minutes} мин на каждого, это {call_hours} ч "
+        "разговоров, а рабочий день одного продавца ({hours} ч) даёт {open_hours} ч в месяц.",
+        "pg_desk_why_night": "Клиент ждёт ответа до {patience} ч, дольше, чем отдел закрыт ({closed} ч), "
+        "поэтому ночные обращения разбирают утром и никто не теряется.",
+        "pg_desk_why_night_any": "Клиенты ждут сколько угодно, поэтому ночные обращения разбирают утром и "
+        "никто не теряется.",
+        "pg_desk_why_day": "Отдел работает круглосуточно, а клиент ждёт до {patience} ч: так долго ждать не "
+        "приходится никому, и никто не теряется.",
+        "pg_desk_why_day_any": "Отдел работает круглосуточно, а клиенты ждут сколько угодно, поэтому никто "
+        "не теряется.",
+        "pg_desk_wait": "Дополнительные продавцы только сокращают ожидание: в среднем {one} ч с одним "
+        "продавцом и {now} ч при нынешнем штате ({staff}).",
+        "pg_desk_matters": "Штат начнёт влиять, если лидов станет больше, разговоры длиннее или клиенты "
+        "нетерпеливее (рычаги в группе «{group}»).",
+        "pg_desk_night_loss": "Никакой штат не удержит потери в пределах {share}: {floor} звонящих уходят, "
+        "пока отдел закрыт (они ждут не дольше {patience} ч, а отдел закрыт {closed} ч в сутки). Их удержат "
+        "более длинный рабочий день или обратный звонок утром.",
+        "rp_download": "Отчёт (PDF)",
+        "rp_title": "Юнит-экономика: {name}",
+        "rp_subtitle": "Горизонт {horizon} мес., суммы в {currency} · отчёт от {date}",
+        "rp_whatif": "Вариант сценария «{preset}»: отличия перечислены ниже.",
+        "rp_date": "{d:%d.%m.%Y}",
+        "rp_tiles_note": "Ожидаемый (средний) результат модели.",
+        "rp_tiles_note_changed": "Ожидаемый (средний) результат модели; рядом с цифрой — изменение "
+        "относительно сценария в загруженном виде.",
+        "rp_band": "Заливка — где оказываются 8 прогонов из 10 (P10–P90); прогонов Монте-Карло: {reps}, "
+        "зерно {seed}. Окупаемость в пределах горизонта — в {p} прогонов; медианный месяц окупаемости — "
+        "{median}. Кривая и плитки — ожидаемый результат, поэтому медиана прогонов может отличаться на "
+        "несколько месяцев.",
+        "rp_band_off": "Без полосы Монте-Карло (0 прогонов): кривая — ожидаемый результат.",
+        "rp_comparison": "Варианты рядом",
+        "rp_comparison_note": "В скобках — разница с вариантом «{base}».",
+        "rp_kpi": "Показатель",
+        "rp_changes": "Чем вариант отличается от сценария",
+        "rp_changes_none": "Ничем: в отчёте сценарий как есть.",
+        "rp_setting": "Параметр",
+        "rp_before": "В сценарии",
+        "rp_after": "В отчёте",
+        "rp_value": "Значение",
+        "rp_reason": "Почему",
+        "rp_assumptions": "Допущения в файле сценария",
+        "rp_assumptions_note": "Значения, которых нет в статьях, и причина, записанная рядом с ними в "
+        "файле сценария (как в файле).",
+        "rp_assumptions_none": "В файле сценария нет отмеченных допущений.",
+        "rp_more": "… и ещё {n}",
+        "rp_footer": "funnel-sim {version} · {date}",
+        "rp_on": "вкл.",
+        "rp_off": "выкл.",
+        "rp_f_horizon_months": "Горизонт",
+        "rp_f_discount_rate_annual": "Ставка дисконтирования в год",
+        "rp_f_currency": "Валюта",
+        "rp_f_first_purchase.revenue": "Цена первой покупки",
+        "rp_f_sales_desk.handling": "Время на одного лида",
+        "rp_f_existing_customers.count": "Клиентов на старте",
+        "rp_f_channels": "Канал",
+        "rp_f_funnel": "Этап воронки",
+        "rp_f_repeat": "Повторная покупка",
+        "rp_f_name": "Название",
+        "rp_val_exponential": "разное (экспоненциальное)",
+        "rp_val_fixed": "всегда одинаковое",
+        # --- tx_: плитки, вывод и выгрузки
+        "tx_never": "никогда",
+        "tx_first_sale": "с первой продажи",
+        "tx_over": "более {span}",
+        "tx_unbounded": "без предела",
+        "tx_no_churn": "оттока нет: клиенты не уходят",
+        "tx_no_sales": "продаж нет",
+        "tx_no_leads": "лидов нет",
+        "tx_band_why": "Плитки и сплошная кривая — ожидаемый (средний) исход, а медиана — месяц прогона "
+        "посередине, поэтому они могут расходиться на несколько месяцев.",
+        "tx_v_paid_one": "При цене лида {cpl} ({channel})",
+        "tx_v_paid_avg": "При средней цене лида {cpl}",
+        "tx_v_free": "Без платных лидов",
+        "tx_v_need": "нужно вложить {need}",
+        "tx_v_no_need": "вкладывать ничего не нужно",
+        "tx_v_back": "деньги вернутся на {n}-\u2060м месяце ({when})",  # word joiner: no break at the hyphen
+        "tx_v_back_first": "бизнес в плюсе с первого месяца и за {span} заработает {final}",
+        "tx_v_never": "деньги не вернутся за {span}: через {months} бизнес в минусе на {short}",
+        "tx_v_with_need": "{cost} {need}; {outcome}.",
+        "tx_v_without_need": "{cost} {outcome}.",
+        "tx_about_years": "примерно через {years}",
+        "tx_about_one_year": "примерно через год",
+        "tx_within_year": "в течение первого года",
+        "tx_sheet_monthly": "По месяцам",
+        "tx_sheet_kpis": "Показатели",
+        "tx_sheet_cash": "Накопленные деньги",
     },
 }
 """Every sentence of the page, by language and key."""
@@ -414,6 +769,14 @@ def field_label(lang: str, key: str, name: str = "") -> str:
     return text.format(name=name)
 
 
+def item_name(item: object, lang: str) -> str:
+    """The name of a scenario, channel, funnel stage or repeat stream (anything with `name` and an
+    optional `name_ru`) in `lang`: the Russian name on a Russian page when it has one, else `name`;
+    an ASCII arrow `->` is shown as `→`."""
+    name = (getattr(item, "name_ru", None) if lang == "ru" else None) or getattr(item, "name", "")
+    return str(name).replace("->", "→")
+
+
 def unit_label(lang: str, unit: str, currency: str) -> str:
     """A unit as shown on the page (`money` → `₽`)."""
     en, ru = UNITS.get(unit, (unit, unit))
@@ -481,9 +844,12 @@ def month(x: float, lang: str = "en") -> str:
 
 
 def months(x: float, lang: str = "en", signed: bool = False) -> str:
-    """A span of months: `18` → `18 months` / `18 мес.`; NaN → `never` / `нет`."""
+    """A span of months, short: `18` → `18 months` / `18 мес.`, `1` → `1 month`; NaN → `never` / `нет`
+    (in words in both languages: `month_span`)."""
     if x is None or not math.isfinite(x):
         return t(lang, "never")
+    if lang != "ru":
+        return count(x, lang, "month", signed=signed).replace(NBSP, " ")
     return t(lang, "months_n", n=number(x, lang, 0, signed))
 
 
@@ -494,12 +860,19 @@ def ratio(x: float, lang: str = "en", signed: bool = False) -> str:
     return number(x, lang, 2, signed) + ("" if math.isinf(x) else "×")
 
 
-def format_kpi(metric: str, x: float, currency: str, lang: str, signed: bool = False) -> str:
-    """A KPI as a tile shows it (never `nan`: `—`, `never`, `∞`)."""
+def format_kpi(
+    metric: str, x: float, currency: str, lang: str, signed: bool = False, horizon: int | None = None
+) -> str:
+    """A KPI as a tile shows it (never `nan`: `—`, `never`, `unbounded`); `signed` for a change (`+3 months`).
+
+    With the `horizon` (months), a payback later than it reads `over 10 years`, never a month count past it.
+    """
     if metric == "break_even_month":
-        return months(x, lang, signed) if signed else month(x, lang)
+        return month_span(x, lang, signed) if signed else month(x, lang)
     if metric == "payback_months":
-        return months(x, lang, signed)
+        return month_span(x, lang, signed) if signed else payback(x, lang, horizon)
+    if metric in ("ltv", "ltv_to_cac") and not signed and x == math.inf:
+        return t(lang, "tx_unbounded")
     if metric in ("max_cash_need", "cac", "ltv", "final_cumulative_cash", "npv"):
         return money(x, currency, lang, short=True, signed=signed)
     if metric == "ltv_to_cac":
@@ -509,6 +882,258 @@ def format_kpi(metric: str, x: float, currency: str, lang: str, signed: bool = F
     if metric == "mean_wait_hours":
         return number(x, lang, 1, signed)
     return number(x, lang, 1, signed)
+
+
+# --- plurals, spans of time and the downloads' columns (tx_) -----------------------------------------
+
+NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "month": {"en": ("month", "months"), "ru": ("месяц", "месяца", "месяцев", "месяца")},
+    "year": {"en": ("year", "years"), "ru": ("год", "года", "лет", "года")},
+    "run": {"en": ("run", "runs"), "ru": ("прогон", "прогона", "прогонов", "прогона")},
+    "salesperson": {
+        "en": ("salesperson", "salespeople"),
+        "ru": ("продавец", "продавца", "продавцов", "продавца"),
+    },
+}
+"""Counted nouns: English (one, other); Russian (one, few, many, other) in the nominative."""
+NOUNS_GENITIVE_RU: dict[str, tuple[str, ...]] = {
+    "month": ("месяца", "месяцев", "месяцев", "месяца"),
+    "year": ("года", "лет", "лет", "года"),
+    "run": ("прогона", "прогонов", "прогонов", "прогона"),
+    "salesperson": ("продавца", "продавцов", "продавцов", "продавца"),
+}
+"""Russian genitive forms (after `более`, `больше`): one, few, many, other."""
+_PLURAL_INDEX = {"one": 0, "few": 1, "many": 2, "other": 3}
+
+
+def plural(n: float, lang: str, decimals: int = 0) -> str:
+    """The CLDR plural category of `n` shown with `decimals` decimals: `one` or `other` (en); `one`, `few`,
+    `many` or `other` (ru: 1, 21 месяц; 2–4, 22 месяца; 5–20, 25 месяцев; 1,5 месяца)."""
+    x = abs(float(n))
+    shown = round(x, decimals)
+    fraction = decimals > 0  # CLDR's v: visible fraction digits, even zeros ("1.0 months")
+    i = int(shown)
+    if lang != "ru":
+        return "one" if i == 1 and not fraction else "other"
+    if fraction:
+        return "other"
+    if i % 10 == 1 and i % 100 != 11:
+        return "one"
+    if 2 <= i % 10 <= 4 and not 12 <= i % 100 <= 14:
+        return "few"
+    return "many"
+
+
+def count(
+    n: float, lang: str, noun: str, decimals: int = 0, signed: bool = False, genitive: bool = False
+) -> str:
+    """`n` with its noun in the right plural form: `1 month`, `2 months`; `1 месяц`, `2 месяца`,
+    `5 месяцев` (`genitive`: `более 1 года`, `более 5 лет`)."""
+    category = plural(n, lang, decimals)
+    if lang == "ru":
+        forms = NOUNS_GENITIVE_RU[noun] if genitive else NOUNS[noun]["ru"]
+        word = forms[_PLURAL_INDEX[category]]
+    else:
+        word = NOUNS[noun]["en"][0 if category == "one" else 1]
+    return f"{number(n, lang, decimals, signed)}{NBSP}{word}"
+
+
+def month_span(x: float, lang: str = "en", signed: bool = False) -> str:
+    """A span of months in words: `1 month`, `18 months`; `1 месяц`, `18 месяцев`; NaN → `never` / `нет`."""
+    if x is None or not math.isfinite(x):
+        return t(lang, "never")
+    return count(x, lang, "month", signed=signed)
+
+
+def horizon_span(months_: int, lang: str = "en", genitive: bool = False) -> str:
+    """A horizon in years when it is whole years (`10 years`, `10 лет`), else in months."""
+    if months_ % 12 == 0:
+        return count(months_ // 12, lang, "year", genitive=genitive)
+    return count(months_, lang, "month", genitive=genitive)
+
+
+def payback(x: float, lang: str = "en", horizon: int | None = None) -> str:
+    """One customer's payback (age months after the purchase): `at the first sale` for 0, `18 months`,
+    `over 10 years` past the `horizon`, `never` for NaN."""
+    if x is None or not math.isfinite(x):
+        return t(lang, "never")
+    if x <= 0:
+        return t(lang, "tx_first_sale")
+    if horizon is not None and x > horizon:
+        return t(lang, "tx_over", span=horizon_span(horizon, lang, genitive=True))
+    return month_span(x, lang)
+
+
+def about_when(month_: float, lang: str = "en") -> str:
+    """How long until a month of the horizon, roughly: `within the first year`, `about a year`,
+    `about 7 years` (`примерно через 7 лет`)."""
+    if month_ <= 12:
+        return t(lang, "tx_within_year")
+    years = math.floor(month_ / 12 + 0.5)
+    if years == 1:
+        return t(lang, "tx_about_one_year")
+    return t(lang, "tx_about_years", years=count(years, lang, "year"))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a download: how its figures are shown and its header (English, Russian)."""
+
+    kind: str
+    """`month` (a month of the horizon), `count`, `money`, `share` (0–1, shown in %), `hours`, `ratio`,
+    `months` (a span of months)."""
+    decimals: int
+    """Decimals in a CSV (money: whole units; shares: of the percentage)."""
+    en: str | None = None
+    """English header; None: the KPI tile's label (`t_<name>`)."""
+    ru: str | None = None
+
+
+C = Column
+COLUMNS: dict[str, Column] = {
+    "month": C("month", 0, "Month", "Месяц"),
+    "leads_paid": C("count", 1, "Paid leads", "Платные лиды"),
+    "leads_referral": C("count", 1, "Referral leads", "Лиды по рекомендациям"),
+    "leads_lost": C("count", 1, "Lost leads", "Потерянные лиды"),
+    "leads_reached": C("count", 1, "Leads contacted", "Лиды, с которыми связались"),
+    "mean_wait_hours": C("hours", 1, "Mean wait", "Среднее ожидание"),
+    "sales": C("count", 1, "Sales", "Продажи"),
+    "sales_referral": C("count", 1, "Sales from referrals", "Продажи по рекомендациям"),
+    "new_customers": C("count", 1, "New customers", "Новые клиенты"),
+    "active_customers": C("count", 1, "Active customers", "Активные клиенты"),
+    "repeat_visits": C("count", 1, "Repeat visits", "Повторные визиты"),
+    "problems": C("count", 1, "Problems at visits", "Проблемы при визитах"),
+    "revenue": C("money", 0, "Revenue", "Выручка"),
+    "margin_first_sale": C("money", 0, "First-sale margin", "Маржа первых продаж"),
+    "margin_referral_sale": C("money", 0, "Referral-sale margin", "Маржа продаж по рекомендациям"),
+    "margin_repeat": C("money", 0, "Repeat-visit margin", "Маржа повторных визитов"),
+    "margin": C("money", 0, "Margin", "Маржа"),
+    "lead_spend": C("money", 0, "Lead spend", "Расходы на лиды"),
+    "referral_bonus": C("money", 0, "Referral bonuses", "Бонусы за рекомендации"),
+    "staff_cost": C("money", 0, "Salaries", "Зарплаты продавцов"),
+    "programme_cost": C("money", 0, "Service programme", "Сервисная программа"),
+    "problem_cost": C("money", 0, "Fixing problems", "Решение проблем"),
+    "net_cash": C("money", 0, "Net cash flow", "Чистый денежный поток"),
+    "cumulative_cash": C("money", 0, "Cumulative cash", "Накопленные деньги"),
+    "preset_cumulative_cash": C(
+        "money", 0, "Cumulative cash, scenario as loaded", "Накопленные деньги, сценарий как загружен"
+    ),
+    "whatif": C("money", 0, "What-if (expected)", "Ваш вариант (ожидание)"),
+    "preset": C("money", 0, "Scenario as loaded", "Сценарий как загружен"),
+    "mean": C("money", 0, "Monte Carlo mean", "Монте-Карло, среднее"),
+    "p10": C("money", 0, "Monte Carlo P10", "Монте-Карло, P10"),
+    "p50": C("money", 0, "Monte Carlo median", "Монте-Карло, медиана"),
+    "p90": C("money", 0, "Monte Carlo P90", "Монте-Карло, P90"),
+    "kpi": C("text", 0, "Figure", "Показатель"),
+    "break_even_month": C("month", 0),
+    "max_cash_need": C("money", 0),
+    "final_cumulative_cash": C("money", 0, "Cash at the end of the horizon", "Деньги в конце горизонта"),
+    "npv": C("money", 0, "Net present value", "Чистая приведённая стоимость"),
+    "cac": C("money", 0),
+    "ltv": C("money", 0),
+    "ltv_to_cac": C("ratio", 2),
+    "payback_months": C("months", 0),
+    "leads_per_sale": C("ratio", 1),
+    "lost_lead_share": C("share", 1),
+    "desk_utilization": C("share", 1, "Sales desk utilisation", "Загрузка отдела продаж"),
+}
+"""Every column of the downloads (the monthly ledger, the chart's data, the KPIs), once."""
+del C
+
+
+def column_label(name: str, lang: str, currency: str, unit: bool = True) -> str:
+    """A download's column header with its unit (unless not `unit`): `Lead spend, ₽`, `Расходы на лиды, ₽`,
+    `Lost leads, %`."""
+    col = COLUMNS.get(name)
+    if col is None:
+        return name
+    text = (col.ru if lang == "ru" else col.en) or t(lang, f"t_{name}")
+    if not unit:
+        return text
+    shown = {
+        "money": symbol(currency),
+        "share": "%",
+        "hours": unit_label(lang, "hours", currency),
+        "months": unit_label(lang, "months", currency),
+    }.get(col.kind)
+    return f"{text}, {shown}" if shown else text
+
+
+NEEDS_SALES: tuple[str, ...] = ("cac", "ltv_to_cac", "payback_months", "leads_per_sale")
+"""KPIs that are not defined when nothing is sold."""
+
+
+def kpi_note(metric: str, kpi: Mapping[str, float], lang: str) -> str:
+    """Why a KPI of `kpi` (a run's or the expected KPIs) reads `—` or unbounded (`nothing is sold`,
+    `no churn: nobody leaves`, `no leads`), or `` when it is a plain figure."""
+    x = float(kpi[metric])
+    if metric in NEEDS_SALES and not float(kpi.get("new_customers", 1.0)) > 0:
+        return t(lang, "tx_no_sales")
+    if metric in ("ltv", "ltv_to_cac") and x == math.inf:
+        return t(lang, "tx_no_churn")
+    if metric == "lost_lead_share" and math.isnan(x):
+        return t(lang, "tx_no_leads")
+    return ""
+
+
+def kpi_value(
+    metric: str, kpi: Mapping[str, float], currency: str, lang: str, horizon: int | None = None
+) -> str:
+    """A KPI of `kpi` as its tile shows it: `format_kpi`, or `—` where it is not defined (`kpi_note` says
+    why: a payback with nothing sold is `—`, not `never`)."""
+    x = float(kpi[metric])
+    if kpi_note(metric, kpi, lang) and x != math.inf:
+        return t(lang, "dash")
+    return format_kpi(metric, x, currency, lang, horizon=horizon)
+
+
+def verdict(result: ExpectedResult, lang: str) -> str:
+    """One sentence for the top of the page and the report, in the owner's words: what a lead costs, the
+    money to put in and when it comes back, e.g. `At 2 250 ₽ a lead (Calls) you need 27.1 M ₽; the money
+    comes back in month 87 (about 7 years).`; when it does not come back within the horizon, how far down
+    the business ends; with no paid leads, what the business makes. `result`: the expected-value model's
+    (`sim.expected`), or anything with its `scenario` and `kpi`."""
+    sc = result.scenario
+    k = result.kpi
+    cur = sc.currency
+    horizon = sc.horizon_months
+    paid = [c for c in sc.channels if c.leads_per_month > 0]
+    if paid:
+        leads = sum(c.leads_per_month for c in paid)
+        cpl = money(sum(c.leads_per_month * c.cost_per_lead for c in paid) / leads, cur, lang)
+        if len(paid) == 1:
+            cost = t(lang, "tx_v_paid_one", cpl=cpl, channel=item_name(paid[0], lang))
+        else:
+            cost = t(lang, "tx_v_paid_avg", cpl=cpl)
+    else:
+        cost = t(lang, "tx_v_free")
+    month_ = float(k["break_even_month"])
+    final = float(k["final_cumulative_cash"])
+    if not math.isfinite(month_):
+        outcome = t(
+            lang,
+            "tx_v_never",
+            span=horizon_span(horizon, lang),
+            months=count(horizon, lang, "month"),
+            short=money(max(0.0, -final), cur, lang, short=True),
+        )
+        return t(lang, "tx_v_without_need", cost=cost, outcome=outcome)
+    need_value = float(k["max_cash_need"])
+    need = (
+        t(lang, "tx_v_need", need=money(need_value, cur, lang, short=True))
+        if need_value > 0
+        else t(lang, "tx_v_no_need")
+    )
+    if month_ <= 1:
+        outcome = t(
+            lang,
+            "tx_v_back_first",
+            final=money(final, cur, lang, short=True),
+            span=horizon_span(horizon, lang),
+        )
+    else:
+        outcome = t(lang, "tx_v_back", n=number(month_, lang), when=about_when(month_, lang))
+    return t(lang, "tx_v_with_need", cost=cost, need=need, outcome=outcome)
 
 
 def vega_locale(lang: str, currency: str) -> dict[str, object]:

@@ -30,7 +30,7 @@ from sim.app.band import BandRunner, JobState, compute_band
 from sim.model import paths
 from sim.model.levers import levers as model_levers
 from sim.model.scenario import MAX_FILE_BYTES
-from sim.report import charts, texts
+from sim.report import charts, frames, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -56,7 +56,7 @@ def run_app(**params: object) -> AppTest:
 
 def tiles(at: AppTest) -> dict[str, object]:
     """KPI tiles by their metric (the English labels)."""
-    by_label = {texts.t("en", f"t_{m}"): m for m in views.TILE_METRICS}
+    by_label = {texts.t("en", f"t_{m}"): m for m in frames.TILE_METRICS}
     return {by_label[m.label]: m for m in at.metric if m.label in by_label}
 
 
@@ -249,7 +249,8 @@ def test_bases_switches_and_widgets():
     assert upload.id.startswith("u") and upload.id != S.Base(S.UPLOAD, upload.scenario, "y").id
     assert S.switch_key("car_dealer", "repeat") == "sw|car_dealer|repeat"
     assert S.lever_key("car_dealer", "sales_desk.staff") == "v|car_dealer|sales_desk.staff"
-    assert PRESETS.label("car_dealer", "ru") == PRESETS.scenarios["car_dealer"].name
+    assert PRESETS.label("car_dealer", "ru") == texts.item_name(PRESETS.scenarios["car_dealer"], "ru")
+    assert PRESETS.label("car_dealer", "en") == PRESETS.scenarios["car_dealer"].name
     assert PRESETS.label(S.UPLOAD, "ru") == texts.t("ru", "upload_option")
     dealer, donors = PRESETS.scenarios["car_dealer"], PRESETS.donors()
     assert not S.initial_switch(dealer, "referrals", None, donors)
@@ -297,7 +298,7 @@ def test_charts_build_for_every_preset_in_both_languages():
     for stem, sc in PRESETS.scenarios.items():
         result = sim.expected(sc)
         for lang in texts.LANGS:
-            frame = views.cash_frame(result, result)
+            frame = frames.cash_frame(result, result)
             built = [
                 charts.cash_chart(frame, result.kpi["break_even_month"], sc.currency, lang),
                 charts.cash_flow_chart(views.components_frame(result), sc.currency, lang),
@@ -324,7 +325,7 @@ def test_cash_chart_marks_break_even_and_draws_the_band():
     band = pd.DataFrame(
         {"month": np.arange(1, sc.horizon_months + 1), "mean": 0.0, "p10": -1.0, "p50": 0.0, "p90": 1.0}
     )
-    spec = charts.cash_chart(views.cash_frame(result, result, band), month, "RUB", "en").to_dict()
+    spec = charts.cash_chart(frames.cash_frame(result, result, band), month, "RUB", "en").to_dict()
     text = json.dumps(spec, ensure_ascii=False)
     assert texts.t("en", "break_even_at", n=int(month)) in text and texts.t("en", "series_band") in text
     assert any(layer["mark"]["type"] == "area" for layer in spec["layer"])
@@ -435,7 +436,7 @@ def test_desk_curve_has_every_staff_point():
         assert np.isfinite(curve[["lost_lead_share", "mean_wait_hours"]].to_numpy()).all(), sc.name
         assert (np.diff(curve["lost_lead_share"]) <= 1e-12).all(), "more staff never lose more leads"
         spec = charts.desk_chart(curve, staff, "en").to_dict()
-        assert len(spec["datasets"][spec["hconcat"][0]["layer"][0]["data"]["name"]]) == top
+        assert len(spec["datasets"][spec["vconcat"][0]["layer"][0]["data"]["name"]]) == top
 
 
 def test_downloads():
@@ -443,7 +444,7 @@ def test_downloads():
     result = sim.expected(sc)
     monthly = views.monthly_table(result, result)
     assert len(monthly) == sc.horizon_months and "preset_cumulative_cash" in monthly
-    data = views.workbook(result, result, views.cash_frame(result, result))
+    data = views.workbook(result, result, frames.cash_frame(result, result))
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["monthly", "kpis", "cumulative_cash"]
     assert book["monthly"].max_row == book["cumulative_cash"].max_row == sc.horizon_months + 1
@@ -484,12 +485,12 @@ def test_page_opens_on_the_plain_dealer_and_shows_everything():
     at = run_app()
     no_exception(at)
     shown = tiles(at)
-    assert set(shown) == set(views.TILE_METRICS)
+    assert set(shown) == set(frames.TILE_METRICS)
     assert shown["break_even_month"].value == break_even(PRESETS.scenarios[S.DEFAULT_PRESET])
     assert all(m.delta == SAME for m in shown.values())
     assert len(at.get("vega_lite_chart")) == 2  # the cash curve and the cash flow (the open tab)
     assert [b.label for b in at.get("download_button")] == [
-        texts.t("en", k) for k in ("dl_scenario", "dl_csv", "dl_xlsx", "dl_chart")
+        texts.t("en", k) for k in ("dl_scenario", "dl_csv", "dl_xlsx", "dl_chart", "rp_download")
     ]
     assert dict(at.query_params) == {"reps": "0"}
 
@@ -710,7 +711,7 @@ def test_fuzz_random_levers_never_crash_nor_show_nan():
         for tile in views.tiles(result.kpi, sim.expected(base).kpi, sc.currency, lang):
             text = f"{tile.value} {tile.delta}".lower()
             assert "nan" not in text and "inf" not in text, (stem, values, tile)
-        frame = views.cash_frame(result, result)
+        frame = frames.cash_frame(result, result)
         spec = charts.cash_chart(frame, result.kpi["break_even_month"], sc.currency, lang).to_dict(
             validate=False
         )

@@ -105,3 +105,51 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
             assert not errors, errors
         finally:
             browser.close()
+
+
+@pytest.mark.timeout(240)
+def test_phone_shows_the_verdict_and_the_chart_first_without_deploy(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    """At 390 px the chart starts within the first screen (the verdict above it, the tiles two to a row
+    below it); on a desktop the tiles are four to a row; no Deploy button (.streamlit/config.toml).
+    Screenshots of each page in English and Russian are saved in the test's folder."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
+        try:
+            for lang in texts.LANGS:
+                for name, width, height, per_row in (("desktop", 1400, 900, 4), ("phone", 390, 844, 2)):
+                    page = browser.new_page(viewport={"width": width, "height": height})
+                    page.set_default_timeout(TIMEOUT_MS)
+                    errors: list[str] = []
+                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                    page.goto(f"{server}/?reps=0&lang={lang}")
+                    page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
+                    page.locator("[data-testid='stMetric']").nth(7).wait_for()
+                    page.wait_for_function(
+                        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
+                    )
+                    chart = page.locator("[data-testid='stVegaLiteChart']").first.bounding_box()
+                    assert chart is not None
+                    verdict = page.locator(".st-key-pg_verdict")
+                    if verdict.count():  # the owner's sentence (views.verdict) right above the chart
+                        assert verdict.bounding_box()["y"] < chart["y"]
+                    tiles = [page.locator("[data-testid='stMetric']").nth(i).bounding_box() for i in range(8)]
+                    rows = sorted({round(t["y"]) for t in tiles})
+                    assert len(rows) == 8 // per_row, (lang, name, rows)
+                    assert tiles[0]["y"] > chart["y"]  # the chart first, then the figures
+                    if name == "phone":
+                        assert chart["y"] <= 600, f"{lang}: the chart starts {chart['y']:.0f} px down"
+                        assert chart["width"] >= 300
+                    assert page.locator("[data-testid='stAppDeployButton']").count() == 0
+                    page.set_viewport_size({"width": width, "height": 2600})  # the whole page
+                    page.wait_for_timeout(500)
+                    shot = tmp_path / f"page_{lang}_{name}.png"
+                    page.screenshot(path=str(shot), full_page=True)
+                    assert shot.stat().st_size > 10_000
+                    assert not errors, errors
+                    page.close()
+        finally:
+            browser.close()

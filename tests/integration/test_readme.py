@@ -322,6 +322,9 @@ def test_cli_line_runs(line: str, tmp_path: Path) -> None:
 
         runs = pd.read_parquet(cwd / "results")
         assert len(runs) > 0 and "break_even_month" in runs.columns, f"`{line}` wrote no sweep dataset"
+    elif "--out" in line and " report " in line:
+        pdf = cwd / args[args.index("--out") + 1]
+        assert pdf.read_bytes().startswith(b"%PDF"), f"`{line}` wrote no PDF"
     elif "--out" in line:
         for name in ("monthly.parquet", "kpis.parquet", "run.json"):
             assert (cwd / "results" / name).is_file(), f"`{line}` did not write {name}"

@@ -1004,3 +1004,61 @@ def test_property_churn_multiplier_minimum_at_k_star(k_star, d, k):
         assert m_k <= 1.0 + 1e-12, f"m({k}) = {m_k} > 1 before k* = {k_star}"
     mirror = 2 * k_star - k
     assert p.churn_multiplier(mirror) == pytest.approx(m_k, abs=1e-9), "m is not symmetric about k*"
+
+
+# --- Russian names (name_ru) ---------------------------------------------------------------------------
+
+
+def _named_items(sc: Scenario) -> list[Any]:
+    """The scenario and every item that has a name: channels, funnel stages, repeat streams."""
+    return [sc, *sc.channels, *sc.funnel, *sc.repeat]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_names_itself_and_its_items_in_russian(path):
+    """The Russian page is Russian end to end: each shipped scenario, channel, stage and repeat stream has a
+    Russian name in Cyrillic, different from the English one."""
+    sc = load_scenario(path)
+    for item in _named_items(sc):
+        assert item.name_ru, f"{path.name}: {item.name!r} has no name_ru"
+        assert any("а" <= ch.lower() <= "я" for ch in item.name_ru), f"{item.name_ru!r} is not Russian"
+        assert "->" not in item.name_ru, f"{item.name_ru!r}: write the arrow as →"
+
+
+def test_name_ru_is_optional_and_round_trips():
+    data = full_dict()
+    plain = parse_scenario(data)
+    assert all(item.name_ru is None for item in _named_items(plain))
+    assert "name_ru" not in plain.to_toml()  # absent stays absent
+    data["name_ru"] = "Полный"
+    data["channels"][0]["name_ru"] = "Звонки"
+    data["funnel"][0]["name_ru"] = "Звонок → визит"
+    data["repeat"][0]["name_ru"] = "Сервис"
+    sc = parse_scenario(data)
+    assert (sc.name_ru, sc.channels[0].name_ru, sc.channels[1].name_ru) == ("Полный", "Звонки", None)
+    assert loads_scenario(sc.to_toml()) == sc
+    moved = sc.override({"channels.1.name_ru": "Формы", "name_ru": "Другой", "funnel.0.conversion": 0.3})
+    assert (moved.name_ru, moved.channels[1].name_ru, moved.funnel[0].name_ru) == (
+        "Другой",
+        "Формы",
+        "Звонок → визит",
+    )
+    assert moved.override({"name_ru": None}).name_ru is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "rule"),
+    [
+        (("name_ru",), "", "at least 1"),
+        (("name_ru",), "я" * 81, "at most 80"),
+        (("name_ru",), 5, "valid string"),
+        (("channels", 0, "name_ru"), "", "at least 1"),
+        (("funnel", 1, "name_ru"), "я" * 81, "at most 80"),
+        (("repeat", 0, "name_ru"), ["Сервис"], "valid string"),
+    ],
+)
+def test_bad_name_ru_is_named_like_name(path, value, rule):
+    data = full_dict()
+    set_in(data, path, value)
+    exc = error_of(lambda: parse_scenario(data, source="ru.toml"))
+    assert_mentions(exc, "ru.toml", bracketed(path), rule)

@@ -65,7 +65,7 @@ ACTIVE_POINTS = 3
 """Months at which the mean `active_customers` curves are compared."""
 COMPARISONS_PER_CASE = len(TOTALS) + 1 + ACTIVE_POINTS
 
-SHIPPED_CASES = 7
+SHIPPED_CASES = 8
 RANDOM_EXAMPLES = 8
 FAMILY_ALPHA = 0.001
 ALPHA = FAMILY_ALPHA / ((SHIPPED_CASES + RANDOM_EXAMPLES) * COMPARISONS_PER_CASE)
@@ -159,6 +159,8 @@ SMALL_MEDICAL = {"horizon_months": 24, "existing_customers.count": 500}
 SHIPPED = [
     # beauty salon: desk with working hours and patience, two repeat streams, referrals, problems.
     pytest.param("beauty_salon", {"horizon_months": 18}, id="beauty_salon"),
+    # a service programme whose contacts cut churn (and cost money), without the salon's problems.
+    pytest.param("salon_care_programme", {"horizon_months": 18}, id="salon_care_programme"),
     pytest.param("car_dealer", SMALL_CAR_DEALER, id="car_dealer"),
     # repeat streams with adoption, referrals with a 25x conversion multiplier (capped per stage).
     pytest.param("car_dealer_service", SMALL_CAR_DEALER, id="car_dealer_service"),
