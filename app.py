@@ -70,6 +70,11 @@ PAGE_CSS = """<style>
     flex: 1 1 calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important;
     width: calc(50% - 0.5rem) !important;
   }
+  [class*="st-key-pg_pinrow_"] [data-testid="stHorizontalBlock"] { flex-flow: row nowrap; }
+  [class*="st-key-pg_pinrow_"] [data-testid="stColumn"] { min-width: 0 !important; width: auto !important; }
+  [class*="st-key-pg_pinrow_"] [data-testid="stColumn"]:last-child { flex: 0 0 auto !important; }
+  .st-key-pg_pins > div > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:not(:has(input)),
+  .st-key-pg_pin_bar [data-testid="stColumn"]:not(:has(input, button)) { display: none; }
 }
 </style>"""
 
@@ -180,6 +185,18 @@ def lever_state(base: S.Base, P: S.Presets, link: S.View | None) -> S.Checked[S.
     return S.Checked(S.Levers(base.id, switches, switched, specs, values, defaults), initial.problems)
 
 
+def pin_state(base: S.Base, P: S.Presets, link: S.View | None) -> list[str]:
+    """The what-ifs pinned on `base`, in the session from the link's on the base's first run; the link's pins
+    that are not valid on it are skipped, and why is returned."""
+    ss = st.session_state
+    key = S.pins_key(base.id)
+    if key in ss:
+        return []
+    checked = S.initial_pins(base.scenario, link, P.donors())
+    ss[key] = checked.value
+    return checked.problems
+
+
 def tab_labels(lang: str) -> list[str]:
     """The tabs' labels in `lang`; the open tab survives a language switch."""
     current = st.session_state.get("tab")
@@ -248,7 +265,7 @@ def main() -> None:
         st.error(texts.t(lang, "invalid", error=exc))
         return
     st.session_state[S.LAST_BASE] = base
-    problems = (link.problems if link is not None else []) + levers.problems
+    problems = (link.problems if link is not None else []) + levers.problems + pin_state(base, P, view)
     if problems:
         st.warning(texts.t(lang, "link_problem", problems="; ".join(problems)))
     try:
@@ -317,8 +334,10 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         status = band_runner().request(*key, owner=ss["owner"])
         if status.state == JobState.DONE:
             band = band_of(*key)
+    pinned = pinned_results(base, lang)
     frame = frames.cash_frame(whatif, loaded, band.frame if band else None)
-    st.altair_chart(charts.cash_chart(frame, whatif.kpi["break_even_month"], currency, lang))
+    pins = frames.pins_frame(pinned, sc.horizon_months) if pinned else None
+    st.altair_chart(charts.cash_chart(frame, whatif.kpi["break_even_month"], currency, lang, pins=pins))
     if band is not None:
         st.caption(views.band_caption(band, lang, expected_break_even=whatif.kpi["break_even_month"]))
     elif status is not None and status.state == JobState.FAILED:
@@ -328,16 +347,167 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     else:
         st.caption(t("band_off"))
 
+    against = S.session_pins(ss, base.id).base_name(lang)
+    columns, base_index = views.comparison_columns(loaded, pinned, against, lang)
+    pin_bar(base, lang)
+    if pinned:
+        comparison(base.id, columns, base_index, lang)
     guided_start(lang)
     tiles(views.tiles(whatif.kpi, loaded.kpi, currency, lang, horizon=sc.horizon_months))
     st.caption(t("vs_preset"))
     glossary(lang)
-    downloads(base, sc, whatif, loaded, frame, band, lang)
+    downloads(base, sc, whatif, loaded, frame, band, lang, views.report_pins(columns, base_index))
     st.caption(t("share_hint"))
     for tab_id, tab in zip(S.TABS, st.tabs(labels, key="tab", on_change="rerun"), strict=True):
         with tab:
             if tab.open:
                 show_tab(tab_id, sc, whatif, levers.specs, lang)
+
+
+# --- what-ifs pinned side by side --------------------------------------------------------------------
+
+# Session keys: the name box of the next pin; why the last pin or rename was refused (shown once).
+PIN_NEW = "pg_pin_new"
+PIN_MESSAGE = "pg_pin_message"
+
+
+def pinned_results(base: S.Base, lang: str) -> list[tuple[str, sim.ExpectedResult]]:
+    """The pinned what-ifs of `base` and their expected results, in pin order (one that cannot be computed is
+    left out, with a warning)."""
+    out = []
+    donors = presets().donors()
+    for pin in S.session_pins(st.session_state, base.id).pins:
+        try:
+            out.append((pin.name, expected_of(S.pin_scenario(base.scenario, pin, donors).to_toml())))
+        except (sim.ScenarioError, *MODEL_ERRORS) as exc:
+            st.warning(texts.t(lang, "pin_failed", name=pin.name, error=exc))
+    return out
+
+
+def pin_bar(base: S.Base, lang: str) -> None:
+    """A name box and the button that pins the current settings (with why the last pin was refused)."""
+    ss = st.session_state
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    pinned = S.session_pins(ss, base.id)
+    with st.container(key="pg_pin_bar"):
+        name, button, _ = st.columns([2, 1, 1], vertical_alignment="bottom")
+        name.text_input(
+            t("pin_name"),
+            key=PIN_NEW,
+            max_chars=S.MAX_PIN_NAME,
+            placeholder=S.default_pin_name(pinned, lang),
+        )
+        button.button(
+            t("pin_add"),
+            key="pg_pin_add",
+            help=t("pin_help", n=S.MAX_PINS),
+            on_click=pin_add,
+            args=(base, lang),
+            width="stretch",
+        )
+        message = ss.pop(PIN_MESSAGE, None)
+        if message:
+            st.warning(message)
+        elif not pinned.pins:
+            st.caption(t("pin_hint", n=S.MAX_PINS))
+
+
+def comparison(base_id: str, columns: list[tuple[str, sim.ExpectedResult]], base: int, lang: str) -> None:
+    """The pins (each renamed in its box, removed with its button), the comparison's base (`base`, the
+    index of its column) and the table of the KPIs side by side with the differences against it."""
+    from sim.app import views
+    from sim.report.charts import PIN_COLORS
+
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    pinned = S.session_pins(st.session_state, base_id)
+    rev = pinned.revision
+    # Each pin's name box edged in its line's colour on the chart.
+    st.html(
+        "<style>"
+        + "".join(
+            f".st-key-pg_pinrow_{i} input {{ border-left: 5px solid {c}; }}"
+            for i, c in enumerate(PIN_COLORS, 1)
+        )
+        + "</style>"
+    )
+    with st.container(key="pg_pins"):
+        st.markdown(f"**{t('pin_title')}**")
+        for col, (i, pin) in zip(st.columns(S.MAX_PINS), enumerate(pinned.pins, start=1), strict=False):
+            key = f"pg_pin_name|{base_id}|{rev}|{i}"
+            if key not in st.session_state:
+                st.session_state[key] = pin.name
+            box, remove = col.container(key=f"pg_pinrow_{i}").columns(
+                [4, 1], vertical_alignment="center", gap="small"
+            )
+            box.text_input(
+                t("pin_rename", n=i),
+                key=key,
+                max_chars=S.MAX_PIN_NAME,
+                label_visibility="collapsed",
+                on_change=pin_rename,
+                args=(base_id, i, key, lang),
+            )
+            remove.button(
+                "",
+                key=f"pg_pin_remove|{base_id}|{rev}|{i}",
+                icon=":material/close:",
+                help=t("pin_remove", name=pin.name),
+                on_click=pin_remove,
+                args=(base_id, i),
+                type="tertiary",
+            )
+        names = [name for name, _ in columns]
+        key = f"pg_pin_base|{base_id}|{rev}"
+        st.columns([1, 2])[0].selectbox(
+            t("pin_base"),
+            names,
+            index=base,
+            key=key,
+            on_change=pin_base,
+            args=(base_id, key),
+        )
+        st.table(views.comparison(columns, base, lang))
+        st.caption(t("pin_note", base=names[base]))
+
+
+def pin_add(base: S.Base, lang: str) -> None:
+    """The current settings pinned under the name box's name (a callback: before the page is drawn, so
+    the chart, the table and the link show the new pin at once)."""
+    ss = st.session_state
+    try:
+        levers = lever_state(base, presets(), None).value
+        whatif = S.build_whatif(levers.switched, levers.specs, levers.values)
+    except sim.ScenarioError as exc:
+        ss[PIN_MESSAGE] = texts.t(lang, "invalid", error=exc)
+        return
+    pin = S.pin_of(ss.get(PIN_NEW, ""), base, levers.switches, whatif)
+    checked = S.add_pin(S.session_pins(ss, base.id), pin, lang)
+    ss[S.pins_key(base.id)] = checked.value
+    if checked.problems:
+        ss[PIN_MESSAGE] = checked.problems[0]
+    else:
+        ss[PIN_NEW] = ""
+
+
+def pin_rename(base_id: str, index: int, key: str, lang: str) -> None:
+    """A pin renamed in its box (a callback); a name that is empty or taken is refused with why."""
+    ss = st.session_state
+    checked = S.rename_pin(S.session_pins(ss, base_id), index, ss.get(key, ""), lang)
+    ss[S.pins_key(base_id)] = checked.value
+    if checked.problems:
+        ss[PIN_MESSAGE] = checked.problems[0]
+
+
+def pin_remove(base_id: str, index: int) -> None:
+    """A pin removed (a callback)."""
+    ss = st.session_state
+    ss[S.pins_key(base_id)] = S.remove_pin(S.session_pins(ss, base_id), index)
+
+
+def pin_base(base_id: str, key: str) -> None:
+    """The comparison's base chosen by its name (a callback, so the link follows in the same run)."""
+    ss = st.session_state
+    ss[S.pins_key(base_id)] = S.choose_base(S.session_pins(ss, base_id), ss[key])
 
 
 def tiles(shown: list[Tile]) -> None:
@@ -496,9 +666,10 @@ def downloads(
     frame: pd.DataFrame,
     band: Band | None,
     lang: str,
+    pins: list[tuple[str, sim.Scenario]],
 ) -> None:
-    """Scenario TOML, monthly results (CSV, XLSX), the chart's data and the printable report (PDF), in the
-    page's language; files are built on click."""
+    """Scenario TOML, monthly results (CSV, XLSX), the chart's data and the printable report (PDF, with the
+    `pins` side by side, the comparison's base first), in the page's language; files are built on click."""
     from sim.app import views
 
     stem = views.file_stem(sc.name)
@@ -532,7 +703,7 @@ def downloads(
         from sim.report import pdf
 
         source = S.source_text(base, SCENARIOS)
-        return pdf.report_pdf(sc, base.scenario, lang=lang, band=band, pins=(), source=source)
+        return pdf.report_pdf(sc, base.scenario, lang=lang, band=band, pins=pins, source=source)
 
     cols[4].download_button(
         texts.t(lang, "rp_download"), report, f"{stem}_report.pdf", "application/pdf", key="dl_report"

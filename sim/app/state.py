@@ -2,7 +2,8 @@
 session's settings.
 
 The page is a preset (or an uploaded file) + switches (optional parts on or off) + changed lever values
-(dotted path → value, as in `Scenario.override`) + view settings. All of it round-trips through the URL's
+(dotted path → value, as in `Scenario.override`) + view settings + the what-ifs pinned for comparison (each
+a name with its own switches and lever changes against the preset). All of it round-trips through the URL's
 query parameters (`encode_view` / `decode_view`), so a copied link reproduces the view. The functions on
 the session take Streamlit's session state as a plain mapping.
 """
@@ -367,6 +368,11 @@ def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Map
     return scenario.override(changes) if changes else scenario
 
 
+def switch_changes(base: Scenario, switches: Mapping[str, bool]) -> dict[str, bool]:
+    """The switches that differ from `base` (what a link or a pin keeps)."""
+    return {p: on for p, on in switches.items() if on != has_part(base, p)}
+
+
 def initial_switch(base: Scenario, part: str, link: View | None, donors: Mapping[str, Donor]) -> bool:
     """A switch's first value: the link's, else whether the base has the part; off if no preset can fill
     the part in."""
@@ -533,6 +539,85 @@ def source_text(base: Base, presets_dir: str | Path) -> str | None:
         return None
 
 
+# --- pinned what-ifs (compared side by side; the link keeps them) ----------------------------------------
+
+MAX_PINS = 4
+"""What-ifs pinned at most (the chart's lines and the table's columns stay readable)."""
+MAX_PIN_NAME = 40
+"""Longest name of a pinned what-if, in characters."""
+PIN_SEPARATOR = "~"
+"""Between a pin's name and its items in the link (a character a URL keeps as it is)."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A what-if pinned under a name: what it changes against the base (the preset or the upload), as the
+    link keeps the current what-if."""
+
+    name: str
+    switches: dict[str, bool] = field(default_factory=dict)
+    """Parts switched against the base (only the differences)."""
+    values: dict[str, float | int | None] = field(default_factory=dict)
+    """Changed levers against the base with its parts switched: dotted path → model value."""
+
+    def same_settings(self, other: Pin) -> bool:
+        """Whether `other` pins the same settings (under any name)."""
+        return self.switches == other.switches and self.values == other.values
+
+
+def pin_name(text: str) -> str:
+    """A pin's name as kept: spaces collapsed, no `~` (the link's separator) or control characters, at most
+    MAX_PIN_NAME characters."""
+    kept = "".join(" " if (c == PIN_SEPARATOR or not c.isprintable()) else c for c in text)
+    return " ".join(kept.split())[:MAX_PIN_NAME].strip()
+
+
+def encode_pin(pin: Pin) -> str:
+    """A pin as one query parameter's value: `NAME~PATH=VALUE~…~on=PART,…~off=PART,…` (its name, then its
+    lever changes and switches against the base, as the link writes the current what-if's)."""
+    items = [pin_name(pin.name)]
+    items += [f"{path}={_num(pin.values[path])}" for path in sorted(pin.values)]
+    for word, state in (("on", True), ("off", False)):
+        parts = [p for p in SWITCHES if pin.switches.get(p) is state]
+        if parts:
+            items.append(f"{word}={','.join(parts)}")
+    return PIN_SEPARATOR.join(items)
+
+
+def decode_pin(text: str) -> Pin:
+    """`encode_pin`'s string → Pin, or ValueError saying what is wrong with it."""
+    name, *items = text.split(PIN_SEPARATOR)
+    name = pin_name(name)
+    if not name:
+        raise ValueError("no name before the first ~")
+    switches: dict[str, bool] = {}
+    values: dict[str, float | int | None] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"{item!r} is not PATH=VALUE, on=PARTS or off=PARTS")
+        if key in ("on", "off"):
+            for part in value.split(","):
+                if part not in SWITCHES:
+                    raise ValueError(f"{key}={part}: not a part ({', '.join(SWITCHES)})")
+                switches[part] = key == "on"
+        elif "." in key:
+            try:
+                values[key] = _parse_number(value)
+            except ValueError:
+                raise ValueError(f"{key}={value}: not a number") from None
+        else:
+            raise ValueError(f"{key}: not a lever's dotted path")
+    return Pin(name, switches, values)
+
+
+def _pin_number(name: str) -> int | None:
+    """The number of a link's pin parameter (`pin2` → 2), else None."""
+    if name.startswith("pin") and name[3:].isdigit() and not name[3:].startswith("0"):
+        return int(name[3:])
+    return None
+
+
 @dataclass(frozen=True)
 class View:
     """Everything a link keeps: the scenario, the switches, the changed levers and view settings."""
@@ -553,9 +638,13 @@ class View:
     max_lost: float | None = None
     """Answers: lost leads at most this share (None: DEFAULT_MAX_LOST)."""
     metric: str = SENSITIVITY_METRICS[0]
+    pins: tuple[Pin, ...] = ()
+    """Pinned what-ifs, in the order they were pinned (at most MAX_PINS)."""
+    pin_base: int = 0
+    """The comparison's base: 0 the scenario as loaded, i the i-th pin."""
 
 
-_RESERVED = {"preset", "src", "lang", "on", "off", "reps", "seed", "tab", "by", "lost", "metric"}
+_RESERVED = {"preset", "src", "lang", "on", "off", "reps", "seed", "tab", "by", "lost", "metric", "pinbase"}
 
 
 def _num(x: float | int | None) -> str:
@@ -595,6 +684,10 @@ def encode_view(view: View) -> dict[str, str]:
         out["lost"] = _num(view.max_lost)
     if view.metric != SENSITIVITY_METRICS[0]:
         out["metric"] = view.metric
+    for i, pin in enumerate(view.pins[:MAX_PINS], start=1):
+        out[f"pin{i}"] = encode_pin(pin)
+    if 0 < view.pin_base <= min(len(view.pins), MAX_PINS):
+        out["pinbase"] = str(view.pin_base)
     return out
 
 
@@ -667,9 +760,10 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
                 changes[attr] = text
             else:
                 problems.append(f"{name}={text}: must be one of {', '.join(options)}")
+    changes |= _decode_pins(get, [n for n in params if _pin_number(n) is not None], problems)
     values: dict[str, float | int | None] = {}
     for name in params:
-        if name in _RESERVED:
+        if name in _RESERVED or _pin_number(name) is not None:
             continue
         text = get(name) or ""
         if "." not in name:
@@ -681,6 +775,43 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
             problems.append(f"{name}={text}: not a number")
     changes["values"] = values
     return Checked(replace(view, **changes), problems)
+
+
+def _decode_pins(get: Any, names: list[str], problems: list[str]) -> dict[str, Any]:
+    """The link's pins (`pin1`…`pin4`, in their order) and the comparison's base (`pinbase`, by the pin's
+    number): View changes; a damaged pin, one past MAX_PINS or a name used twice is skipped with a
+    message in `problems`."""
+    pins: list[Pin] = []
+    numbers: dict[int, int] = {}  # the link's pin number → its place among the pins kept (1-based)
+    for name in sorted(names, key=_pin_number):
+        text = get(name) or ""
+        n = _pin_number(name)
+        assert n is not None
+        if len(pins) >= MAX_PINS:
+            problems.append(f"{name}: at most {MAX_PINS} what-ifs can be pinned")
+            continue
+        try:
+            pin = decode_pin(text)
+        except ValueError as exc:
+            problems.append(f"{name}={text[:60]}: {exc}")
+            continue
+        taken = [p.name for p in pins if p.name.casefold() == pin.name.casefold()]
+        if taken:
+            problems.append(f"{name}: the name {pin.name!r} is already used by another pin")
+            continue
+        pins.append(pin)
+        numbers[n] = len(pins)
+    out: dict[str, Any] = {"pins": tuple(pins)}
+    text = get("pinbase")
+    if text is not None:
+        try:
+            n = parse_whole(text, 0, 10**6)
+            if n and n not in numbers:
+                raise ValueError("no such pin in the link")
+            out["pin_base"] = numbers.get(n, 0)
+        except ValueError as exc:
+            problems.append(f"pinbase={text}: {exc}")
+    return out
 
 
 def check_values(
@@ -795,15 +926,18 @@ def link_view(
     """The view the address bar keeps: the session's settings and the switches that differ from the base;
     with the what-if, also its lever changes and the answers' settings that are not the defaults."""
     lang = session.get("lang", DEFAULT_LANG)
+    pinned = session_pins(session, base.id)
     view = View(
         preset=base.preset,  # the scenario shown (the last good one while an upload is missing or bad)
         source=base.source,
         lang=lang,
-        switches={p: on for p, on in switches.items() if on != has_part(base.scenario, p)},
+        switches=switch_changes(base.scenario, switches),
         replications=int(session.get("reps", DEFAULT_REPLICATIONS)),
         seed=int(session.get("seed", DEFAULT_SEED)),
         tab=tab_id(session.get("tab"), lang),
         metric=session.get("metric", SENSITIVITY_METRICS[0]),
+        pins=pinned.pins,
+        pin_base=pinned.base,
     )
     if whatif is None:
         return view
@@ -815,6 +949,142 @@ def link_view(
         by_month=asked.by_month if asked.by_month != default_by_month(horizon) else None,
         max_lost=asked.max_lost if asked.max_lost != DEFAULT_MAX_LOST else None,
     )
+
+
+# --- pinned what-ifs in the session ----------------------------------------------------------------------
+
+
+def pins_key(base_id: str) -> str:
+    """The session key of the what-ifs pinned on the base `base_id` (a `Pinned`)."""
+    return f"pins|{base_id}"
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """The what-ifs pinned on a base and the comparison's base."""
+
+    pins: tuple[Pin, ...] = ()
+    base: int = 0
+    """0: the scenario as loaded; i: the i-th pin."""
+    revision: int = 0
+    """Counts the changes (the pins' widgets are keyed by it, so they start afresh after each)."""
+
+    def base_name(self, lang: str) -> str:
+        """The name of the comparison's base (`scenario as loaded`, or the pin's)."""
+        return self.pins[self.base - 1].name if self.base else texts.t(lang, "series_preset")
+
+
+def session_pins(session: Mapping[str, Any], base_id: str) -> Pinned:
+    """The what-ifs pinned on the base `base_id` in the session (none if it has none yet)."""
+    pinned = session.get(pins_key(base_id))
+    return pinned if isinstance(pinned, Pinned) else Pinned()
+
+
+def pin_scenario(base: Scenario, pin: Pin, donors: Mapping[str, Donor]) -> Scenario:
+    """The scenario a pin keeps: `base` with the pin's parts switched and its lever values; ScenarioError
+    (naming the lever, its value and the rule) if a part cannot be switched or a value is not valid."""
+    switches = {p: pin.switches.get(p, has_part(base, p)) for p in SWITCHES}
+    switched = apply_switches(base, switches, donors)
+    checked = check_values(fields(switched), pin.values)
+    if checked.problems:
+        raise ScenarioError("; ".join(checked.problems))
+    return switched.override(checked.value) if checked.value else switched
+
+
+def initial_pins(base: Scenario, link: View | None, donors: Mapping[str, Donor]) -> Checked[Pinned]:
+    """The link's pins that are valid on `base` (each other one skipped with a message), and its base."""
+    if link is None:
+        return Checked(Pinned())
+    kept: list[Pin] = []
+    problems: list[str] = []
+    base_index = 0
+    for i, pin in enumerate(link.pins[:MAX_PINS], start=1):
+        try:
+            pin_scenario(base, pin, donors)
+        except ScenarioError as exc:
+            problems.append(f"pin{i} {pin.name!r} skipped: {exc}")
+            continue
+        kept.append(pin)
+        if i == link.pin_base:
+            base_index = len(kept)
+    return Checked(Pinned(tuple(kept), base_index), problems)
+
+
+def _reserved_names() -> set[str]:
+    """Names a pin cannot take: the chart's other lines, in every language."""
+    keys = ("series_whatif", "series_preset", "series_band", "series_p50")
+    return {texts.t(lang, key).casefold() for lang in texts.LANGS for key in keys}
+
+
+def _name_problem(pinned: Pinned, name: str, lang: str, skip: int | None = None) -> str | None:
+    """Why `name` cannot name a pin (taken by another pin than the `skip`-th, or a line of the chart)."""
+    if not name:
+        return texts.t(lang, "pin_no_name")
+    if name.casefold() in _reserved_names():
+        return texts.t(lang, "pin_reserved", name=name)
+    for i, pin in enumerate(pinned.pins, start=1):
+        if i != skip and pin.name.casefold() == name.casefold():
+            return texts.t(lang, "pin_taken", name=name)
+    return None
+
+
+def default_pin_name(pinned: Pinned, lang: str) -> str:
+    """The first `What-if N` (`Вариант N`) no pin is called yet."""
+    n = len(pinned.pins) + 1
+    while _name_problem(pinned, texts.t(lang, "pin_default", n=n), lang):
+        n += 1
+    return texts.t(lang, "pin_default", n=n)
+
+
+def add_pin(pinned: Pinned, pin: Pin, lang: str) -> Checked[Pinned]:
+    """`pinned` with `pin` added at the end (an empty name: `default_pin_name`); unchanged, with the reason
+    in `problems`, when MAX_PINS are pinned already, the name is taken or the settings are pinned already."""
+    if len(pinned.pins) >= MAX_PINS:
+        return Checked(pinned, [texts.t(lang, "pin_full", n=MAX_PINS)])
+    name = pin_name(pin.name) or default_pin_name(pinned, lang)
+    same = next((p for p in pinned.pins if p.same_settings(pin)), None)
+    if same is not None:
+        return Checked(pinned, [texts.t(lang, "pin_same", name=same.name)])
+    why = _name_problem(pinned, name, lang)
+    if why:
+        return Checked(pinned, [why])
+    return Checked(
+        replace(pinned, pins=(*pinned.pins, replace(pin, name=name)), revision=pinned.revision + 1)
+    )
+
+
+def rename_pin(pinned: Pinned, index: int, name: str, lang: str) -> Checked[Pinned]:
+    """`pinned` with its `index`-th pin (1-based) renamed; unchanged, with the reason, if the name is empty
+    or taken."""
+    name = pin_name(name)
+    why = _name_problem(pinned, name, lang, skip=index)
+    pins = list(pinned.pins)
+    if why is None and 1 <= index <= len(pins):
+        pins[index - 1] = replace(pins[index - 1], name=name)
+    # A new revision either way: the name boxes start again from the pins' names.
+    changed = replace(pinned, pins=tuple(pins), revision=pinned.revision + 1)
+    return Checked(changed, [why] if why else [])
+
+
+def remove_pin(pinned: Pinned, index: int) -> Pinned:
+    """`pinned` without its `index`-th pin (1-based); the comparison's base follows its pin (the scenario
+    as loaded if it is the one removed)."""
+    if not 1 <= index <= len(pinned.pins):
+        return pinned
+    pins = pinned.pins[: index - 1] + pinned.pins[index:]
+    base = 0 if pinned.base == index else pinned.base - (pinned.base > index)
+    return Pinned(pins, base, pinned.revision + 1)
+
+
+def choose_base(pinned: Pinned, name: str) -> Pinned:
+    """`pinned` compared against the pin called `name` (any other name: the scenario as loaded)."""
+    names = [p.name for p in pinned.pins]
+    return replace(pinned, base=names.index(name) + 1 if name in names else 0)
+
+
+def pin_of(name: str, base: Base, switches: Mapping[str, bool], whatif: WhatIf) -> Pin:
+    """The current what-if as a pin named `name`: its switches and lever changes against `base`."""
+    return Pin(name, switch_changes(base.scenario, switches), dict(whatif.changes))
 
 
 # --- the guided start (the article's story in three steps) ---------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,6 +79,27 @@ def _ranked(metric: str, x: float, horizon: int | None = None, undefined: bool =
     return x
 
 
+def _compared(
+    metric: str, kpi: Mapping[str, float], base: Mapping[str, float], lang: str, horizon: int | None
+) -> tuple[float, float]:
+    """A KPI of `kpi` and of `base`, ranked for comparison (`_ranked`: never is later than any month, a
+    figure not defined is NaN)."""
+    ranked = []
+    for k in (kpi, base):
+        x = float(k[metric])
+        ranked.append(_ranked(metric, x, horizon, bool(texts.kpi_note(metric, k, lang)) and x != math.inf))
+    return ranked[0], ranked[1]
+
+
+def _same(new: float, old: float) -> bool:
+    """Two ranked figures read the same (both not defined, equal, or within rounding)."""
+    return (
+        (math.isnan(new) and math.isnan(old))
+        or new == old
+        or (math.isfinite(new) and math.isfinite(old) and abs(new - old) <= 1e-9 * max(1.0, abs(old)))
+    )
+
+
 def tiles(
     kpi: Mapping[str, float],
     base: Mapping[str, float],
@@ -91,17 +112,11 @@ def tiles(
     out = []
     for m in TILE_METRICS:
         new, old = float(kpi[m]), float(base[m])
-        note, old_note = texts.kpi_note(m, kpi, lang), texts.kpi_note(m, base, lang)
-        undefined_new = bool(note) and new != math.inf
-        undefined_old = bool(old_note) and old != math.inf
-        rn, ro = _ranked(m, new, horizon, undefined_new), _ranked(m, old, horizon, undefined_old)
+        note = texts.kpi_note(m, kpi, lang)
+        rn, ro = _compared(m, kpi, base, lang, horizon)
         lower = m in _LOWER_BETTER
         was = texts.t(lang, "was", value=texts.kpi_value(m, base, currency, lang, horizon))
-        if (
-            (math.isnan(rn) and math.isnan(ro))
-            or rn == ro
-            or (math.isfinite(rn) and math.isfinite(ro) and abs(rn - ro) <= 1e-9 * max(1.0, abs(ro)))
-        ):
+        if _same(rn, ro):
             delta, color, arrow = note or texts.t(lang, "same"), DeltaColor.SAME, Arrow.OFF
         elif math.isnan(rn) or math.isnan(ro):
             delta, color, arrow = was, DeltaColor.SAME, Arrow.OFF
@@ -137,11 +152,58 @@ def verdict(result: ExpectedResult, lang: str) -> str:
 def scenario_line(sc: Scenario, lang: str) -> str:
     """The line above the tiles: the scenario's name (in `lang`), horizon and currency (with its symbol if
     it has one)."""
-    sym = texts.symbol(sc.currency)
-    currency = f"{sc.currency} ({sym})" if sym != sc.currency else sc.currency
+    currency = texts.currency_phrase(sc.currency, lang)
     return texts.t(
         lang, "scenario_is", name=texts.item_name(sc, lang), horizon=sc.horizon_months, currency=currency
     )
+
+
+# --- pinned what-ifs side by side ----------------------------------------------------------------------
+
+
+def comparison(columns: Sequence[tuple[str, ExpectedResult]], base: int, lang: str) -> pd.DataFrame:
+    """The tiles' KPIs of named results side by side (the scenario as loaded and the pinned what-ifs), as
+    the page shows them: a row per KPI (`texts.kpi_value`, in the order of the tiles), a column per name,
+    each figure followed in brackets by its difference against the `base`-th column's (0-based; left out
+    where the figures are the same or either is `never`, `—` or unbounded). The index is named in `lang`;
+    money in the first result's currency."""
+    if not columns:
+        return pd.DataFrame()
+    currency = columns[0][1].scenario.currency
+    against = columns[base][1].kpi
+    table: dict[str, list[str]] = {}
+    for i, (name, result) in enumerate(columns):
+        horizon = result.scenario.horizon_months
+        cells = []
+        for m in TILE_METRICS:
+            cell = texts.kpi_value(m, result.kpi, currency, lang, horizon)
+            new, old = _compared(m, result.kpi, against, lang, horizon)
+            if i != base and math.isfinite(new) and math.isfinite(old) and not _same(new, old):
+                change = float(result.kpi[m]) - float(against[m])
+                cell = f"{cell} ({texts.format_kpi(m, change, currency, lang, signed=True)})"
+            cells.append(cell)
+        table[name] = cells
+    index = pd.Index([texts.t(lang, f"t_{m}") for m in TILE_METRICS], name=texts.t(lang, "pin_kpi"))
+    return pd.DataFrame(table, index=index)
+
+
+def comparison_columns(
+    loaded: ExpectedResult, pins: Sequence[tuple[str, ExpectedResult]], against: str, lang: str
+) -> tuple[list[tuple[str, ExpectedResult]], int]:
+    """The comparison's columns, the scenario as loaded (named in `lang`) and then the pinned what-ifs, and
+    the index of the one named `against`, the base (0, the scenario as loaded, if none is)."""
+    columns = [(texts.t(lang, "series_preset"), loaded), *pins]
+    return columns, next((i for i, (name, _) in enumerate(columns) if name == against), 0)
+
+
+def report_pins(columns: Sequence[tuple[str, ExpectedResult]], base: int) -> list[tuple[str, Scenario]]:
+    """The printed report's `pins` (`sim.report.pdf.report_pdf`, which compares every scenario with its
+    first): the comparison's columns with the `base`-th (0-based) first, the others in their order; none
+    when nothing is pinned."""
+    if len(columns) < 2:
+        return []
+    first = [columns[base], *(c for i, c in enumerate(columns) if i != base)]
+    return [(name, result.scenario) for name, result in first]
 
 
 # --- the Monte Carlo band ----------------------------------------------------------------------------

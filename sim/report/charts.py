@@ -33,6 +33,11 @@ ZERO_COLOR = "#444444"
 MARK_COLOR = "#d62728"
 OPTIMUM_COLOR = "#2ca02c"
 PAYBACK_COLOR = "#111111"
+PIN_COLORS = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
+"""The pinned what-ifs' lines on the cash chart, in the order they were pinned (none is the what-if's blue,
+the preset's grey, the band's light blue or the break-even mark's red)."""
+PIN_DASH = [10, 4]
+"""The pins' lines: long dashes, unlike the preset's short ones."""
 COMPONENT_COLORS = {
     "margin_first_sale": "#1f77b4",
     "margin_repeat": "#6baed6",
@@ -168,24 +173,39 @@ def fmt_lever(x: float) -> str:
 # --- cumulative cash ----------------------------------------------------------------------------------
 
 
-def cash_chart(frame: pd.DataFrame, break_even: float, currency: str, lang: str) -> alt.LayerChart:
-    """Cumulative cash by month: the what-if's expected curve, the preset as loaded (dashed), the Monte
+def cash_chart(
+    frame: pd.DataFrame,
+    break_even: float,
+    currency: str,
+    lang: str,
+    pins: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """Cumulative cash by month: the what-if's expected curve, the preset as loaded (dashed), the pinned
+    what-ifs' curves when `pins` has them (each a line of its own colour, named in the legend), the Monte
     Carlo P10–P90 band when `frame` has it, the zero line and the break-even month; hovering a month shows
     each curve's value that month.
 
-    `frame` is `sim.report.frames.cash_frame`'s table (month, whatif, preset[, mean, p10, p50, p90]).
+    `frame` is `sim.report.frames.cash_frame`'s table (month, whatif, preset[, mean, p10, p50, p90]);
+    `pins` is `sim.app.views.pins_frame`'s (month, name, value; at most len(PIN_COLORS) names).
     """
     has_band = {"p10", "p90"} <= set(frame.columns)
     value_cols = ["whatif", "preset"] + (["p10", "p50", "p90"] if has_band else [])
-    scale, unit = _money_scale(frame[value_cols].to_numpy(), lang, currency)
+    pinned = pins if pins is not None and len(pins) else None
+    pin_names: list[str] = list(dict.fromkeys(pinned["name"])) if pinned is not None else []
+    if len(pin_names) > len(PIN_COLORS):
+        raise ValueError(f"pins: {len(pin_names)} what-ifs, at most {len(PIN_COLORS)} can be drawn")
+    values = frame[value_cols].to_numpy().ravel()
+    if pinned is not None:
+        values = np.concatenate([values, pinned["value"].to_numpy(dtype=float)])
+    scale, unit = _money_scale(values, lang, currency)
     horizon = int(frame["month"].max()) if len(frame) else 1
     names = {
         "whatif": texts.t(lang, "series_whatif"),
         "preset": texts.t(lang, "series_preset"),
         "band": texts.t(lang, "series_band"),
     }
-    domain = [names["whatif"], names["preset"]] + ([names["band"]] if has_band else [])
-    colors = [WHATIF_COLOR, PRESET_COLOR] + ([BAND_COLOR] if has_band else [])
+    domain = [names["whatif"], names["preset"], *pin_names] + ([names["band"]] if has_band else [])
+    colors = [WHATIF_COLOR, PRESET_COLOR, *PIN_COLORS[: len(pin_names)]] + ([BAND_COLOR] if has_band else [])
     color = alt.Color("series:N", scale=alt.Scale(domain=domain, range=colors), legend=_legend())
     x = alt.X("month:Q", axis=_month_axis(lang, horizon), scale=alt.Scale(domain=[1, horizon], nice=False))
     y = alt.Y("y:Q", title=f"{texts.t(lang, 'cash_axis')}, {unit}", axis=alt.Axis(format=",~f"))
@@ -205,6 +225,14 @@ def cash_chart(frame: pd.DataFrame, break_even: float, currency: str, lang: str)
         layers.append(
             alt.Chart(data)
             .mark_line(strokeWidth=2.5, strokeDash=dash, tooltip=False, aria=False)
+            .encode(x=x, y=y, color=color)
+        )
+    if pinned is not None:  # long dashes over the what-if: a pin equal to it shows both colours in turn
+        data = pinned[["month", "name", "value"]].dropna().rename(columns={"name": "series"})
+        data["y"] = data["value"] / scale
+        layers.append(
+            alt.Chart(data)
+            .mark_line(strokeWidth=2.5, strokeDash=PIN_DASH, tooltip=False, aria=False)
             .encode(x=x, y=y, color=color)
         )
     layers.append(_zero_rule())
@@ -245,6 +273,11 @@ def cash_chart(frame: pd.DataFrame, break_even: float, currency: str, lang: str)
         if col in frame:
             hover[f"t_{col}"] = _money_texts(frame[col], currency, lang)
             tips.append(_tip(f"t_{col}", title))
+        if col == "preset" and pinned is not None:  # the pins after the what-if and the preset
+            for i, name in enumerate(pin_names):
+                one = pinned[pinned["name"] == name].set_index("month")["value"]
+                hover[f"t_pin{i}"] = _money_texts(one.reindex(frame["month"]).to_numpy(), currency, lang)
+                tips.append(_tip(f"t_pin{i}", name))
     layers.append(
         alt.Chart(hover)
         .mark_bar(opacity=0.001, clip=True, aria=False)

@@ -3,6 +3,7 @@ Monte Carlo band's summary (plain DataFrames and dataclasses, no Streamlit, no A
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,3 +77,17 @@ def cash_frame(
             if col in band:
                 frame[col] = band[col].to_numpy()
     return frame
+
+
+def pins_frame(pins: Sequence[tuple[str, ExpectedResult]], months: int) -> pd.DataFrame:
+    """Each pinned what-if's expected cumulative cash by month, long format (columns month, name, value; in
+    the scenario's currency), over `months` (a longer horizon cut, a shorter one padded with NaN): the
+    pins' lines of `sim.report.charts.cash_chart`."""
+    month = np.arange(1, months + 1)
+    parts = [
+        pd.DataFrame({"month": month, "name": name, "value": to_horizon(r.arrays["cumulative_cash"], months)})
+        for name, r in pins
+    ]
+    if not parts:
+        return pd.DataFrame({"month": [], "name": [], "value": []})
+    return pd.concat(parts, ignore_index=True)

@@ -83,7 +83,26 @@ def _tiles(
 _FONTS_REGISTERED: list[str] = []
 
 
-def _chart_svg(frame: pd.DataFrame, break_even: float, currency: str, lang: str, fonts: str) -> str:
+def _pin_lines(
+    pins: Sequence[tuple[str, Scenario]], scenario: Scenario, preset: Scenario
+) -> pd.DataFrame | None:
+    """The pinned what-ifs' lines for the chart: every pin but those the chart already draws (the
+    what-if itself and the scenario as loaded); None when none is left."""
+    from sim.analytic.expected_value import expected
+
+    drawn = (scenario, preset)
+    shown = [(name, expected(sc)) for name, sc in pins if sc not in drawn]
+    return frames.pins_frame(shown, scenario.horizon_months) if shown else None
+
+
+def _chart_svg(
+    frame: pd.DataFrame,
+    break_even: float,
+    currency: str,
+    lang: str,
+    fonts: str,
+    pins: pd.DataFrame | None = None,
+) -> str:
     """`charts.cash_chart` as SVG, sized and lettered for print (legend under the plot); `fonts` is the
     folder of the report's font, given to vl-convert (once per process) to measure the chart's text."""
     import vl_convert
@@ -94,7 +113,7 @@ def _chart_svg(frame: pd.DataFrame, break_even: float, currency: str, lang: str,
         vl_convert.register_font_directory(fonts)
         _FONTS_REGISTERED.append(fonts)
 
-    spec: dict[str, Any] = charts.cash_chart(frame, break_even, currency, lang).to_dict()
+    spec: dict[str, Any] = charts.cash_chart(frame, break_even, currency, lang, pins=pins).to_dict()
     spec["width"], spec["height"] = CHART_WIDTH, CHART_HEIGHT
     config = spec.setdefault("config", {})
     config["font"] = FONT
@@ -230,7 +249,6 @@ def report_pdf(
             "the band must be of the scenario reported"
         )
     date = texts.t(lang, "rp_date", d=today)
-    sym = texts.symbol(cur)
     data: dict[str, Any] = {
         "lang": lang,
         "author": "funnel-sim",
@@ -239,7 +257,7 @@ def report_pdf(
             lang,
             "rp_subtitle",
             horizon=scenario.horizon_months,
-            currency=f"{cur} ({sym})" if sym != cur else cur,
+            currency=texts.currency_phrase(cur, lang),
             date=date,
         ),
         "whatif": texts.t(lang, "rp_whatif", preset=texts.item_name(preset, lang)) if changed else None,
@@ -277,7 +295,14 @@ def report_pdf(
         resources.as_file(package.joinpath("templates", "report.typ")) as template,
         resources.as_file(package.joinpath("fonts")) as fonts,
     ):
-        chart = _chart_svg(frame, float(whatif.kpi["break_even_month"]), cur, lang, str(fonts))
+        chart = _chart_svg(
+            frame,
+            float(whatif.kpi["break_even_month"]),
+            cur,
+            lang,
+            str(fonts),
+            pins=_pin_lines(pins, scenario, preset),
+        )
         compiler = typst.Compiler(
             str(template), root=str(template.parent), font_paths=[str(fonts)], ignore_system_fonts=True
         )

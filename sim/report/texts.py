@@ -198,6 +198,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "dl_xlsx": "Monthly results (XLSX)",
         "dl_chart": "Chart data (CSV)",
         "share_hint": "The link in the address bar keeps these settings: copy it to share this view.",
+        # --- pin_: what-ifs pinned side by side
+        "pin_title": "What-ifs side by side",
+        "pin_name": "Name of these settings",
+        "pin_add": "Pin this what-if",
+        "pin_help": "Keeps the current settings under a name (up to {n} what-ifs): their curve stays on the "
+        "chart and their figures go into a table beside the others. The link and the report keep them too.",
+        "pin_hint": "Pin up to {n} what-ifs to see their curves on the chart and their figures side by side; "
+        "the link keeps them.",
+        "pin_default": "What-if {n}",
+        "pin_full": "At most {n} what-ifs can be pinned: remove one to pin another.",
+        "pin_same": "These settings are pinned already, as “{name}”.",
+        "pin_taken": "“{name}” is the name of a pinned what-if already: choose another.",
+        "pin_reserved": "“{name}” is the name of a line of the chart already: choose another.",
+        "pin_no_name": "A pinned what-if needs a name.",
+        "pin_rename": "Name of pinned what-if {n}",
+        "pin_remove": "Remove “{name}”",
+        "pin_base": "Compare against",
+        "pin_kpi": "Figure",
+        "pin_note": "Expected values, as on the tiles; in brackets, the difference against “{base}”.",
+        "pin_failed": "“{name}” could not be computed: {error}",
         # --- ch_: the charts (axes, notes, tooltips) and the programme's sentence
         "ch_years": "Years from the start",
         "ch_age_years": "Years after the purchase",
@@ -532,6 +552,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "dl_xlsx": "Помесячные результаты (XLSX)",
         "dl_chart": "Данные графика (CSV)",
         "share_hint": "Ссылка в адресной строке хранит эти настройки: скопируйте её, чтобы поделиться.",
+        # --- pin_: закреплённые варианты рядом
+        "pin_title": "Варианты рядом",
+        "pin_name": "Название этих настроек",
+        "pin_add": "Закрепить вариант",
+        "pin_help": "Сохраняет текущие настройки под названием (до {n} вариантов): их кривая остаётся на "
+        "графике, а показатели попадают в таблицу рядом с другими. Ссылка и отчёт их тоже сохраняют.",
+        "pin_hint": "Закрепите до {n} вариантов, чтобы видеть их кривые на графике и показатели рядом; "
+        "ссылка их сохранит.",
+        "pin_default": "Вариант {n}",
+        "pin_full": "Закрепить можно не больше {n} вариантов: уберите один, чтобы закрепить новый.",
+        "pin_same": "Эти настройки уже закреплены — как «{name}».",
+        "pin_taken": "Название «{name}» уже занято другим вариантом: выберите другое.",
+        "pin_reserved": "«{name}» — так уже называется линия на графике: выберите другое название.",
+        "pin_no_name": "У закреплённого варианта должно быть название.",
+        "pin_rename": "Название варианта {n}",
+        "pin_remove": "Убрать «{name}»",
+        "pin_base": "Сравнивать с",
+        "pin_kpi": "Показатель",
+        "pin_note": "Ожидаемые значения, как на плитках; в скобках — разница с вариантом «{base}».",
+        "pin_failed": "Вариант «{name}» не удалось рассчитать: {error}",
         # --- ch_: графики (оси, пояснения, подсказки) и фраза о сервисной программе
         "ch_years": "Годы от начала",
         "ch_age_years": "Годы после покупки",
@@ -760,6 +800,25 @@ def t(lang: str, key: str, **values: object) -> str:
 def symbol(currency: str) -> str:
     """The currency's symbol (`RUB` → `₽`), or the code itself."""
     return CURRENCY_SYMBOLS.get(currency.upper(), currency)
+
+
+CURRENCY_IN_RU: dict[str, str] = {
+    "RUB": "рублях",
+    "USD": "долларах",
+    "EUR": "евро",
+    "GBP": "фунтах",
+    "KZT": "тенге",
+    "CNY": "юанях",
+}
+"""Russian names of currencies after «в» (суммы в рублях); others keep their code."""
+
+
+def currency_phrase(currency: str, lang: str) -> str:
+    """The currency as «amounts in …» says it: `RUB (₽)` in English, `рублях (₽)` in Russian."""
+    code = currency.upper()
+    name = CURRENCY_IN_RU.get(code, currency) if lang == "ru" else currency
+    sym = symbol(currency)
+    return f"{name} ({sym})" if sym != currency else name
 
 
 def field_label(lang: str, key: str, name: str = "") -> str:

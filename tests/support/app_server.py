@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -135,14 +135,88 @@ def open_pages(
     return sessions
 
 
-def page_settled(page: Page, timeout_ms: float = 60_000) -> None:
-    """Wait until the page shows its tiles and cash chart and no script run is going (the status widget
-    gone)."""
-    page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=timeout_ms)
-    page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms
-    )
+PAGE_STATE = r"""() => {
+    const norm = s => s.split(/\s+/).filter(Boolean).join(' ');
+    const all = (root, css) => root ? Array.from(root.querySelectorAll(css)) : [];
+    const texts = (root, css) => all(root, css).map(e => norm(e.innerText ?? e.textContent));
+    const verdict = document.querySelector('.st-key-pg_verdict');
+    const chart = document.querySelector("[data-testid='stVegaLiteChart'] svg");
+    return {
+        verdict: verdict ? norm(verdict.innerText) : null,
+        tiles: texts(document, "[data-testid='stMetricValue']"),
+        lines: all(chart, 'g.mark-line path').map(p => p.getAttribute('d')).join('|'),
+        captions: texts(document, "[data-testid='stCaptionContainer']"),
+        progress: texts(document, "[data-testid='stProgress']"),
+        running: !!document.querySelector("[data-testid='stStatusWidget']"),
+        errors: texts(document, "[data-testid='stException'], [data-testid='stAlertContentError']"),
+    };
+}"""
+"""JavaScript: what the app's page shows, whitespace normalised: the verdict, the tiles' figures, the cash
+chart's lines (their SVG paths), the captions, the band's progress bars, whether a script run is going,
+and any error boxes."""
+
+SHOWS = f"""(want) => {{
+    const s = ({PAGE_STATE})();
+    return s.verdict === want.verdict && JSON.stringify(s.tiles) === JSON.stringify(want.tiles)
+        && s.captions.some(c => c.startsWith(want.band)) && s.progress.length === 0 && !s.running;
+}}"""
+"""JavaScript, given a `Want`: the page shows its figures and its band is drawn, with nothing running."""
+
+
+def norm(text: str) -> str:
+    """Whitespace normalised as PAGE_STATE does (thin and non-breaking spaces → one space)."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Want:
+    """What a page must show: the what-if's verdict and tiles, and the start of its band's caption."""
+
+    verdict: str
+    tiles: list[str]
+    band: str
+
+
+def whatif(base: Any, levers: dict[str, float] | None = None) -> Any:
+    """The what-if scenario the page builds from `base` with these levers set (widget units, e.g. churn
+    in %)."""
+    from sim.app import state as S
+
+    specs = S.fields(base)
+    return S.build_whatif(base, specs, {**S.widget_values(base, specs), **(levers or {})}).scenario
+
+
+def want(base: Any, levers: dict[str, float] | None = None, lang: str = "en", reps: int = 20) -> Want:
+    """The verdict and tiles of the what-if against `base` as loaded, computed from the model now, in
+    `lang`, and the start of the caption of a band of `reps` runs."""
+    import sim
+    from sim.app import views
+    from sim.report import texts
+
+    sc = whatif(base, levers)
+    result, loaded = sim.expected(sc), sim.expected(base)
+    tiles = views.tiles(result.kpi, loaded.kpi, sc.currency, lang, horizon=sc.horizon_months)
+    band = texts.t(lang, "band_ready").split(",")[0].format(reps=texts.count(reps, lang, "run"))
+    return Want(norm(views.verdict(result, lang)), [norm(t.value) for t in tiles], norm(band))
+
+
+def link(base: Any, preset: str, levers: dict[str, float] | None = None, **view: Any) -> str:
+    """The query string of a link to `preset` (whose scenario is `base`) with these levers (widget units)
+    and view settings (`sim.app.state.View` fields)."""
+    from sim.app import state as S
+
+    specs = {s.path: s for s in S.fields(base)}
+    values = {path: specs[path].to_model(v) for path, v in (levers or {}).items()}
+    params = S.encode_view(S.View(preset=preset, values=values, **view))
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def lever_css(base_id: str, path: str) -> str:
+    """The CSS selector of a lever's number box or slider (Streamlit's class from the widget's key)."""
+    from sim.app import state as S
+
+    key = "".join(c if c.isalnum() or c in "_-" else "-" for c in S.lever_key(base_id, path))
+    return f".st-key-{key} input, .st-key-{key} [role='slider']"
 
 
 def worker_cpu_seconds(pid: int) -> float:
