@@ -267,6 +267,7 @@ class BandRunner:
         self._wake = threading.Event()
         self._scheduler: threading.Thread | None = None
         self._stop_scheduler = threading.Event()
+        self._closed = False
 
     def _executor(self) -> ProcessPoolExecutor:
         """The pool, with all its workers started.
@@ -321,13 +322,16 @@ class BandRunner:
     def warm_up(self) -> None:
         """Start the worker processes now (each loads the engine), so the first band does not wait."""
         with self._lock:
-            self._executor()
-            self._start_scheduler()
+            if not self._closed:
+                self._executor()
+                self._start_scheduler()
 
     def request(self, toml: str, replications: int, seed: int, owner: str) -> Status:
         """Status of the band for (toml, replications, seed), starting it if needed, on behalf of `owner`."""
         key = BandKey(toml, replications, seed)
         with self._lock:
+            if self._closed:  # the server is stopping: start nothing
+                return Status(JobState.CANCELLED, 0, replications)
             if owner not in self._seen:
                 self._turns.append(owner)
             self._seen[owner] = time.monotonic()
@@ -365,10 +369,11 @@ class BandRunner:
             self._forget(owner)
 
     def shutdown(self, wait: bool = True) -> None:
-        """Cancel every job and stop the workers. With `wait`, return once they have exited: a running
-        piece stops at its next replication, and a worker still starting finishes starting first (a
-        worker whose parent is gone cannot start cleanly). A later request starts new workers."""
+        """Cancel every job and stop the workers for good (later requests start nothing). With `wait`,
+        return once they have exited: a running piece stops at its next replication, and a worker still
+        starting finishes starting first (a worker whose parent is gone cannot start cleanly)."""
         with self._lock:
+            self._closed = True
             for job in self._jobs.values():
                 self._stop(job)
             pool, self._pool = self._pool, None
@@ -412,6 +417,8 @@ class BandRunner:
     def _dispatch(self) -> None:
         """Hand each free worker slot the next piece, in turn between the owners."""
         for slot in range(self._workers):
+            if self._closed:
+                return
             if self._slots[slot] is not None:
                 continue
             job = self._next_job()
@@ -424,10 +431,15 @@ class BandRunner:
             pool = self._executor()
             try:
                 future = pool.submit(*args)
-            except (BrokenProcessPool, RuntimeError):  # a worker died: start new ones
+            except BrokenProcessPool:  # a worker died: start new ones
                 self._drop_pool(pool)
                 pool = self._executor()
                 future = pool.submit(*args)
+            except RuntimeError:  # the interpreter is exiting (the server stops): no new work, no new pool
+                job.pending.appendleft(part)
+                self._closed = True
+                self._stop_scheduler.set()
+                return
             self._slots[slot] = _Piece(job, part, future, pool)
             job.running += 1
             future.add_done_callback(lambda _f: self._wake.set())

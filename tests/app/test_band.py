@@ -271,3 +271,12 @@ def test_a_silent_page_still_open_keeps_its_band():
         assert status.state == JobState.DONE and runner.owners == 1
     finally:
         runner.shutdown()
+
+
+def test_after_shutdown_a_request_starts_nothing():
+    """The server is stopping (atexit): a page's late request must not start new worker processes."""
+    runner = BandRunner(workers=1)
+    runner.request(LONG, 50, 1, owner="a")
+    runner.shutdown()
+    assert runner.request(LONG, 4, 2, owner="a").state == JobState.CANCELLED
+    assert runner._pool is None and runner._scheduler is None
