@@ -39,6 +39,9 @@ class LeverField:
     """Short English name; `{name}` is the list item's name (channel, stage, stream)."""
     decision: bool = False
     """Moved by sensitivity and goal seek (`levers`); every field is a widget in the app."""
+    plan: str = "none"
+    """How it may change over time (`sim.model.plan`): `all` (plan steps, a trend and seasonality: rates
+    and prices), `steps` (plan steps only: counts and switches) or `none` (constant over the horizon)."""
 
     @property
     def key(self) -> str:
@@ -64,17 +67,27 @@ LISTS = ("channels", "funnel", "repeat")
 
 F = LeverField
 CATALOGUE: tuple[LeverField, ...] = (
-    F("channels", "cost_per_lead", "Attract", "money", "CPL: {name}", decision=True),
-    F("channels", "leads_per_month", "Attract", "leads/month", "Paid leads: {name}", decision=True),
-    F("funnel", "conversion", "Convert", "share", "Conversion: {name}", decision=True),
+    F("channels", "cost_per_lead", "Attract", "money", "CPL: {name}", decision=True, plan="all"),
+    F(
+        "channels",
+        "leads_per_month",
+        "Attract",
+        "leads/month",
+        "Paid leads: {name}",
+        decision=True,
+        plan="all",
+    ),
+    F("channels", "lead_quality", "Attract", "×", "Lead quality: {name}", plan="steps"),
+    F("funnel", "conversion", "Convert", "share", "Conversion: {name}", decision=True, plan="all"),
     F("funnel", "delay_days", "Convert", "days", "Delay: {name}"),
-    F("sales_desk", "staff", "Convert", "people", "Salespeople", decision=True),
+    F("sales_desk", "staff", "Convert", "people", "Salespeople", decision=True, plan="steps"),
     F("sales_desk", "handling_minutes", "Convert", "minutes", "Handling time per lead", decision=True),
-    F("sales_desk", "hours_per_day", "Convert", "hours", "Working hours a day"),
+    F("sales_desk", "hours_per_day", "Convert", "hours", "Working hours a day", plan="steps"),
     F("sales_desk", "patience_hours", "Convert", "hours", "A lead's patience"),
-    F("sales_desk", "salary_per_month", "Convert", "money/month", "Salary per salesperson"),
-    F("first_purchase", "margin", "Convert", "money", "Margin per first sale", decision=True),
-    F("retention", "monthly_churn", "Keep", "share", "Monthly churn", decision=True),
+    F("sales_desk", "cooling_half_life_hours", "Convert", "hours", "Lead cooling half-life"),
+    F("sales_desk", "salary_per_month", "Convert", "money/month", "Salary per salesperson", plan="all"),
+    F("first_purchase", "margin", "Convert", "money", "Margin per first sale", decision=True, plan="all"),
+    F("retention", "monthly_churn", "Keep", "share", "Monthly churn", decision=True, plan="all"),
     F(
         "service_programme",
         "contacts_per_month",
@@ -82,6 +95,7 @@ CATALOGUE: tuple[LeverField, ...] = (
         "contacts/month",
         "Programme contacts",
         decision=True,
+        plan="steps",
     ),
     F(
         "service_programme",
@@ -90,8 +104,17 @@ CATALOGUE: tuple[LeverField, ...] = (
         "money/year",
         "Programme fixed cost",
         decision=True,
+        plan="all",
     ),
-    F("service_programme", "cost_per_contact", "Keep", "money", "Cost per contact", decision=True),
+    F(
+        "service_programme",
+        "cost_per_contact",
+        "Keep",
+        "money",
+        "Cost per contact",
+        decision=True,
+        plan="all",
+    ),
     F(
         "service_programme",
         "tolerated_contacts_per_month",
@@ -100,18 +123,18 @@ CATALOGUE: tuple[LeverField, ...] = (
         "Contacts customers welcome",
     ),
     F("service_programme", "max_churn_reduction", "Keep", "share", "Churn cut at best"),
-    F("service_programme", "referral_uplift", "Keep", "share", "Referral uplift"),
-    F("service_programme", "margin_uplift", "Keep", "share", "Repeat margin uplift"),
+    F("service_programme", "referral_uplift", "Keep", "share", "Referral uplift", plan="steps"),
+    F("service_programme", "margin_uplift", "Keep", "share", "Repeat margin uplift", plan="steps"),
     F("problems", "visit_problem_probability", "Keep", "share", "Visits with a problem", decision=True),
     F("problems", "resolution_days", "Keep", "days", "Days to resolve a problem", decision=True),
     F("problems", "cost_per_problem", "Keep", "money", "Cost per problem"),
     F("problems", "leave_probability_base", "Keep", "share", "Leave even if fixed at once"),
     F("problems", "leave_probability_per_day", "Keep", "share", "Extra leaving per day unfixed"),
     F("repeat", "interval_months", "Grow", "months", "Interval: {name}", decision=True),
-    F("repeat", "revenue", "Grow", "money", "Check: {name}"),
-    F("repeat", "margin", "Grow", "money", "Margin: {name}", decision=True),
+    F("repeat", "revenue", "Grow", "money", "Check: {name}", plan="all"),
+    F("repeat", "margin", "Grow", "money", "Margin: {name}", decision=True, plan="all"),
     F("repeat", "adoption", "Grow", "share", "Adoption: {name}", decision=True),
-    F("referrals", "per_customer_per_year", "Refer", "per year", "Referrals", decision=True),
+    F("referrals", "per_customer_per_year", "Refer", "per year", "Referrals", decision=True, plan="all"),
     F("referrals", "conversion_multiplier", "Refer", "×", "Referral conversion", decision=True),
     F("referrals", "bonus", "Refer", "money", "Bonus per referral sale"),
 )

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from sim.model import paths
 from sim.model.errors import ScenarioError
@@ -48,6 +58,8 @@ class Channel(_Model):
     """Mean paid leads a month (a Poisson process), in leads/month."""
     cost_per_lead: Money
     """Cost of one paid lead (CPL), paid when the lead arrives, in the scenario's currency."""
+    lead_quality: float = Field(default=1.0, ge=0.0, le=100.0, allow_inf_nan=False)
+    """Multiplier on the funnel's overall conversion for this channel's leads (result capped at 1), ×."""
 
 
 class SalesDesk(_Model):
@@ -65,6 +77,14 @@ class SalesDesk(_Model):
     """A lead still waiting after this long (wall clock) is lost, in hours; absent = it waits."""
     salary_per_month: Money = 0.0
     """Cost of one salesperson, in the scenario's currency per month."""
+    cooling_half_life_hours: float | None = Field(default=None, gt=0.0, le=24.0 * 365, allow_inf_nan=False)
+    """A reached lead's overall conversion halves for every this many hours it waited (wall clock), in
+    hours; absent = leads do not go cold."""
+
+    @property
+    def cooling_half_life_days(self) -> float:
+        """The cooling half-life in days (inf without cooling)."""
+        return math.inf if self.cooling_half_life_hours is None else self.cooling_half_life_hours / 24.0
 
     @property
     def open_fraction(self) -> float:
@@ -215,6 +235,50 @@ class ExistingCustomers(_Model):
     uniformly from 1 … interval; they churn, refer and get the programme like new customers."""
 
 
+PlanValue = Annotated[float | int, Field(allow_inf_nan=False)]
+PlanPath = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PlanStep(_Model):
+    """From `from_month` on, the levers at these paths take these values (until a later step)."""
+
+    from_month: int = Field(ge=1, le=240)
+    """First month (1-based) of the step."""
+    values: tuple[tuple[PlanPath, PlanValue], ...] = Field(min_length=1, max_length=200, strict=False)
+    """(dotted lever path, value) pairs; TOML writes them beside `from_month` in the step's table."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_table(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "values" not in data:
+            rest = {k: v for k, v in data.items() if k != "from_month"}
+            return {"from_month": data.get("from_month"), "values": tuple(rest.items())}
+        return data
+
+    @model_serializer
+    def _as_table(self) -> dict[str, Any]:
+        return {"from_month": self.from_month, **dict(self.values)}
+
+
+Trends = Annotated[
+    tuple[tuple[PlanPath, Annotated[float, Field(gt=-1.0, le=1.0, allow_inf_nan=False)]], ...],
+    Field(max_length=200, strict=False),
+]
+Seasonality = Annotated[
+    tuple[
+        tuple[
+            PlanPath,
+            Annotated[
+                tuple[Annotated[float, Field(gt=0.0, le=100.0, allow_inf_nan=False)], ...],
+                Field(min_length=12, max_length=12, strict=False),
+            ],
+        ],
+        ...,
+    ],
+    Field(max_length=200, strict=False),
+]
+
+
 class Scenario(_Model):
     """One business: channels, sales desk, funnel, customers' behaviour and the costs of service."""
 
@@ -248,6 +312,28 @@ class Scenario(_Model):
     """Problems at visits; absent = none."""
     existing_customers: ExistingCustomers = Field(default_factory=ExistingCustomers)
     """Customers at month 0."""
+    start: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    """Calendar month of month 1, `YYYY-MM` (dates in results and charts); absent = months are numbered."""
+    plan: tuple[PlanStep, ...] = Field(default=(), max_length=240, strict=False)
+    """Steps of the plan: from a month on, levers take new values (see `sim.model.plan`)."""
+    trends: Trends = ()
+    """Compound change a month of levers from month 1, as (path, rate) pairs; TOML `[trends]`."""
+    seasonality: Seasonality = ()
+    """Twelve multipliers of levers, as (path, multipliers) pairs; TOML `[seasonality]`."""
+
+    @field_validator("trends", "seasonality", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        return tuple(value.items()) if isinstance(value, dict) else value
+
+    @field_serializer("trends", "seasonality")
+    def _as_table(self, value: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+        return {path: (list(v) if isinstance(v, tuple) else v) for path, v in value}
+
+    @property
+    def planned(self) -> bool:
+        """True if any lever changes over time (plan steps, trends or seasonality)."""
+        return bool(self.plan or self.trends or self.seasonality)
 
     # --- derived figures -------------------------------------------------------------------------
 
@@ -297,8 +383,12 @@ class Scenario(_Model):
     # --- files and changes -----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (no None values), as written to TOML."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """Plain nested dict (no None values, no empty plan), as written to TOML."""
+        out = self.model_dump(mode="json", exclude_none=True)
+        for key in ("plan", "trends", "seasonality"):
+            if not out.get(key):
+                out.pop(key, None)
+        return out
 
     def to_toml(self) -> str:
         """The scenario as TOML text; `load_scenario` of it gives an equal scenario."""
@@ -310,8 +400,11 @@ class Scenario(_Model):
         `{"sales_desk.staff": 8, "channels.0.cost_per_lead": 2000, "referrals": None}`; list items are
         addressed by index. Raises `ScenarioError` for an unknown path or an invalid value.
         """
+        from sim.model import plan  # plan reads the lever catalogue, which reads this module
+
         data = self.model_dump(mode="json")
         for path, value in changes.items():
+            plan.move_steps(data, path, value)
             paths.set_in(data, path, value, self.name)
         return parse_scenario(data, source=f"scenario {self.name!r}")
 
@@ -321,26 +414,66 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def loc_is_season(loc: tuple[Any, ...]) -> bool:
+    """True for the location of a seasonality's list of multipliers."""
+    return len(loc) == 3 and loc[0] == "seasonality" and loc[2] == 1
+
+
+def _plan_location(loc: tuple[Any, ...], data: dict[str, Any]) -> str | None:
+    """A validation location inside the plan, trends or seasonality, named by the lever's path
+    (`plan[1]."sales_desk.staff"`, `seasonality."channels.0.leads_per_month"[3]`); None elsewhere."""
+    try:
+        if loc[0] in ("trends", "seasonality") and len(loc) >= 2 and isinstance(loc[1], int):
+            path = list(data[loc[0]])[loc[1]]
+            tail = f"[{loc[3]}]" if len(loc) > 3 and isinstance(loc[3], int) else ""
+            return f'{loc[0]}."{path}"{tail}'
+        if loc[0] == "plan" and len(loc) >= 4 and loc[2] == "values" and isinstance(loc[3], int):
+            step = data["plan"][loc[1]]
+            path = [k for k in step if k != "from_month"][loc[3]]
+            return f'plan[{loc[1]}]."{path}"'
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate a nested dict into a `Scenario`, raising `ScenarioError` on any problem."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: expected a table of settings, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except RecursionError:
         raise ScenarioError(f"{source}: settings nested too deeply") from None
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
-            path = paths.bracketed(tuple(err["loc"]))
+        errors = exc.errors(include_url=False)
+        locs = [tuple(e["loc"]) for e in errors]
+        seen: set[str] = set()
+        for err in errors:
+            loc = tuple(err["loc"])
+            if err["type"] == "too_short" and any(o[: len(loc)] == loc and len(o) > len(loc) for o in locs):
+                continue  # a list that is short because an item failed: the item's error says why
+            path = _plan_location(tuple(err["loc"]), data) or paths.bracketed(tuple(err["loc"]))
             rule = err["msg"]
             if rule.startswith("Value error, "):
                 rule = rule[len("Value error, ") :]
             rule = rule.replace("a valid tuple", "a list (an array in TOML)")
+            if loc_is_season(err["loc"]) and err["type"] in ("too_short", "too_long"):
+                rule = "needs 12 multipliers (January … December, or months 1 … 12)"
+            if loc == ("start",):
+                rule = "must be a calendar month written YYYY-MM (e.g. 2027-01)"
+            if path in seen:
+                continue  # one problem per place (a union reports each of its types)
+            seen.add(path)
             value = None if err["type"] == "missing" else err.get("input")
             problems.append((path, value, rule))
         text = "; ".join(f"{p}: {r}" if v is None else f"{p} = {_short(v)}: {r}" for p, v, r in problems)
         raise ScenarioError(f"{source}: {text}", problems) from None
+    if scenario.planned:
+        from sim.model import plan  # plan reads the lever catalogue, which reads this module
+
+        plan.check(scenario, source)
+    return scenario
 
 
 def loads_scenario(text: str, source: str = "scenario") -> Scenario:

@@ -751,13 +751,18 @@ LIST_SECTIONS = {"channels", "funnel", "repeat"}
 
 BOUNDS: dict[str, dict[str, Bound]] = {
     "": {"horizon_months": Bound(int, 1, 240), "discount_rate_annual": Bound(float, 0.0, 10.0)},
-    "channels": {"leads_per_month": Bound(float, 0.0, 1e7), "cost_per_lead": MONEY},
+    "channels": {
+        "leads_per_month": Bound(float, 0.0, 1e7),
+        "cost_per_lead": MONEY,
+        "lead_quality": Bound(float, 0.0, 100.0),
+    },
     "sales_desk": {
         "staff": Bound(int, 1, 10_000),
         "handling_minutes": Bound(float, 0.0, 1440.0, lo_open=True),
         "hours_per_day": Bound(float, 0.0, 24.0, lo_open=True),
         "patience_hours": Bound(float, 0.0, 24.0 * 365, lo_open=True),
         "salary_per_month": MONEY,
+        "cooling_half_life_hours": Bound(float, 0.0, 24.0 * 365, lo_open=True),
     },
     "funnel": {"conversion": PROB, "delay_days": Bound(float, 0.0, 3650.0)},
     "first_purchase": {"revenue": MONEY, "margin": MONEY},
