@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.accounting.calendar import year_of
 from sim.accounting.ledger import COST_COMPONENTS, KPI_COLUMNS, MONTHLY_COLUMNS, NEVER_KPIS
+from sim.model.calendar import year_of
 
 
 def monthly_frame(

@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from sim.accounting.calendar import MONTHS_PER_YEAR, monthly_discount
 from sim.accounting.lifetimes import LifetimeTables
+from sim.model.calendar import MONTHS_PER_YEAR, monthly_discount
 from sim.model.scenario import Scenario
 
 MONTHLY_COLUMNS: tuple[str, ...] = (

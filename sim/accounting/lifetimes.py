@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.accounting.calendar import monthly_discount
+from sim.model.calendar import monthly_discount
 from sim.model.scenario import Scenario
 
 TABLE_MONTHS = 600

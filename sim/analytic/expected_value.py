@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from sim.accounting import frames
-from sim.accounting.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.accounting.ledger import complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables, problem_leave_factor
 from sim.analytic.queueing import DeskPerformance, desk_performance
+from sim.model.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.model.scenario import Scenario, load_scenario
 
 MAX_PHASE_COMBINATIONS = 20_000

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sim.accounting.calendar import MONTH_DAYS
 from sim.analytic.expected_value import expected_arrays
 from sim.decisions.goal_seek import goal_seek
 from sim.decisions.metrics import GoalSeekError, meets
 from sim.decisions.programme import ProgrammeValue, programme_value
+from sim.model.calendar import MONTH_DAYS
 from sim.model.levers import find_lever
 from sim.model.scenario import Scenario
 from sim.report import texts

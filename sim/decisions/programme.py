@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.accounting.calendar import MONTHS_PER_YEAR, year_of
 from sim.analytic.expected_value import expected_arrays
 from sim.decisions.metrics import as_scenario
+from sim.model.calendar import MONTHS_PER_YEAR, year_of
 from sim.model.scenario import Scenario, ScenarioError
 
 

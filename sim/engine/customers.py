@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.accounting.calendar import MONTH_DAYS
 from sim.accounting.lifetimes import LifetimeTables
+from sim.model.calendar import MONTH_DAYS
 from sim.model.scenario import Scenario
 
 

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.accounting.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.accounting.ledger import BOOKED_COLUMNS
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.customers import draw_batch
 from sim.engine.desk import Desk, Leads, no_leads
 from sim.engine.streams import stream
+from sim.model.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.model.scenario import Scenario
 
 

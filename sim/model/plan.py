@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sim.model import paths
+from sim.model.calendar import MONTH_DAYS
 from sim.model.errors import ScenarioError
 from sim.model.levers import BY_KEY, LISTS, SECTIONS, model_bounds
 from sim.model.scenario import Scenario
@@ -277,3 +278,16 @@ def move_steps(data: dict[str, Any], path: str, new: Any) -> None:
                 step[path] = float(step[path]) * (new / old)
             else:
                 step[path] = float(step[path]) + (new - old)
+
+
+def staff_open_days(scenario: Scenario) -> float:
+    """Salespeople × open time within the horizon, in days (month m: staff(m) × the desk's open time in
+    month m at hours_per_day(m)); 0 without a desk. The denominator of the desk's utilisation."""
+    if scenario.sales_desk is None:
+        return 0.0
+    total = 0.0
+    for m, s in enumerate(months(scenario)):
+        desk = s.sales_desk
+        a, b = m * MONTH_DAYS, (m + 1) * MONTH_DAYS
+        total += desk.staff * (desk.open_days(b) - desk.open_days(a))
+    return total

@@ -1,10 +1,10 @@
-"""The model's calendar (`sim.accounting.calendar`): days, months and years (docs/model.md)."""
+"""The model's calendar (`sim.model.calendar`): days, months and years (docs/model.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from sim.accounting import calendar
+from sim.model import calendar
 
 
 def test_a_month_is_a_twelfth_of_a_julian_year():
