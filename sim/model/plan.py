@@ -121,7 +121,9 @@ def check(scenario: Scenario, source: str) -> None:
         for path in planned_paths(scenario):
             bad = _out_of_bounds(scenario, path)
             if bad:
-                problems.append((f'plan."{path}"', bad[1], f"month {bad[0]}: {bad[2]}"))
+                source_of = "trends" if path in dict(scenario.trends) else "plan"
+                source_of = "seasonality" if path in dict(scenario.seasonality) else source_of
+                problems.append((f'{source_of}."{path}"', bad[1], f"month {bad[0]}: {bad[2]}"))
         problems.extend(_cross_checks(scenario))
     if problems:
         text = "; ".join(f"{p} = {v!r}: {r}" for p, v, r in problems)
