@@ -211,7 +211,8 @@ def months(scenario: Scenario) -> tuple[Scenario, ...]:
             previous = now
         out = tuple(out_list)
     key = id(scenario)
-    _cache[key] = (weakref.ref(scenario, lambda _r: _cache.pop(key, None)), out)
+    cache = _cache  # the callback may run while the interpreter exits and module globals are gone
+    cache[key] = (weakref.ref(scenario, lambda _r: cache.pop(key, None)), out)
     return out
 
 
