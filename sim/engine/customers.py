@@ -1,5 +1,11 @@
 """Drawing one batch of customers' whole futures (adopted streams, churn, visits, problems) from the
-exact per-age tables of `sim.accounting.lifetimes`, booked into the monthly ledger (docs/model.md)."""
+exact per-age tables of `sim.accounting.lifetimes`, booked into the monthly ledger (docs/model.md).
+
+With a plan (docs/model.md, "Plans over time") every age month of a customer is booked with its calendar
+month's values: the churn at the check at the end of calendar month m is c(m) (a period effect), a repeat
+visit's margin and revenue are those of the visit's month. Problems are not plannable. Past the horizon
+the last month's values hold (the expected remainder of each customer's LTV).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.accounting.lifetimes import LifetimeTables
+from sim.accounting.lifetimes import LifetimeTables, cohort_ages
 from sim.model.calendar import MONTH_DAYS
 from sim.model.scenario import Scenario
+
+_NEVER = np.iinfo(np.int64).max
+"""A check that never fails (within any horizon)."""
 
 
 @dataclass
@@ -20,7 +29,10 @@ class CustomerBatch:
     """Per customer: time it leaves (end of the age month whose check fails), in days; inf if never
     within the horizon (beyond it nothing is counted)."""
     ltv: np.ndarray
-    """Per customer: realised discounted margin within the horizon + expected remainder after it."""
+    """Per new customer: realised discounted net margin (margin − cost to serve) within the horizon +
+    expected remainder after it, discounted to the purchase, in currency (empty for existing customers)."""
+    ltv_gross: np.ndarray
+    """Per new customer: the same for the margin alone (no cost to serve)."""
 
 
 def draw_batch(
@@ -37,22 +49,48 @@ def draw_batch(
     """Draw the whole future of `n` customers who bought in calendar month `month0` (0-based) and book
     their repeat visits, problems and active months into `ledger` (monthly arrays, 0-based months).
 
-    With `rng_existing`, the customers are the ones at month 0 (pass `month0=-1`): no first purchase,
-    visit phases drawn.
+    `tables` are the scenario's `lifetime_tables(scenario)` (any cohort's: its `calendar` gives the plan's
+    values by month and its `final` the remainders past the horizon). With `rng_existing`, the customers
+    are the ones at month 0 (pass `month0=-1`): no first purchase, visit phases drawn.
+
+    Random draws, in order: adoption (`rng_adopt`, n × streams uniforms), visit phases of existing
+    customers (`rng_existing`), problems (`rng_problems`, binomials), churn (`rng_life`). The first failing
+    churn check is geometric when the churn is the same at every check within the horizon (always without
+    a plan: the draws of a scenario without a plan are those the engine always made); with a churn that
+    changes over the cohort's months it is drawn exactly by inverse CDF, one uniform u ∈ (0, 1] per
+    customer: the first age month k whose survival Π_{i≤k} (1 − c(month0 + i)) is below u.
+
+    Per-customer LTV: the realised discounted margin, minus the realised cost to serve (the programme's
+    contacts for each month active at its end, the cost of each problem at a visit that happened), within
+    the horizon, plus — for a customer still there at its end — the expected remainder of the last
+    month's tables (`tables.final.remaining_ltv` at the age reached). Its mean is `cohort_ltv`'s value.
     """
     H = ledger["margin_repeat"].shape[0]
     A = H - 1 - month0  # last age month inside the horizon
     existing = rng_existing is not None
     J = len(scenario.repeat)
+    values = tables.calendar
+    if values.churn.shape[0] != H:
+        raise ValueError(f"tables of a {values.churn.shape[0]}-month horizon for a ledger of {H} months")
+    planned = scenario.planned
+    # Calendar month of each age month 0 … A (an existing customer's age 0 is before month 1: never booked).
+    month = np.maximum(month0 + np.arange(A + 1), 0)
     adopted = rng_adopt.random((n, J)) < tables.adoption[None, :]
     if existing:
-        visits, margin, revenue = _existing_rows(scenario, adopted, A, rng_existing)
+        visits, margin, revenue = _existing_rows(
+            scenario, adopted, A, rng_existing, values.repeat_margin[month], values.repeat_revenue[month]
+        )
         row = None
     else:
         row = tables.row_of_code[adopted @ tables.code_bits] if J else np.zeros(n, np.int64)
         visits = tables.visits[row, : A + 1]
-        margin = tables.margin[row, : A + 1]  # k = 0 holds the first purchase (booked at the sale)
-        revenue = tables.revenue[row, : A + 1]
+        if planned:
+            rows = cohort_ages(scenario, tables, month0, A + 1)  # the plan's values of each age's month
+            margin = rows.margin[row]  # k = 0 holds the first purchase of month0 (booked at the sale)
+            revenue = rows.revenue[row]
+        else:
+            margin = tables.margin[row, : A + 1]  # k = 0 holds the first purchase (booked at the sale)
+            revenue = tables.revenue[row, : A + 1]
 
     # Problems: the first purchase counts as a visit at age 0 for new customers.
     pr = scenario.problems
@@ -63,14 +101,14 @@ def draw_batch(
         problems = rng_problems.binomial(problem_visits, pr.visit_problem_probability)
         leaves = rng_problems.binomial(problems, pr.leave_probability) > 0
         # a problem in age month j makes the customer leave at the check at the end of month j + 1
-        problem_fail = np.where(leaves.any(axis=1), leaves.argmax(axis=1) + 1, np.iinfo(np.int64).max)
+        problem_fail = np.where(leaves.any(axis=1), leaves.argmax(axis=1) + 1, _NEVER)
     else:
         problems = None
-        problem_fail = np.full(n, np.iinfo(np.int64).max)
+        problem_fail = np.full(n, _NEVER)
 
-    # Churn checks at the ends of age months 1, 2, …: the first failing one is geometric.
-    c = scenario.effective_churn
-    churn_fail = rng_life.geometric(c, n) if c > 0 else np.full(n, np.iinfo(np.int64).max)
+    # Churn checks at the ends of age months 1, 2, …: the age month of the first failing one.
+    checks = values.churn[month0 + 1 :] if planned else None  # churn at the checks of ages 1 … A
+    churn_fail = _churn_fail(scenario, checks, values.churn[-1], n, A, rng_life)
     first_fail = np.minimum(churn_fail, problem_fail)  # age month whose check fails
     passed = np.minimum(first_fail - 1, A)  # checks passed within the horizon (A = alive at its end)
     alive = np.arange(A + 1)[None, :] <= passed[:, None]  # there at the end of age month k
@@ -84,6 +122,7 @@ def draw_batch(
     ledger["active_customers"][month0 + max(0, -month0) : month0 + A + 1] += alive.sum(axis=0)[
         max(0, -month0) :
     ]
+    happened = None
     if problems is not None:
         # A problem is counted if its visit happened: the first purchase always, others only if alive.
         happened = alive.copy()
@@ -95,21 +134,53 @@ def draw_batch(
         ledger["problems"][seg_p] += n_problems
         ledger["problem_cost"][seg_p] += n_problems * pr.cost_per_problem
 
-    month = MONTH_DAYS
-    stay_until = np.where(first_fail <= A, (month0 + np.minimum(first_fail, A + 1) + 1) * month, np.inf)
+    month_days = MONTH_DAYS
+    stay_until = np.where(first_fail <= A, (month0 + np.minimum(first_fail, A + 1) + 1) * month_days, np.inf)
 
     if existing:
-        ltv = np.zeros(0)
-    else:
-        own = ((margin * alive) * tables.discount[None, : A + 1]).sum(axis=1)
-        ltv = own + np.where(passed >= A, tables.remaining_ltv[row, A], 0.0)
-    return CustomerBatch(stay_until=stay_until, ltv=ltv)
+        return CustomerBatch(stay_until=stay_until, ltv=np.zeros(0), ltv_gross=np.zeros(0))
+    disc = tables.discount[None, : A + 1]
+    final = tables.final
+    there = passed >= A  # still there at the horizon's end: the expected remainder follows
+    own = ((margin * alive) * disc).sum(axis=1)
+    ltv_gross = own + np.where(there, final.remaining_ltv_gross[row, A], 0.0)
+    cost = values.contact_cost[month][None, :] * alive
+    if problems is not None:
+        cost = cost + pr.cost_per_problem * (problems * happened)
+    own_net = own - (cost * disc).sum(axis=1)
+    ltv = own_net + np.where(there, final.remaining_ltv[row, A], 0.0)
+    return CustomerBatch(stay_until=stay_until, ltv=ltv, ltv_gross=ltv_gross)
+
+
+def _churn_fail(
+    scenario: Scenario, churn: np.ndarray | None, last: float, n: int, A: int, rng_life: np.random.Generator
+) -> np.ndarray:
+    """Age month of each customer's first failing churn check (a geometric draw may give one past the
+    horizon; `_NEVER`: none within it — beyond it nothing is counted). `churn`: the churn at the checks at
+    the ends of age months 1 … A (None: the scenario's, the same at every check); `last`: the last
+    month's churn, which holds past the horizon."""
+    if churn is None or churn.size == 0 or np.all(churn == churn[0]):
+        c = scenario.effective_churn if churn is None else float(churn[0] if churn.size else last)
+        return rng_life.geometric(c, n) if c > 0 else np.full(n, _NEVER)
+    # Inverse CDF: P(first failure > k) = S(k) = Π_{i≤k} (1 − c_i); with u ∈ (0, 1], the checks passed are
+    # the k with S(k) ≥ u (a prefix, S falls), and the first failing check is the next one.
+    survival = np.cumprod(1.0 - churn)
+    u = 1.0 - rng_life.random(n)
+    passed = np.searchsorted(-survival, -u, side="right")
+    return np.where(passed < A, passed + 1, _NEVER)
 
 
 def _existing_rows(
-    scenario: Scenario, adopted: np.ndarray, A: int, rng_existing: np.random.Generator
+    scenario: Scenario,
+    adopted: np.ndarray,
+    A: int,
+    rng_existing: np.random.Generator,
+    repeat_margin: np.ndarray,
+    repeat_revenue: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Visits, margin and revenue by age month of customers at month 0, with random visit phases."""
+    """Visits, margin and revenue by age month of customers at month 0, with random visit phases.
+    `repeat_margin`, `repeat_revenue`: a visit's margin (with the programme's uplift) and revenue of each
+    stream in each age month's calendar month, shape (A + 1, streams)."""
     n = adopted.shape[0]
     k = np.arange(A + 1)
     iv = np.array([s.interval_months for s in scenario.repeat], dtype=np.int64)
@@ -117,7 +188,6 @@ def _existing_rows(
     visits = np.zeros((n, A + 1))
     margin = np.zeros((n, A + 1))
     revenue = np.zeros((n, A + 1))
-    factor = scenario.repeat_margin_factor
     for j, s in enumerate(scenario.repeat):
         due = (
             adopted[:, j : j + 1]
@@ -125,6 +195,6 @@ def _existing_rows(
             & ((k[None, :] - offset[:, j : j + 1]) % s.interval_months == 0)
         )
         visits += due
-        margin += due * (s.margin * factor)
-        revenue += due * s.revenue
+        margin += due * repeat_margin[None, :, j]
+        revenue += due * repeat_revenue[None, :, j]
     return visits, margin, revenue
