@@ -6,8 +6,9 @@ charts) serves the CLI and the app.
 
 The public names below are imported from their modules on first use (PEP 562, as Scientific Python's
 SPEC 1 recommends): `import sim` itself loads nothing heavy, and the engine (SimPy, numba) is imported
-only by `sim.simulate`, `sim.compare` and `sim.sweep`. No public function shares its name with a module of
-the package, so `import sim.X` is always a module and everything pickles by name.
+only by `sim.simulate`, `sim.compare`, `sim.sweep` and the decisions asked to use it (`best` and
+`next_budget` with `model="simulate"`). No public function shares its name with a module of the package,
+so `import sim.X` is always a module and everything pickles by name.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from sim.version import __version__
 _SOURCES = {
     "ExpectedResult": "sim.analytic.expected_value",
     "expected": "sim.analytic.expected_value",
+    "BestResult": "sim.decisions.best",
+    "best": "sim.decisions.best",
+    "NextBudget": "sim.decisions.budget",
+    "next_budget": "sim.decisions.budget",
+    "DecisionError": "sim.decisions.metrics",
     "GoalSeekError": "sim.decisions.metrics",
     "GoalSeekResult": "sim.decisions.goal_seek",
     "goal_seek": "sim.decisions.goal_seek",
@@ -45,10 +51,13 @@ _SOURCES = {
 """Public name -> the module that defines it."""
 
 __all__ = [
+    "BestResult",
+    "DecisionError",
     "ExpectedResult",
     "GoalSeekError",
     "GoalSeekResult",
     "Lever",
+    "NextBudget",
     "ProgrammeValue",
     "Scenario",
     "ScenarioError",
@@ -56,6 +65,7 @@ __all__ = [
     "SweepError",
     "SweepFrames",
     "__version__",
+    "best",
     "combine",
     "compare",
     "expected",
@@ -63,6 +73,7 @@ __all__ = [
     "levers",
     "load_scenario",
     "loads_scenario",
+    "next_budget",
     "parse_scenario",
     "programme_value",
     "sensitivity",
@@ -75,8 +86,10 @@ if TYPE_CHECKING:
     from sim.analytic.expected_value import ExpectedResult, expected
     from sim.batch.points import SweepError, sweep_points
     from sim.batch.sweeps import SweepFrames, sweep
+    from sim.decisions.best import BestResult, best
+    from sim.decisions.budget import NextBudget, next_budget
     from sim.decisions.goal_seek import GoalSeekResult, goal_seek
-    from sim.decisions.metrics import GoalSeekError
+    from sim.decisions.metrics import DecisionError, GoalSeekError
     from sim.decisions.programme import ProgrammeValue, programme_value
     from sim.decisions.sensitivity import sensitivity
     from sim.engine.runs import SimulationResult, combine, compare, simulate

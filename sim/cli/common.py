@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from sim.accounting.ledger import NEVER_KPIS
 from sim.model.numbers import parse_number, parse_whole
 
 EXIT_BAD_INPUT = 2
@@ -75,6 +76,34 @@ def progress_bar(total: int, label: str) -> Callable[[int, int], None]:
 def money(value: float) -> str:
     """A whole amount with thin spaces between thousands (`—` if not finite)."""
     return "—" if not math.isfinite(value) else f"{value:,.0f}".replace(",", " ")
+
+
+SHARE_KPIS = ("lost_lead_share", "desk_utilization", "p_break_even", "lost_share")
+"""Figures shown as percentages."""
+DECIMAL_KPIS = ("ltv_to_cac", "leads_per_sale", "mean_wait_hours", "break_even_month", "payback_months")
+"""Figures shown with one decimal; every other KPI is an amount of money."""
+
+
+def kpi_text(value: float | None, kpi: str) -> str:
+    """A KPI's value as text: `never` for a break-even or payback month not reached, `—` if undefined,
+    `∞`, a percentage for shares, one decimal for ratios, months and hours, else a whole amount."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "never" if kpi in NEVER_KPIS else "—"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if kpi in SHARE_KPIS:
+        return f"{value:.1%}"
+    if kpi in DECIMAL_KPIS:
+        return f"{value:,.1f}"
+    return money(value)
+
+
+def change_text(value: float, kpi: str) -> str:
+    """A change of a KPI as text, with `+` before a rise (`—` if either side is undefined or never)."""
+    if math.isnan(value):
+        return "—"
+    text = kpi_text(value, kpi)
+    return f"+{text}" if value > 0 else text
 
 
 def text_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:

@@ -1,8 +1,9 @@
 """The command line: `funnel-sim …` (the same as `python -m sim …`).
 
 One parser, with the commands of `sim.cli.runs` (run, validate, compare), `sim.cli.decisions`
-(sensitivity, goal-seek, programme) and `sim.cli.sweep` (sweep), and one error path: bad input (a missing
-or invalid file, a bad option or value) prints one line on stderr and exits 2, never a traceback.
+(sensitivity, goal-seek, best, budget, programme), `sim.cli.sweep` (sweep) and `sim.cli.report` (report),
+and one error path: bad input (a missing or invalid file, a bad option or value) prints one line on
+stderr and exits 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Sequence
 
 from sim.cli import decisions, report, runs, sweep
 from sim.cli.common import EXIT_BAD_INPUT, BadInput, Parser
-from sim.decisions.metrics import GoalSeekError
+from sim.decisions.metrics import DecisionError
 from sim.model.scenario import ScenarioError
 from sim.version import __version__
 
-USER_ERRORS = (ScenarioError, GoalSeekError, BadInput)
+USER_ERRORS = (ScenarioError, DecisionError, BadInput)
 """What a command raises for bad input: reported in one line, exit code EXIT_BAD_INPUT."""
 
 

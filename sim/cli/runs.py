@@ -7,35 +7,61 @@ import math
 import sys
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.accounting.ledger import NEVER_KPIS
-from sim.cli.common import EXIT_BAD_INPUT, BadInput, money, positive_int, progress_bar, seed, text_table
+from sim.cli.common import (
+    EXIT_BAD_INPUT,
+    BadInput,
+    kpi_text,
+    money,
+    positive_int,
+    progress_bar,
+    seed,
+    text_table,
+)
 from sim.model.scenario import ScenarioError, load_scenario
 
 
-def _fmt(value: float, kpi: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "never" if kpi in NEVER_KPIS else "—"
-    if math.isinf(value):
-        return "∞"
-    if kpi in ("lost_lead_share", "desk_utilization", "p_break_even"):
-        return f"{value:.1%}"
-    if kpi in ("ltv_to_cac", "leads_per_sale", "mean_wait_hours", "break_even_month", "payback_months"):
-        return f"{value:,.1f}"
-    return money(value)
-
-
 def kpi_table(summary: pd.DataFrame, replications: int) -> str:
-    """`SimulationResult.summary()` as a text table (one value column for one replication)."""
+    """`SimulationResult.summary()` as a text table (one value column for one replication); `ltv_gross`
+    (margin only) right after `ltv` (net of the cost to serve)."""
     cols = ["mean"] if replications == 1 else ["mean", "p10", "p50", "p90"]
     rows = [["kpi", *("value" if replications == 1 else c for c in cols)]]
-    for kpi, row in summary.iterrows():
+    order = [str(k) for k in summary.index]
+    if "ltv_gross" in order and "ltv" in order:
+        order.remove("ltv_gross")
+        order.insert(order.index("ltv") + 1, "ltv_gross")
+    for kpi in order:
+        row = summary.loc[kpi]
         if kpi == "p_break_even":
             if replications > 1:
-                rows.append([str(kpi), _fmt(row["mean"], str(kpi)), "", "", ""])
+                rows.append([kpi, kpi_text(row["mean"], kpi), "", "", ""])
             continue
-        rows.append([str(kpi), *(_fmt(row[c], str(kpi)) for c in cols)])
+        rows.append([kpi, *(kpi_text(row[c], kpi) for c in cols)])
+    return text_table(rows, left=1)
+
+
+CHANNEL_TABLE = ("leads", "sales", "cac", "leads_per_sale", "lost_share", "ltv_to_cac", "payback_months")
+"""Columns of the per-channel table of `run` (`SimulationResult.channel_kpis`)."""
+
+
+def channel_table(channel_kpis: pd.DataFrame) -> str:
+    """Per channel (in the run's order), the mean over replications of its horizon's figures: leads and
+    sales (one decimal), CAC (money), leads per sale, lost share, LTV/CAC and payback months. As in
+    `summary()`, a mean is over the replications where the figure is finite (payback `never` if none)."""
+    rows = [["channel", *CHANNEL_TABLE]]
+    for channel, group in channel_kpis.groupby("channel", sort=False):
+        cells = [str(channel)]
+        for col in CHANNEL_TABLE:
+            x = group[col].to_numpy(dtype=float)
+            finite = x[np.isfinite(x)]
+            mean = float(finite.mean()) if finite.size else (float(x[0]) if np.all(np.isinf(x)) else np.nan)
+            if col in ("leads", "sales"):
+                cells.append(f"{mean:,.1f}".replace(",", " ") if math.isfinite(mean) else "—")
+            else:
+                cells.append(kpi_text(mean, col))
+        rows.append(cells)
     return text_table(rows, left=1)
 
 
@@ -50,12 +76,22 @@ def _run(args: argparse.Namespace) -> int:
         f"{scenario.horizon_months} months, money in {scenario.currency}"
     )
     print(kpi_table(result.summary(), args.replications))
+    channels = getattr(result, "channel_kpis", None)
+    if channels is not None and len(channels) and scenario.referrals is None:  # no referral row to show
+        channels = channels[channels["channel"].isin([c.name for c in scenario.channels])]
+    if channels is not None and len(channels):
+        what = (
+            "per channel" if args.replications == 1 else f"per channel, means over {args.replications} runs"
+        )
+        print(f"\n{what}:")
+        print(channel_table(channels))
     if args.out:
         try:
             out = result.save(args.out)
         except OSError as exc:
             raise BadInput(f"cannot write to {args.out}: {exc.strerror or exc}") from None
-        print(f"wrote {out / 'monthly.parquet'}, {out / 'kpis.parquet'}, {out / 'run.json'}")
+        names = ("monthly.parquet", "kpis.parquet", "channels.parquet", "channel_kpis.parquet", "run.json")
+        print("wrote " + ", ".join(str(out / n) for n in names if (out / n).exists()))
     return 0
 
 

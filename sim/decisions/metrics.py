@@ -39,7 +39,11 @@ def meets(metric: str, value: float, target: float) -> bool:
     return value <= target if METRICS[metric] is Better.LOWER else value >= target
 
 
-class GoalSeekError(ValueError):
+class DecisionError(ValueError):
+    """A decision cannot be answered as asked (an empty or invalid range, a bad model or amount …)."""
+
+
+class GoalSeekError(DecisionError):
     """The target cannot be reached within the search range (or is met across all of it)."""
 
 

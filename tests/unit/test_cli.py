@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import sim
+from sim.cli.common import money
 from sim.cli.main import main
+from sim.cli.runs import channel_table, kpi_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DEALER = str(ROOT / "scenarios" / "car_dealer.toml")
@@ -21,6 +25,8 @@ SERVICE = str(ROOT / "scenarios" / "car_dealer_service.toml")
 MISSING = "no/such/scenario.toml"
 INVALID = "invalid.toml"
 """Written into the test's folder: two invalid values and two missing sections."""
+FREE = "free.toml"
+"""Written into the test's folder: the dealer whose leads cost nothing."""
 
 
 def cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -72,6 +78,19 @@ BAD_INPUT = [
     (["sweep", DEALER, "--grid", "nonsense"], "expected PATH=V1,V2"),
     (["sweep", DEALER, "--samples", "4"], "--samples needs at least one --sample"),
     (["sweep", DEALER, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not both"),
+    (["best", MISSING, *STAFF], "no such file"),
+    (["best", DEALER, "--lever", "sales_desk.staff"], "--metric"),
+    (["best", DEALER, "--lever", "sales_desk.staff", "--metric", "nonsense"], "invalid choice: 'nonsense'"),
+    (["best", DEALER, "--lever", "sales_desk.stuff", "--metric", "cac"], "not a lever"),
+    (["best", DEALER, *STAFF, "--low", "5", "--high", "5"], "holds fewer than two values"),
+    (["best", DEALER, *STAFF, "--low", "0"], "outside sales_desk.staff's valid values"),
+    (["best", DEALER, *STAFF, "--model", "exact"], "invalid choice: 'exact'"),
+    (["best", DEALER, *STAFF, "--points", "2"], "points = 2: must be a whole number >= 3"),
+    (["budget", MISSING], "no such file"),
+    (["budget", DEALER, "--amount", "0"], "--amount 0: must be a positive amount a month"),
+    (["budget", DEALER, "--amount", "lots"], "'lots' is not a number"),
+    (["budget", FREE], "no paid channel"),
+    (["budget", DEALER, "--metric", "nonsense"], "invalid choice: 'nonsense'"),
     (["nonsense"], "invalid choice: 'nonsense'"),
 ]
 
@@ -90,6 +109,9 @@ def test_bad_input_exits_2_with_one_line(
     (tmp_path / INVALID).write_text(
         'name = "x"\nhorizon_months = 0\n[first_purchase]\nrevenue = -1\nmargin = 2\n', encoding="utf-8"
     )
+    (tmp_path / FREE).write_text(
+        sim.load_scenario(DEALER).override({"channels.0.cost_per_lead": 0.0}).to_toml(), encoding="utf-8"
+    )
     code, _, err = cli(argv, capsys)
     assert code == 2, f"exit code {code}: {err}"
     assert "Traceback" not in err
@@ -102,3 +124,131 @@ def test_validate_reports_each_file(capsys: pytest.CaptureFixture[str]):
     code, out, err = cli(["validate", *files], capsys)
     assert (code, err) == (0, "")
     assert out.splitlines() == [f"ok: {f} ({sim.load_scenario(f).name})" for f in files]
+
+
+def write(scenario: sim.Scenario, folder: Path, name: str) -> str:
+    path = folder / name
+    path.write_text(scenario.to_toml(), encoding="utf-8")
+    return str(path)
+
+
+def test_best_prints_the_curve_and_the_answer(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    desk = sim.load_scenario(SERVICE).override(
+        {"sales_desk.salary_per_month": 60_000.0, "sales_desk.handling_minutes": 60.0}
+    )
+    path = write(desk, tmp_path, "desk.toml")
+    code, out, err = cli(
+        ["best", path, "--lever", "sales_desk.staff", "--metric", "final_cumulative_cash"], capsys
+    )
+    assert (code, err) == (0, "")
+    res = sim.best(desk, "sales_desk.staff", "final_cumulative_cash")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{desk.name}: final_cumulative_cash against Salespeople (sales_desk.staff")
+    assert "expected values, money in RUB" in lines[0]
+    rows = lines[3 : 3 + len(res.curve)]
+    assert [r.split()[0] for r in rows] == [str(n) for n in range(1, 15)], "every whole number, in order"
+    best_row = next(r for r in rows if "◀ best" in r)
+    assert best_row.split()[0] == str(res.value) == "3"
+    assert next(r for r in rows if r.endswith("now")).split()[0] == "4"
+    assert lines[-1] == (
+        f"best: sales_desk.staff = 3 gives the highest final_cumulative_cash, {money(res.metric_value)} "
+        f"(now 4: {money(res.base_metric)})"
+    )
+
+
+def test_best_of_a_number_lever_shows_at_most_41_rows(capsys: pytest.CaptureFixture[str]):
+    lever = "channels.0.cost_per_lead"
+    code, out, _ = cli(["best", SERVICE, "--lever", lever, "--metric", "break_even_month"], capsys)
+    assert code == 0
+    res = sim.best(SERVICE, lever, "break_even_month")
+    assert len(res.curve) > 41
+    rows = out.splitlines()[3:-1]
+    assert 41 <= len(rows) <= 43, "41 evenly spread rows, plus the best and the current value"
+    assert any("◀ best" in r for r in rows) and any(r.endswith("now") for r in rows)
+
+
+def test_budget_prints_every_paid_channel_best_first(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    data = sim.load_scenario(SERVICE).model_dump(mode="json")
+    data["channels"].append({"name": "Forms", "leads_per_month": 300.0, "cost_per_lead": 1500.0})
+    two = sim.parse_scenario(data)
+    path = write(two, tmp_path, "two.toml")
+    code, out, err = cli(["budget", path, "--amount", "100000"], capsys)
+    assert (code, err) == (0, "")
+    res = sim.next_budget(two, amount=100_000)
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{two.name}: 100 000 RUB a month more for one paid channel at a time, for 120 months "
+        "(expected values)"
+    )
+    assert [line.split()[0] for line in lines[4:6]] == res.table["name"].tolist() == ["Forms", "Calls"]
+    assert money(res.table["cash_change"].iloc[0]) in lines[4]
+    assert lines[-1] == res.verdict("RUB")
+
+
+def test_run_prints_a_table_per_channel(capsys: pytest.CaptureFixture[str]):
+    """Needs the engine's per-channel results (`SimulationResult.channel_kpis`) and `ltv_gross`."""
+    code, out, _ = cli(["run", SERVICE, "-n", "2", "--seed", "3"], capsys)
+    assert code == 0
+    result = sim.simulate(SERVICE, replications=2, seed=3)
+    lines = out.splitlines()
+    kpis = [line.split()[0] if line.strip() else "" for line in lines]
+    assert kpis[kpis.index("ltv") + 1] == "ltv_gross", "the gross LTV right after the net one"
+    start = lines.index("per channel, means over 2 runs:")
+    header = lines[start + 1].split()
+    assert header == [
+        "channel",
+        "leads",
+        "sales",
+        "cac",
+        "leads_per_sale",
+        "lost_share",
+        "ltv_to_cac",
+        "payback_months",
+    ]
+    means = result.channel_kpis.groupby("channel", sort=False)[["leads", "sales", "cac"]].mean()
+    rows = lines[start + 3 : start + 3 + len(means)]
+    assert [r.split()[0] for r in rows] == [str(c) for c in means.index]
+    for row, (_, m) in zip(rows, means.iterrows(), strict=True):
+        assert f"{m['leads']:,.1f}".replace(",", " ") in row
+        assert money(m["cac"]) in row
+
+
+def test_kpi_table_puts_the_gross_ltv_after_the_net_one():
+    summary = pd.DataFrame(
+        {"mean": [76.0, 2.8e5, 1.4e5, 3.5e5], "p10": np.nan, "p50": np.nan, "p90": np.nan},
+        index=pd.Index(["break_even_month", "ltv", "cac", "ltv_gross"], name="kpi"),
+    )
+    lines = kpi_table(summary, 1).splitlines()
+    assert [line.split()[0] for line in lines[2:]] == ["break_even_month", "ltv", "ltv_gross", "cac"]
+    assert lines[4].endswith("350 000")
+
+
+def test_channel_table_means_over_replications():
+    channel_kpis = pd.DataFrame(
+        {
+            "replication": [0, 0, 1, 1],
+            "channel": ["Calls", "referrals", "Calls", "referrals"],
+            "leads": [1000.0, 40.0, 1010.0, 44.0],
+            "sales": [10.0, 10.0, 12.0, 11.0],
+            "cac": [225_000.0, 1000.0, 175_000.0, 2000.0],
+            "leads_per_sale": [100.0, 4.0, 84.0, 4.0],
+            "lost_share": [0.01, 0.0, 0.03, 0.0],
+            "ltv_to_cac": [1.2, 280.0, 1.6, 140.0],
+            "payback_months": [np.nan, 1.0, 30.0, 1.0],
+        }
+    )
+    rows = [line.split("  ") for line in channel_table(channel_kpis).splitlines()[2:]]
+    cells = [[c.strip() for c in r if c.strip()] for r in rows]
+    assert cells[0] == ["Calls", "1 005.0", "11.0", "200 000", "92.0", "2.0%", "1.4", "30.0"]
+    assert cells[1] == ["referrals", "42.0", "10.5", "1 500", "4.0", "0.0%", "210.0", "1.0"]
+    never = channel_kpis.assign(payback_months=np.nan)
+    assert channel_table(never).splitlines()[2].split()[-1] == "never"
+
+
+def test_run_without_referrals_shows_no_referral_row(capsys: pytest.CaptureFixture[str]):
+    """Needs the engine's per-channel results (`SimulationResult.channel_kpis`)."""
+    code, out, _ = cli(["run", DEALER], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    start = lines.index("per channel:")
+    assert [line.split()[0] for line in lines[start + 3 :]] == ["Calls"]

@@ -15,6 +15,7 @@ from sim.accounting.lifetimes import lifetime_tables
 from sim.analytic.expected_value import expected_arrays
 from sim.decisions.goal_seek import TABLE_FREE
 from sim.decisions.metrics import METRICS
+from sim.model import plan
 from sim.model.levers import value_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,3 +261,121 @@ def test_programme_curve_is_the_model_at_every_point(programme):
     assert (pv.extra_margin_per_year, pv.cost_per_year, pv.net_per_year) == pytest.approx(now, rel=1e-12)
     assert pv.optimal_net_per_year == pytest.approx(per_year(pv.optimal_contacts_per_month)[2], rel=1e-9)
     assert pv.optimal_net_per_year >= pv.curve["net"].max()
+
+
+# --- planned scenarios: a lever with a plan moves as a whole --------------------------------------
+
+WINTER = [0.7, 0.8, 1.0, 1.1, 1.2, 1.2, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9]
+PLANNED = SERVICE.override(
+    {
+        "plan": [
+            {"from_month": 7, "channels.0.leads_per_month": 1500.0},
+            {"from_month": 13, "sales_desk.staff": 6, "retention.monthly_churn": 0.01},
+        ],
+        "trends": {"channels.0.cost_per_lead": 0.005},
+        "seasonality": {"channels.0.leads_per_month": WINTER},
+    }
+)
+"""The dealer with more calls from month 7 (and a winter dip), two more salespeople and less churn from
+month 13, and the CPL rising 0.5 % a month."""
+
+SCALED = [
+    # (lever, how its whole plan moves when its base moves from `value` to `x`)
+    ("channels.0.leads_per_month", "scaled"),
+    ("channels.0.cost_per_lead", "scaled"),
+    ("retention.monthly_churn", "scaled"),
+    ("sales_desk.staff", "shifted"),
+]
+
+
+def test_planned_scenario_is_planned():
+    assert PLANNED.planned
+    assert plan.values(PLANNED, "sales_desk.staff")[[0, 12]].tolist() == [4.0, 6.0]
+
+
+@pytest.mark.parametrize(("lever", "how"), SCALED)
+def test_sensitivity_moves_a_planned_lever_as_a_whole(lever: str, how: str):
+    row = sim.sensitivity(PLANNED, levers=[lever]).iloc[0]
+    before = plan.values(PLANNED, lever)
+    for side in ("low", "high"):
+        x = row[side]
+        moved = PLANNED.override({lever: int(x) if lever == "sales_desk.staff" else x})
+        after = plan.values(moved, lever)
+        if how == "scaled":
+            np.testing.assert_allclose(after, before * (x / row["value"]), rtol=1e-12, err_msg=side)
+        else:
+            np.testing.assert_array_equal(after, before + (x - row["value"]), err_msg=side)
+        np.testing.assert_equal(
+            row[f"metric_{side}"], sim.expected(moved).kpi["break_even_month"], err_msg=side
+        )
+    np.testing.assert_equal(row["metric_base"], sim.expected(PLANNED).kpi["break_even_month"])
+
+
+def test_goal_seek_moves_a_planned_lever_as_a_whole():
+    lever, metric = "channels.0.cost_per_lead", "final_cumulative_cash"
+    res = sim.goal_seek(PLANNED, lever, metric, 0.0, step=10.0)
+    assert res.metric_value == sim.expected(PLANNED.override({lever: res.value})).kpi[metric] >= 0.0
+    beyond = PLANNED.override({lever: res.value + 10.0})
+    assert sim.expected(beyond).kpi[metric] < 0.0, "one step beyond, the cash is negative"
+    np.testing.assert_allclose(
+        plan.values(beyond, lever), plan.values(PLANNED, lever) * (res.value + 10.0) / 2250.0, rtol=1e-12
+    )
+
+
+HALF_CPL = SERVICE.override(
+    {"channels.0.cost_per_lead": 1125.0, "plan": [{"from_month": 1, "channels.0.cost_per_lead": 2250.0}]}
+)
+"""The dealer with a CPL of 1,125 that a plan sets to 2,250 from month 1: the dealer as it is, with
+every CPL the plan's (twice the base)."""
+
+
+def test_a_plan_from_month_one_gives_the_unplanned_answers():
+    """Needs the expected-value model to read plans (sim.model.plan.months): the base moves, the plan
+    moves with it, and the figures are those of the unplanned dealer at twice the base."""
+    lever = "channels.0.cost_per_lead"
+    for metric in ("break_even_month", "final_cumulative_cash"):
+        planned = sim.sensitivity(HALF_CPL, levers=[lever], metric=metric).iloc[0]
+        flat = sim.sensitivity(SERVICE, levers=[lever], metric=metric).iloc[0]
+        assert (planned["low"], planned["high"]) == (900.0, 1350.0)
+        for col in ("metric_low", "metric_base", "metric_high"):
+            assert planned[col] == pytest.approx(flat[col], rel=1e-12), (metric, col)
+    res = sim.goal_seek(HALF_CPL, lever, "break_even_month", 60, step=25.0)
+    flat = sim.goal_seek(SERVICE, lever, "break_even_month", 60, step=50.0)
+    assert res.value == flat.value / 2
+    assert res.metric_value == flat.metric_value
+
+
+def test_a_sweep_moves_a_planned_lever_as_a_whole():
+    small = PLANNED.override({"horizon_months": 18, "channels.0.leads_per_month": 100.0})
+    grid = {"channels.0.cost_per_lead": [1500.0, 3000.0], "sales_desk.staff": [2, 3]}
+    points = sim.sweep_points(small, grid=grid)
+    kpis = sim.sweep(small, grid=grid, replications=2, seed=4, workers=1)
+    assert len(kpis) == 4 * 2
+    for p, point in enumerate(points):
+        moved = small.override(point)
+        assert plan.values(moved, "sales_desk.staff")[12] == point["sales_desk.staff"] + 2
+        runs = sim.simulate(moved, replications=2, seed=4).kpis
+        mine = kpis[kpis["point"] == p].sort_values("replication")
+        for col in ("final_cumulative_cash", "new_customers", "max_cash_need"):
+            np.testing.assert_array_equal(
+                mine[col].to_numpy(), runs[col].to_numpy(), err_msg=f"{point}: {col}"
+            )
+
+
+def test_goal_seek_may_reuse_the_lifetime_tables_of_a_planned_scenario():
+    # goal_seek evaluates levers under TABLE_FREE with the scenario's own tables: with a plan too (its
+    # churn step changes the tables, moving an acquisition lever does not).
+    tables = lifetime_tables(PLANNED)
+    for path, x in [
+        ("channels.0.leads_per_month", 1300.0),
+        ("channels.0.cost_per_lead", 2000.0),
+        ("funnel.0.conversion", 0.3),
+        ("sales_desk.staff", 2),
+        ("referrals.per_customer_per_year", 0.9),
+    ]:
+        assert path.startswith(TABLE_FREE)
+        moved = PLANNED.override({path: x})
+        own, reused = expected_arrays(moved), expected_arrays(moved, tables)
+        np.testing.assert_equal(reused[1], own[1], err_msg=path)
+        for column, values in own[0].items():
+            np.testing.assert_array_equal(reused[0][column], values, err_msg=f"{path}: {column}")
