@@ -2,29 +2,103 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from sim.accounting.ledger import COST_COMPONENTS, KPI_COLUMNS, MONTHLY_COLUMNS, NEVER_KPIS
+from sim.accounting.ledger import (
+    CHANNEL_COLUMNS,
+    CHANNEL_KPI_COLUMNS,
+    COST_COMPONENTS,
+    KPI_COLUMNS,
+    MONTHLY_COLUMNS,
+    NEVER_KPIS,
+)
 from sim.model.calendar import year_of
+
+REFERRALS_CHANNEL = "referrals"
+"""The `channel` name of the referral leads' row in the channel tables."""
+
+
+def _date_column(dates: Sequence[dt.date], repeat: int, tile: int) -> np.ndarray:
+    """The first day of each month as datetime64[ns], each month `repeat` times, the whole `tile` times."""
+    days = np.asarray([np.datetime64(d, "D") for d in dates]).astype("datetime64[ns]")
+    return np.tile(np.repeat(days, repeat), tile)
 
 
 def monthly_frame(
-    runs: Sequence[dict[str, np.ndarray]], replications: Sequence[int] | None = None
+    runs: Sequence[dict[str, np.ndarray]],
+    replications: Sequence[int] | None = None,
+    dates: Sequence[dt.date] | None = None,
 ) -> pd.DataFrame:
-    """One row per (replication, month); `month` is 1 … horizon."""
+    """One row per (replication, month); `month` is 1 … horizon; with `dates` (the first day of each
+    month, `sim.model.plan.dates`) a `date` column after `month`."""
     reps = list(range(len(runs))) if replications is None else list(replications)
+    head = ["replication", "month"] + (["date"] if dates is not None else [])
     if not runs:
-        return pd.DataFrame(columns=["replication", "month", *MONTHLY_COLUMNS])
+        return pd.DataFrame(columns=[*head, *MONTHLY_COLUMNS])
     H = len(runs[0]["sales"])
     data: dict[str, np.ndarray] = {
         "replication": np.repeat(np.asarray(reps, dtype=np.int64), H),
         "month": np.tile(np.arange(1, H + 1, dtype=np.int64), len(runs)),
     }
+    if dates is not None:
+        data["date"] = _date_column(dates, 1, len(runs))
     for col in MONTHLY_COLUMNS:
         data[col] = np.concatenate([np.asarray(r[col], dtype=float) for r in runs])
+    return pd.DataFrame(data)
+
+
+def channel_names(names: Sequence[str]) -> list[str]:
+    """The `channel` values of the channel tables: the paid channels' names, then `referrals`."""
+    return [*names, REFERRALS_CHANNEL]
+
+
+def channel_frame(
+    runs: Sequence[dict[str, np.ndarray]],
+    names: Sequence[str],
+    replications: Sequence[int] | None = None,
+    dates: Sequence[dt.date] | None = None,
+) -> pd.DataFrame:
+    """One row per (replication, month, channel), months 1 … horizon, channels in the scenario's order
+    and `referrals` last: `sim.accounting.ledger.CHANNEL_COLUMNS` from each run's arrays of shape
+    (channels + 1, horizon) (`names`: the paid channels' names); with `dates`, a `date` after `month`."""
+    reps = list(range(len(runs))) if replications is None else list(replications)
+    head = ["replication", "month"] + (["date"] if dates is not None else []) + ["channel"]
+    labels = channel_names(names)
+    if not runs:
+        return pd.DataFrame(columns=[*head, *CHANNEL_COLUMNS])
+    K = len(labels)
+    H = runs[0][CHANNEL_COLUMNS[0]].shape[1]
+    data: dict[str, np.ndarray] = {
+        "replication": np.repeat(np.asarray(reps, dtype=np.int64), H * K),
+        "month": np.tile(np.repeat(np.arange(1, H + 1, dtype=np.int64), K), len(runs)),
+    }
+    if dates is not None:
+        data["date"] = _date_column(dates, K, len(runs))
+    data["channel"] = np.tile(np.asarray(labels, dtype=object), H * len(runs))
+    for col in CHANNEL_COLUMNS:
+        # (channels + 1, H) -> month-major rows: month 1's channels, month 2's …
+        data[col] = np.concatenate([np.asarray(r[col], dtype=float).T.ravel() for r in runs])
+    return pd.DataFrame(data)
+
+
+def channel_kpi_frame(
+    rows: Sequence[dict[str, np.ndarray]], names: Sequence[str], replications: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per (replication, channel): `sim.accounting.ledger.CHANNEL_KPI_COLUMNS` from each run's
+    arrays over channels + 1 (referrals last)."""
+    reps = list(range(len(rows))) if replications is None else list(replications)
+    labels = channel_names(names)
+    K = len(labels)
+    data: dict[str, object] = {
+        "replication": np.repeat(np.asarray(reps, dtype=np.int64), K),
+        "channel": np.tile(np.asarray(labels, dtype=object), len(rows)),
+    }
+    for col in CHANNEL_KPI_COLUMNS:
+        data[col] = np.concatenate([np.asarray(r[col], dtype=float) for r in rows]) if rows else np.zeros(0)
     return pd.DataFrame(data)
 
 

@@ -11,6 +11,12 @@ only up to the next pending sale when sales can send leads (referrals) — nothi
 that moment, so the order is exactly that of a model in which every lead
 is its own process (see docs/model.md and the reference model in tests/). Memory is bounded by the
 monthly aggregates and one month of leads.
+
+A planned scenario is read month by month (`sim.model.plan.months`): a month's channels (rate, CPL, lead
+quality) and conversions apply to the leads arriving in it, its referral rate to the referral leads it
+brings, its first-purchase margin to the sales in it; the desk takes staff and hours by the moment. Each
+lead carries its channel (paid channels 0 … C − 1, referrals C), so every count and cost is also booked
+per channel (`RunOutput.channels`).
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.accounting.ledger import BOOKED_COLUMNS
+from sim.accounting.ledger import BOOKED_COLUMNS, CHANNEL_COLUMNS
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.customers import draw_batch
 from sim.engine.desk import Desk, Leads, no_leads
 from sim.engine.streams import stream
+from sim.model import plan
 from sim.model.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.model.scenario import Scenario
 
@@ -38,10 +45,16 @@ class RunOutput:
 
     monthly: dict[str, np.ndarray]
     """Each of `sim.accounting.ledger.BOOKED_COLUMNS`, shape (horizon_months,)."""
+    channels: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each of `sim.accounting.ledger.CHANNEL_COLUMNS`, shape (channels + 1, horizon_months): row i the
+    paid channel i, the last row the referral leads; leads, lost, reached and lead spend by the leads'
+    arrival month, sales, first margin and referral bonus by the sale's month."""
     ltv_sum: float = 0.0
-    """Sum of new customers' lifetime values, in currency."""
+    """Sum of new customers' lifetime values (net of the cost to serve), in currency."""
+    ltv_gross_sum: float = 0.0
+    """Sum of new customers' gross lifetime values (margin only), in currency."""
     ltv_count: int = 0
-    """New customers whose LTV is in `ltv_sum`."""
+    """New customers whose LTV is in `ltv_sum` and `ltv_gross_sum`."""
     desk_busy_days: float = 0.0
     """Handling time of the contacts made, in days."""
     desk_open_days: float = 0.0
@@ -56,8 +69,11 @@ class _Replication:
         self.H = scenario.horizon_months
         self.T = self.H * MONTH_DAYS
         self.env = simpy.Environment()
+        self.months = plan.months(scenario)  # month m's values at index m (0-based)
+        self.C = C = len(scenario.channels)  # paid channels; row C of the channel arrays: referrals
         self.ledger = {name: np.zeros(self.H) for name in BOOKED_COLUMNS}
-        self.out = RunOutput(monthly=self.ledger)
+        self.by_channel = {name: np.zeros((C + 1, self.H)) for name in CHANNEL_COLUMNS}
+        self.out = RunOutput(monthly=self.ledger, channels=self.by_channel)
 
         def rng(source: str, index: int = 0) -> np.random.Generator:
             return stream(seed, replication, source, index)
@@ -74,16 +90,46 @@ class _Replication:
         self.rng_existing = rng("existing")
 
         self.stage_delays = np.array([st.delay_days for st in scenario.funnel])
-        self.p_paid = scenario.funnel_conversion
-        self.p_ref = scenario.referral_conversion
-        self.referral_rate = scenario.referral_rate_per_year / YEAR_DAYS  # leads per customer-day
+        # A paid lead buys with min(1, funnel conversion × its channel's quality) of its arrival month
+        # (month, channel); a referral lead with its arrival month's referral conversion.
+        self.p_paid = np.array(
+            [[min(1.0, s.funnel_conversion * ch.lead_quality) for ch in s.channels] for s in self.months]
+        ).reshape(self.H, C)
+        self.p_ref = plan.series(scenario, lambda s: s.referral_conversion)
+        self.p_ref_constant = bool(np.all(self.p_ref == self.p_ref[0]))
+        # leads per customer-day, month by month
+        self.referral_rate = plan.series(scenario, lambda s: s.referral_rate_per_year) / YEAR_DAYS
+        self.referral_rates: list[float] = self.referral_rate.tolist()
+        self.referrals = bool(np.any(self.referral_rate > 0))  # can a sale ever send leads?
         self.bonus = scenario.referrals.bonus if scenario.referrals else 0.0
-        self.desk = Desk(scenario.sales_desk, self.T) if scenario.sales_desk else None
+        self.first_margin = [s.first_purchase.margin for s in self.months]  # by the sale's month
+        self.first_revenue = [s.first_purchase.revenue for s in self.months]
+        self.channel_sales = [0.0] * ((C + 1) * self.H)  # sales and first margin, [channel * H + month]
+        self.channel_margin = [0.0] * ((C + 1) * self.H)
+        self.desk: Desk | None = None
+        self.cooling = False
+        self.desk_planned = False
         if scenario.sales_desk:
             d = scenario.sales_desk
             self.handling_mean = d.handling_minutes / 1440.0
             self.handling_fixed = d.handling == "fixed"
-        self.pending_sales: list[tuple[float, int, simpy.Event]] = []  # scheduled sales not yet happened
+            self.cooling = math.isfinite(d.cooling_half_life_days)
+            # Staff and hours by month, given to the desk only when they change (else the constant path).
+            staff = plan.series(scenario, lambda s: s.sales_desk.staff).astype(np.int64)
+            hours = plan.series(scenario, lambda s: s.sales_desk.open_fraction)
+            staff_by_month = staff if np.any(staff != d.staff) else None
+            open_by_month = hours if np.any(hours != d.open_fraction) else None
+            self.desk_planned = staff_by_month is not None or open_by_month is not None
+            self.desk = Desk(
+                d,
+                self.T,
+                staff_by_month=staff_by_month,
+                open_fraction_by_month=open_by_month,
+                cooling_half_life_days=d.cooling_half_life_days,
+                channels=C,
+            )
+        # scheduled sales not yet happened: (event time, sequence, event, the lead's channel)
+        self.pending_sales: list[tuple[float, int, simpy.Event, int]] = []
         self.referral_queue: Leads = no_leads()  # referral leads for the desk, sorted by arrival
         self.referral_next = 0  # the first of them not yet offered to the desk
         self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
@@ -99,63 +145,86 @@ class _Replication:
             return np.full(n, self.handling_mean)
         return rng.exponential(self.handling_mean, n)
 
-    def _funnel(self, rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each of n contacted leads buys, and for buyers the total funnel delay (days)."""
-        buys = rng.random(n) < p
+    def _funnel(
+        self, rng: np.random.Generator, n: int, p: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whether each of n contacted leads buys (at overall conversion `p`, one value or one per lead),
+        for buyers the total funnel delay (days), and the odds u / p of buyers (u: the lead's uniform
+        draw; a buyer still buys after a wait w iff u / p < 0.5^(w / half-life): cooling in the desk).
+        Without cooling the odds are 0 (every buyer buys)."""
+        u = rng.random(n)
+        buys = u < p
         delay = np.zeros(n)
         nb = int(buys.sum())
         if nb and self.stage_delays.any():
             delay[buys] = rng.standard_exponential((nb, self.stage_delays.size)) @ self.stage_delays
-        return buys, delay
+        odds = np.divide(u, p, out=np.ones(n), where=buys) if self.cooling else np.zeros(n)
+        return buys, delay, odds
 
-    def _paid_month(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Paid leads arriving in month m (0-based), sorted: times, handling, buys, delays."""
-        parts = []
-        for ch, rng in zip(self.s.channels, self.rng_arrivals, strict=True):
+    def _paid_month(self, m: int) -> Leads:
+        """Paid leads arriving in month m (0-based), sorted: times, handling, buys, delays, odds, channel;
+        books their count and cost (month m's CPL), in all and per channel."""
+        led, ch_led = self.ledger, self.by_channel
+        parts, counts = [], []
+        for i, (ch, rng) in enumerate(zip(self.months[m].channels, self.rng_arrivals, strict=True)):
             n = int(rng.poisson(ch.leads_per_month))
             parts.append(np.sort(rng.random(n)))
-            self.ledger["leads_paid"][m] += n
-            self.ledger["lead_spend"][m] += n * ch.cost_per_lead
-        merged = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts or [np.zeros(0)]))
+            counts.append(n)
+            spend = n * ch.cost_per_lead
+            led["leads_paid"][m] += n
+            led["lead_spend"][m] += spend
+            ch_led["leads"][i, m] += n
+            ch_led["lead_spend"][i, m] += spend
+        if len(parts) == 1:
+            merged, channel = parts[0], np.zeros(counts[0], dtype=np.int64)
+        elif parts:
+            joined = np.concatenate(parts)
+            order = np.argsort(joined, kind="stable")  # the same sorted times as np.sort, with their channel
+            merged = joined[order]
+            channel = np.repeat(np.arange(self.C, dtype=np.int64), counts)[order]
+        else:
+            merged, channel = np.zeros(0), np.zeros(0, dtype=np.int64)
         times = (m + merged) * MONTH_DAYS
         times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
         n = times.size
         handling = self._handling(self.rng_paid_handling, n)
-        buys, delay = self._funnel(self.rng_paid_funnel, n, self.p_paid)
-        return times, handling, buys, delay
+        p_month = self.p_paid[m]
+        p = float(p_month[0]) if self.C and np.all(p_month == p_month[0]) else p_month[channel]
+        buys, delay, odds = self._funnel(self.rng_paid_funnel, n, p)
+        return times, handling, buys, delay, odds, channel
 
     # --- sales and customers --------------------------------------------------------------------
 
-    def _schedule_sale(self, t: float, referral: bool) -> None:
+    def _schedule_sale(self, t: float, channel: int) -> None:
+        """A sale at `t` (days) of a lead of `channel` (C: a referral lead), if within the horizon."""
         if t >= self.T:
             return
         delay = t - self.env.now
         ev = self.env.timeout(delay)
-        ev.callbacks.append(self._on_referral_sale if referral else self._on_paid_sale)
+        ev.callbacks.append(self._sale)
         self._seq += 1
         # The event's own time, computed as SimPy does, so the desk's look-ahead compares like with like.
-        heapq.heappush(self.pending_sales, (self.env.now + delay, self._seq, ev))
+        heapq.heappush(self.pending_sales, (self.env.now + delay, self._seq, ev, channel))
 
-    def _on_paid_sale(self, _event: simpy.Event) -> None:
-        self._sale(referral=False)
-
-    def _on_referral_sale(self, _event: simpy.Event) -> None:
-        self._sale(referral=True)
-
-    def _sale(self, referral: bool) -> None:
-        heapq.heappop(self.pending_sales)
+    def _sale(self, _event: simpy.Event) -> None:
+        """The earliest pending sale happens (sales fire in the heap's order): book it in its month, at
+        that month's first-purchase revenue and margin."""
+        channel = heapq.heappop(self.pending_sales)[3]
         t = self.env.now
         m = min(int(t // MONTH_DAYS), self.H - 1)
         led = self.ledger
-        fp = self.s.first_purchase
+        margin = self.first_margin[m]
         led["sales"][m] += 1
-        led["revenue"][m] += fp.revenue
-        if referral:
+        led["revenue"][m] += self.first_revenue[m]
+        cell = channel * self.H + m  # per-channel sales in plain lists (the hot path), arrays at the end
+        self.channel_sales[cell] += 1.0
+        self.channel_margin[cell] += margin
+        if channel == self.C:  # a referral lead's sale
             led["sales_referral"][m] += 1
-            led["margin_referral_sale"][m] += fp.margin
+            led["margin_referral_sale"][m] += margin
             led["referral_bonus"][m] += self.bonus
         else:
-            led["margin_first_sale"][m] += fp.margin
+            led["margin_first_sale"][m] += margin
         # The customer stays at least to the end of its purchase month: its referral leads there are
         # drawn now; its future (from the next month on) is drawn with the month's other customers.
         self._purchase_month_referrals(t, m)
@@ -179,11 +248,13 @@ class _Replication:
         self._present_from(batch.stay_until, -1)
 
     def _purchase_month_referrals(self, t: float, m: int) -> None:
-        """Referral leads of a customer who bought at `t` in month `m`, for the rest of that month."""
-        if self.referral_rate <= 0:
+        """Referral leads of a customer who bought at `t` in month `m`, for the rest of that month (at
+        month m's referral rate)."""
+        rate = self.referral_rates[m]
+        if rate <= 0:
             return
         span = max(min((m + 1) * MONTH_DAYS, self.T) - t, 0.0)
-        n = int(self.rng_ref_arrivals.poisson(self.referral_rate * span))
+        n = int(self.rng_ref_arrivals.poisson(rate * span))
         if n:
             self._send_referral_leads(np.sort(t + self.rng_ref_arrivals.random(n) * span))
 
@@ -198,6 +269,7 @@ class _Replication:
             self.s, self.tables, n, month0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems
         )
         self.out.ltv_sum += float(batch.ltv.sum())
+        self.out.ltv_gross_sum += float(batch.ltv_gross.sum())
         self.out.ltv_count += n
         self._present_from(batch.stay_until, month0)
 
@@ -209,7 +281,7 @@ class _Replication:
         number of customers present (`_monthly_referrals`), kept as a difference array over months.
         Memory stays bounded by the months, not by the customers' future leads.
         """
-        if self.referral_rate <= 0:
+        if not self.referrals:
             return
         last = np.where(np.isfinite(stay_until), np.rint(stay_until / MONTH_DAYS) - 1, self.H - 1)
         last = np.minimum(last, self.H - 1).astype(np.int64)
@@ -223,33 +295,35 @@ class _Replication:
         customers, then month m's referral leads from the customers present all month."""
         if m > 0:
             self._draw_customers(m - 1)
-        if self.referral_rate <= 0:
+        rate = self.referral_rates[m]
+        if rate <= 0:
             return
         present = float(self.present_diff[: m + 1].sum())
-        n = (
-            int(self.rng_ref_arrivals.poisson(self.referral_rate * MONTH_DAYS * present))
-            if present > 0
-            else 0
-        )
+        n = int(self.rng_ref_arrivals.poisson(rate * MONTH_DAYS * present)) if present > 0 else 0
         if n:
             self._send_referral_leads((m + np.sort(self.rng_ref_arrivals.random(n))) * MONTH_DAYS)
 
     def _send_referral_leads(self, times: np.ndarray) -> None:
-        """Referral leads arriving at sorted `times`: to the desk's queue, or straight into the funnel."""
+        """Referral leads arriving at sorted `times`: to the desk's queue, or straight into the funnel.
+        Each uses the referral conversion of its arrival month."""
         total = times.size
+        C = self.C
         months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
         np.add.at(self.ledger["leads_referral"], months, 1.0)
+        np.add.at(self.by_channel["leads"][C], months, 1.0)
         handling = self._handling(self.rng_ref_handling, total)
-        buys, delay = self._funnel(self.rng_ref_funnel, total, self.p_ref)
+        p = float(self.p_ref[0]) if self.p_ref_constant else self.p_ref[months]
+        buys, delay, odds = self._funnel(self.rng_ref_funnel, total, p)
         if self.desk is None:
             np.add.at(self.ledger["leads_reached"], months, 1.0)
+            np.add.at(self.by_channel["leads_reached"][C], months, 1.0)
             for t in (times + delay)[buys]:
-                self._schedule_sale(float(t), referral=True)
+                self._schedule_sale(float(t), C)
             return
         # Into the desk's queue, after the leads waiting there that arrive at the same moment.
         j = self.referral_next
         waiting = [a[j:] for a in self.referral_queue]
-        new = (times, handling, buys, delay)
+        new = (times, handling, buys, delay, odds, np.full(total, C, dtype=np.int64))
         merged = [np.concatenate((w, x)) for w, x in zip(waiting, new, strict=True)]
         order = np.argsort(merged[0], kind="stable")
         self.referral_queue = tuple(a[order] for a in merged)  # type: ignore[assignment]
@@ -259,12 +333,14 @@ class _Replication:
 
     def _leads_unlimited(self):
         """Without a desk every lead is contacted on arrival: a month of paid leads at a time."""
+        C, ch_led = self.C, self.by_channel
         for m in range(self.H):
             self._monthly_referrals(m)
-            times, _h, buys, delay = self._paid_month(m)
+            times, _h, buys, delay, _odds, channel = self._paid_month(m)
             self.ledger["leads_reached"][m] += times.size
-            for t in (times + delay)[buys]:
-                self._schedule_sale(float(t), referral=False)
+            ch_led["leads_reached"][:C, m] += ch_led["leads"][:C, m]  # this month's paid leads, all reached
+            for t, c in zip((times + delay)[buys].tolist(), channel[buys].tolist(), strict=True):
+                self._schedule_sale(t, c)
             yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
 
     def _leads_desk(self):
@@ -272,8 +348,9 @@ class _Replication:
         per call. With referrals a sale may send new leads, so the desk never runs past a pending sale;
         without them a month's leads are served in one call and its sales then happen on the clock."""
         desk, led, pending = self.desk, self.ledger, self.pending_sales
+        ch_led = self.by_channel
         env, inf = self.env, math.inf
-        referrals = self.referral_rate > 0
+        referrals = self.referrals
         for m in range(self.H):
             self._monthly_referrals(m)
             paid = self._paid_month(m)
@@ -298,6 +375,9 @@ class _Replication:
             led["leads_lost"][m] += lost
             led["leads_reached"][m] += reached
             led["wait_hours_sum"][m] += wait
+            lost_by_channel, reached_by_channel = desk.take_month_channels()
+            ch_led["leads_lost"][:, m] += lost_by_channel
+            ch_led["leads_reached"][:, m] += reached_by_channel
             if not referrals:
                 yield env.timeout(month_end - env.now)
 
@@ -305,11 +385,11 @@ class _Replication:
         """Schedule the n sales the desk's last call booked, in order."""
         desk = self.desk
         if n == 1:
-            self._schedule_sale(float(desk.sale_time[0]), bool(desk.sale_referral[0]))
+            self._schedule_sale(float(desk.sale_time[0]), int(desk.sale_channel[0]))
         elif n:
             times = desk.sale_time[:n].tolist()
-            for t, ref in zip(times, desk.sale_referral[:n].tolist(), strict=True):
-                self._schedule_sale(t, ref)
+            for t, c in zip(times, desk.sale_channel[:n].tolist(), strict=True):
+                self._schedule_sale(t, c)
 
     def run(self) -> RunOutput:
         self._existing_customers()
@@ -317,9 +397,19 @@ class _Replication:
         self.env.run(until=self.T)
         for m in range(self.H):  # the last month's customers (and any not drawn yet)
             self._draw_customers(m)
+        shape = (self.C + 1, self.H)
+        self.by_channel["sales"] += np.array(self.channel_sales).reshape(shape)
+        self.by_channel["first_margin"] += np.array(self.channel_margin).reshape(shape)
+        self.by_channel["referral_bonus"][self.C] = self.ledger["referral_bonus"]  # all bonus is referrals'
         if self.desk is not None:
             self.out.desk_busy_days = self.desk.busy_days
-            self.out.desk_open_days = self.s.sales_desk.staff * self.desk.open_days(self.T)
+            # Without planned staff or hours: staff × open days, as before (bit for bit); with them,
+            # month by month (`plan.staff_open_days`).
+            self.out.desk_open_days = (
+                plan.staff_open_days(self.s)
+                if self.desk_planned
+                else self.s.sales_desk.staff * self.desk.open_days(self.T)
+            )
         return self.out
 
 

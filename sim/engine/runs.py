@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from sim.accounting import frames
-from sim.accounting.ledger import complete_monthly, kpis
+from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.replication import run_replication
+from sim.model import plan
 from sim.model.numbers import whole_number
 from sim.model.scenario import Scenario, load_scenario
 from sim.version import __version__
@@ -33,17 +34,23 @@ class SimulationResult:
     seed: int
     replications: int
     monthly: pd.DataFrame
-    """One row per (replication, month): see `sim.accounting.ledger.MONTHLY_COLUMNS`."""
+    """One row per (replication, month): see `sim.accounting.ledger.MONTHLY_COLUMNS`; with the scenario's
+    `start`, a `date` column (the first day of the month) after `month`."""
     kpis: pd.DataFrame
     """One row per replication: see `sim.accounting.ledger.KPI_COLUMNS`."""
     record: dict[str, Any] = field(default_factory=dict)
     """The run record: scenario, seed, replications, package version, time."""
+    channels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per (replication, month, channel): `replication`, `month` (`date` with `start`),
+    `channel` (the paid channels' names, then `referrals`) and `sim.accounting.ledger.CHANNEL_COLUMNS`."""
+    channel_kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per (replication, channel): `sim.accounting.ledger.CHANNEL_KPI_COLUMNS` over the horizon."""
 
     def bands(
         self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)
     ) -> pd.DataFrame:
         """Per month: the mean and quantiles of `column` over replications (columns mean, p10, p50 …)."""
-        if column not in self.monthly.columns or column in ("replication", "month"):
+        if column not in self.monthly.columns or column in ("replication", "month", "date"):
             raise ValueError(f"no monthly column {column!r}")
         return frames.bands_frame(self.monthly, column, quantiles)
 
@@ -52,10 +59,17 @@ class SimulationResult:
         return frames.summary_frame(self.kpis)
 
     def save(self, directory: str | Path) -> Path:
-        """Write monthly.parquet, kpis.parquet and run.json into `directory` (created if needed)."""
+        """Write monthly.parquet, kpis.parquet, channels.parquet, channel_kpis.parquet and run.json into
+        `directory` (created if needed)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        for name, df in (("monthly", self.monthly), ("kpis", self.kpis)):
+        tables = (
+            ("monthly", self.monthly),
+            ("kpis", self.kpis),
+            ("channels", self.channels),
+            ("channel_kpis", self.channel_kpis),
+        )
+        for name, df in tables:
             tmp = out / f".{name}.parquet.tmp"
             df.to_parquet(tmp, index=False)
             os.replace(tmp, out / f"{name}.parquet")
@@ -65,16 +79,42 @@ class SimulationResult:
         return out
 
 
+@dataclass(frozen=True)
+class OneRun:
+    """What one replication gives, as arrays (`frames` turns many of them into tables)."""
+
+    monthly: dict[str, np.ndarray]
+    """`sim.accounting.ledger.MONTHLY_COLUMNS`, arrays over months."""
+    kpis: dict[str, float]
+    """`sim.accounting.ledger.KPI_COLUMNS`."""
+    channels: dict[str, np.ndarray]
+    """`sim.accounting.ledger.CHANNEL_COLUMNS`, arrays of shape (channels + 1, months), referrals last."""
+    channel_kpis: dict[str, np.ndarray]
+    """`sim.accounting.ledger.CHANNEL_KPI_COLUMNS`, arrays over channels + 1, referrals last."""
+
+
+def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTables) -> OneRun:
+    """One replication: its monthly columns, KPIs, per-channel months and per-channel KPIs. `tables` are
+    the scenario's `lifetime_tables` (shared by replications)."""
+    out = run_replication(scenario, seed, replication, tables)
+    monthly = complete_monthly(scenario, out.monthly)
+    # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
+    n = out.ltv_count
+    ltv = out.ltv_sum / n if n else tables.ltv
+    ltv_gross = out.ltv_gross_sum / n if n else tables.ltv_gross
+    row = kpis(scenario, monthly, tables, ltv, ltv_gross, out.desk_busy_days, out.desk_open_days)
+    totals = {col: out.channels[col].sum(axis=1) for col in CHANNEL_COLUMNS}
+    per_channel = channel_kpis(totals, float(monthly["staff_cost"].sum()), ltv, tables)
+    return OneRun(monthly=monthly, kpis=row, channels=out.channels, channel_kpis=per_channel)
+
+
 def run_one(
     scenario: Scenario, seed: int, replication: int, tables: LifetimeTables
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """One replication: its monthly columns (`sim.accounting.ledger.MONTHLY_COLUMNS`, arrays over months)
-    and its KPIs. `tables` are the scenario's `lifetime_tables` (shared by replications)."""
-    out = run_replication(scenario, seed, replication, tables)
-    monthly = complete_monthly(scenario, out.monthly)
-    # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
-    ltv = out.ltv_sum / out.ltv_count if out.ltv_count else tables.ltv
-    return monthly, kpis(scenario, monthly, tables, ltv, out.desk_busy_days, out.desk_open_days)
+    and its KPIs (`run_full` gives the channels too). `tables` are the scenario's `lifetime_tables`."""
+    one = run_full(scenario, seed, replication, tables)
+    return one.monthly, one.kpis
 
 
 def simulate(
@@ -96,21 +136,23 @@ def simulate(
     seed = whole_number("seed", seed, 0)
     first = whole_number("first", first, 0)
     tables = lifetime_tables(sc)
-    monthly_runs, kpi_rows = [], []
+    ones: list[OneRun] = []
     numbers = range(first, first + replications)
     for done, r in enumerate(numbers, start=1):
-        monthly, row = run_one(sc, seed, r, tables)
-        monthly_runs.append(monthly)
-        kpi_rows.append(row)
+        ones.append(run_full(sc, seed, r, tables))
         if progress is not None:
             progress(done, replications)
+    dates = plan.dates(sc)
+    names = [c.name for c in sc.channels]
     return SimulationResult(
         scenario=sc,
         seed=seed,
         replications=replications,
-        monthly=frames.monthly_frame(monthly_runs, numbers),
-        kpis=frames.kpi_frame(kpi_rows, numbers),
+        monthly=frames.monthly_frame([o.monthly for o in ones], numbers, dates),
+        kpis=frames.kpi_frame([o.kpis for o in ones], numbers),
         record=_record(sc, seed, replications, first),
+        channels=frames.channel_frame([o.channels for o in ones], names, numbers, dates),
+        channel_kpis=frames.channel_kpi_frame([o.channel_kpis for o in ones], names, numbers),
     )
 
 
@@ -147,6 +189,8 @@ def combine(parts: Sequence[SimulationResult]) -> SimulationResult:
         monthly=pd.concat([p.monthly for p in ordered], ignore_index=True),
         kpis=pd.concat([p.kpis for p in ordered], ignore_index=True),
         record=_record(sc, seed, replications, numbers[0]),
+        channels=pd.concat([p.channels for p in ordered], ignore_index=True),
+        channel_kpis=pd.concat([p.channel_kpis for p in ordered], ignore_index=True),
     )
 
 

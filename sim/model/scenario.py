@@ -321,6 +321,16 @@ class Scenario(_Model):
     seasonality: Seasonality = ()
     """Twelve multipliers of levers, as (path, multipliers) pairs; TOML `[seasonality]`."""
 
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, channels: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        names = [c.name for c in channels]
+        if len(set(names)) < len(names):
+            raise ValueError(f"channel names must differ (results are per channel): {names}")
+        if "referrals" in names:
+            raise ValueError('"referrals" is the name of the referral leads in per-channel results')
+        return channels
+
     @field_validator("trends", "seasonality", mode="before")
     @classmethod
     def _pairs(cls, value: Any) -> Any:

@@ -117,8 +117,8 @@ def test_same_scenario_and_seed_give_bit_identical_results():
     sc = small_service_dealer()
     a = sim.simulate(sc, replications=3, seed=42)
     b = sim.simulate(sc, replications=3, seed=42)
-    pd.testing.assert_frame_equal(a.monthly, b.monthly, check_exact=True)
-    pd.testing.assert_frame_equal(a.kpis, b.kpis, check_exact=True)
+    for table in ("monthly", "kpis", "channels", "channel_kpis"):
+        pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_exact=True)
     assert a.monthly["sales"].sum() > 0 and a.monthly["problems"].sum() > 0, "the run should exercise sales"
 
 
@@ -182,6 +182,17 @@ def test_property_accounting_identities_and_kpis(sc, seed):
     for rep, g in runs(res):
         assert g["month"].tolist() == list(range(1, H + 1))
         col = {c: g[c].to_numpy() for c in MONTHLY_COLUMNS}
+        # One channel: its row is the paid leads, the last row the referral leads (docs/model.md, "Channels").
+        ch = res.channels[res.channels["replication"] == rep]
+        paid = {c: a.to_numpy() for c, a in ch[ch["channel"] == sc.channels[0].name].items()}
+        ref = {c: a.to_numpy() for c, a in ch[ch["channel"] == "referrals"].items()}
+        np.testing.assert_array_equal(paid["leads"], col["leads_paid"])
+        np.testing.assert_array_equal(ref["leads"], col["leads_referral"])
+        np.testing.assert_array_equal(paid["sales"] + ref["sales"], col["sales"])
+        np.testing.assert_array_equal(ref["sales"], col["sales_referral"])
+        np.testing.assert_array_equal(paid["leads_lost"] + ref["leads_lost"], col["leads_lost"])
+        np.testing.assert_array_equal(paid["lead_spend"], col["lead_spend"])
+        np.testing.assert_array_equal(ref["referral_bonus"], col["referral_bonus"])
         scale = max(1.0, float(np.abs(col["margin"]).sum() + np.abs(col["lead_spend"]).sum()))
         tol = 1e-9 * scale
         for c in COUNT_COLUMNS:

@@ -852,7 +852,7 @@ def scenario_dicts(draw: st.DrawFn) -> dict[str, Any]:
     data["first_purchase"] = draw(section_dict("first_purchase"))
     data["retention"] = draw(section_dict("retention"))
     if draw(st.booleans()):
-        data["channels"] = draw(st.lists(section_dict("channels"), max_size=4))
+        data["channels"] = draw(st.lists(section_dict("channels"), max_size=4, unique_by=lambda c: c["name"]))
     if draw(st.booleans()):
         data["repeat"] = draw(st.lists(section_dict("repeat"), max_size=8))
     for optional in ("sales_desk", "referrals", "service_programme", "problems", "existing_customers"):
@@ -1067,3 +1067,13 @@ def test_bad_name_ru_is_named_like_name(path, value, rule):
     set_in(data, path, value)
     exc = error_of(lambda: parse_scenario(data, source="ru.toml"))
     assert_mentions(exc, "ru.toml", bracketed(path), rule)
+
+
+@pytest.mark.parametrize("second", ["Calls", "referrals"])
+def test_channel_names_name_one_channel_each(second):
+    """Per-channel results are keyed by name: two channels with one name, or one named like the referral
+    leads' row, are refused."""
+    text = (ROOT / "scenarios" / "car_dealer.toml").read_text(encoding="utf-8")
+    text += f'\n[[channels]]\nname = "{second}"\nleads_per_month = 10.0\ncost_per_lead = 100.0\n'
+    with pytest.raises(ScenarioError, match=r"^x\.toml: channels = .*(must differ|referral leads)"):
+        loads_scenario(text, "x.toml")
