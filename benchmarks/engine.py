@@ -5,10 +5,13 @@ Run from the repository root:
     python benchmarks/engine.py           # the full benchmark (a few minutes)
     python benchmarks/engine.py --quick   # a fast smoke run with smaller sizes
 
-Four parts, all on scenarios/car_dealer_service.toml with the paid leads scaled up:
+Four parts, on two scenarios with the paid leads scaled up: scenarios/car_dealer_service.toml (one
+channel, constant levers) and scenarios/car_dealer_plan.toml (a plan with steps, trends and seasonality,
+two channels of different quality, staff and leads changing over time, leads that go cold):
 
-1. Engine vs reference in the same run (the machine may be shared and noisy, so the ratio is only
-   meaningful when both are measured together): the reference once, the engine three times (median).
+1. Engine vs reference in the same run, for each scenario (the machine may be shared and noisy, so the
+   ratio is only meaningful when both are measured together): the reference once, the engine three
+   times (median).
    Leads per second = paid + referral leads that arrived within the horizon / wall time. Totals of
    leads, sales and repeat visits of both models are printed side by side ("same statistics").
 2. Linearity: engine run time at 1,000, 10,000 and 100,000 leads a month, staff scaled with the load.
@@ -39,7 +42,8 @@ import sim  # noqa: E402
 from sim.engine.replication import run_replication  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "car_dealer_service.toml"
-GOAL_RATIO = 20.0
+PLANNED = ROOT / "scenarios" / "car_dealer_plan.toml"
+GOAL_RATIO = 100.0
 """The engine should process at least this many times the reference model's leads per second."""
 MAX_LINEARITY_SECONDS = 60.0
 """If the largest linearity run would take longer than this at the full horizon, use LINEARITY_SHORT."""
@@ -47,19 +51,16 @@ LINEARITY_SHORT = 24
 ENGINE_REPEATS = 3
 
 
-def staff_for(leads_per_month: float) -> int:
-    """Salespeople for a load, so that the desk's utilisation stays about that of the scenario."""
-    return max(1, round(4 * leads_per_month / 1000))
-
-
 def scaled(base: sim.Scenario, leads_per_month: float, horizon: int) -> sim.Scenario:
-    return base.override(
-        {
-            "channels.0.leads_per_month": float(leads_per_month),
-            "horizon_months": horizon,
-            "sales_desk.staff": staff_for(leads_per_month),
-        }
-    )
+    """The scenario with `leads_per_month` paid leads a month in month 1 (shared by the channels as in the
+    scenario; a plan's steps move with them) and the staff scaled with the load."""
+    total = base.paid_leads_per_month
+    changes: dict[str, Any] = {"horizon_months": horizon}
+    for i, channel in enumerate(base.channels):
+        changes[f"channels.{i}.leads_per_month"] = float(leads_per_month) * channel.leads_per_month / total
+    scale = leads_per_month / total
+    changes["sales_desk.staff"] = max(1, round(base.sales_desk.staff * scale))
+    return base.override(changes)
 
 
 def engine_run(scenario: sim.Scenario, seed: int, replication: int) -> dict[str, float]:
@@ -112,10 +113,12 @@ def rule(title: str) -> None:
 # --- 1. engine vs reference -------------------------------------------------------------------------
 
 
-def compare_models(base: sim.Scenario, leads_per_month: float, horizon: int, seed: int) -> dict[str, Any]:
+def compare_models(
+    base: sim.Scenario, leads_per_month: float, horizon: int, seed: int, label: str
+) -> dict[str, Any]:
     scenario = scaled(base, leads_per_month, horizon)
     rule(
-        f"1. Engine vs reference: {leads_per_month:,.0f} paid leads a month, {horizon} months, "
+        f"1. Engine vs reference, {label}: {leads_per_month:,.0f} paid leads a month, {horizon} months, "
         f"staff {scenario.sales_desk.staff}"
     )
     ref = reference_run(scenario, seed)
@@ -166,6 +169,7 @@ def compare_models(base: sim.Scenario, leads_per_month: float, horizon: int, see
         + ("" if leads_per_month >= 10_000 else " (small run: the goal is for 10,000 leads a month)")
     )
     return {
+        "label": label,
         "leads_per_month": leads_per_month,
         "horizon_months": horizon,
         "staff": scenario.sales_desk.staff,
@@ -182,8 +186,10 @@ def compare_models(base: sim.Scenario, leads_per_month: float, horizon: int, see
 # --- 2. linearity -----------------------------------------------------------------------------------
 
 
-def linearity(base: sim.Scenario, sizes: list[float], horizon: int, seed: int, note: str) -> dict[str, Any]:
-    rule(f"2. Linearity: engine run time by load, {horizon} months, staff = max(1, round(4 * leads / 1000))")
+def linearity(
+    base: sim.Scenario, sizes: list[float], horizon: int, seed: int, note: str, label: str
+) -> dict[str, Any]:
+    rule(f"2. Linearity, {label}: engine run time by load, {horizon} months, staff scaled with the load")
     if note:
         print(note)
     rows = []
@@ -216,14 +222,16 @@ def linearity(base: sim.Scenario, sizes: list[float], horizon: int, seed: int, n
             f"{r['time_per_lead_vs_10k']:>8.2f}"
         )
     print("(time per lead relative to the 10k case; 1.00 everywhere = exactly linear; runs > 1: median)")
-    return {"horizon_months": horizon, "note": note, "rows": rows}
+    return {"label": label, "horizon_months": horizon, "note": note, "rows": rows}
 
 
 # --- 3. memory --------------------------------------------------------------------------------------
 
 
-def memory(base: sim.Scenario, leads_per_month: float, horizons: list[int], seed: int) -> dict[str, Any]:
-    rule(f"3. Memory: tracemalloc peak of one engine run, {leads_per_month:,.0f} paid leads a month")
+def memory(
+    base: sim.Scenario, leads_per_month: float, horizons: list[int], seed: int, label: str
+) -> dict[str, Any]:
+    rule(f"3. Memory, {label}: tracemalloc peak of one engine run, {leads_per_month:,.0f} paid leads a month")
     rows = []
     for horizon in horizons:
         scenario = scaled(base, leads_per_month, horizon)
@@ -266,7 +274,7 @@ def memory(base: sim.Scenario, leads_per_month: float, horizons: list[int], seed
         f"the leads grow {last['leads_vs_first']:.1f}x and the peak {last['peak_vs_first']:.1f}x.)"
     )
     print("(tracemalloc slows the runs down several times; these runs are not timed.)")
-    return {"leads_per_month": leads_per_month, "rows": rows}
+    return {"label": label, "leads_per_month": leads_per_month, "rows": rows}
 
 
 # --- main -------------------------------------------------------------------------------------------
@@ -279,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     t_start = time.perf_counter()
-    base = sim.load_scenario(SCENARIO)
+    cases = {"constant": sim.load_scenario(SCENARIO), "planned": sim.load_scenario(PLANNED)}
     if args.quick:
         cmp_leads, cmp_horizon = 2_000.0, 24
         lin_sizes, lin_horizon = [1_000.0, 10_000.0], LINEARITY_SHORT
@@ -290,8 +298,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         mem_leads, mem_horizons = 10_000.0, [24, 60, 120, 240]
 
     print(
-        f"Engine benchmark{' (--quick)' if args.quick else ''}: {SCENARIO.relative_to(ROOT)}, "
-        f"seed {args.seed}"
+        f"Engine benchmark{' (--quick)' if args.quick else ''}: {SCENARIO.relative_to(ROOT)} and "
+        f"{PLANNED.relative_to(ROOT)}, seed {args.seed}"
     )
     print(
         f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
@@ -300,37 +308,44 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     # numba loads the compiled desk (or compiles it, on a fresh clone) in the first run: not timed below.
     t0 = time.perf_counter()
-    engine_run(scaled(base, 100.0, 2), args.seed, 0)
-    print(f"First engine run in this process (loads the compiled desk): {time.perf_counter() - t0:.2f} s")
+    for base in cases.values():
+        engine_run(scaled(base, 100.0, 2), args.seed, 0)
+    print(f"First engine runs in this process (load the compiled desk): {time.perf_counter() - t0:.2f} s")
 
-    t0 = time.perf_counter()
-    comparison = compare_models(base, cmp_leads, cmp_horizon, args.seed)
-    section_seconds = {"comparison": time.perf_counter() - t0}
+    section_seconds: dict[str, float] = {}
+    comparisons, linearities, memories = {}, {}, {}
+    for label, base in cases.items():
+        t0 = time.perf_counter()
+        comparisons[label] = comparison = compare_models(base, cmp_leads, cmp_horizon, args.seed, label)
+        section_seconds[f"comparison {label}"] = time.perf_counter() - t0
+        horizon, note = lin_horizon, ""
+        if args.quick:
+            note = f"(--quick: {LINEARITY_SHORT} months, 100,000 leads a month skipped)"
+        elif comparison["leads_per_month"] == 10_000 and comparison["horizon_months"] == lin_horizon:
+            # The comparison's engine runs are exactly the 10k case: estimate the largest run from them.
+            est = comparison["engine_median"]["seconds"] * max(lin_sizes) / 10_000
+            if est > MAX_LINEARITY_SECONDS:
+                horizon = LINEARITY_SHORT
+                note = (
+                    f"(estimated {est:.0f} s for {max(lin_sizes):,.0f} leads a month over 60 months > "
+                    f"{MAX_LINEARITY_SECONDS:.0f} s: all sizes use a {LINEARITY_SHORT}-month horizon)"
+                )
+            else:
+                note = (
+                    f"(estimated {est:.0f} s for {max(lin_sizes):,.0f} leads a month over 60 months <= "
+                    f"{MAX_LINEARITY_SECONDS:.0f} s: full 60-month horizon)"
+                )
+        t0 = time.perf_counter()
+        linearities[label] = linearity(base, lin_sizes, horizon, args.seed, note, label)
+        section_seconds[f"linearity {label}"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        memories[label] = memory(base, mem_leads, mem_horizons, args.seed, label)
+        section_seconds[f"memory {label}"] = time.perf_counter() - t0
 
-    note = ""
-    if args.quick:
-        note = f"(--quick: {LINEARITY_SHORT} months, 100,000 leads a month skipped)"
-    elif comparison["leads_per_month"] == 10_000 and comparison["horizon_months"] == lin_horizon:
-        # The comparison's engine runs are exactly the 10k case: estimate the largest run from them.
-        est = comparison["engine_median"]["seconds"] * max(lin_sizes) / 10_000
-        if est > MAX_LINEARITY_SECONDS:
-            lin_horizon = LINEARITY_SHORT
-            note = (
-                f"(estimated {est:.0f} s for {max(lin_sizes):,.0f} leads a month over 60 months > "
-                f"{MAX_LINEARITY_SECONDS:.0f} s: all sizes use a {LINEARITY_SHORT}-month horizon)"
-            )
-        else:
-            note = (
-                f"(estimated {est:.0f} s for {max(lin_sizes):,.0f} leads a month over 60 months <= "
-                f"{MAX_LINEARITY_SECONDS:.0f} s: full 60-month horizon)"
-            )
-    t0 = time.perf_counter()
-    lin = linearity(base, lin_sizes, lin_horizon, args.seed, note)
-    section_seconds["linearity"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    mem = memory(base, mem_leads, mem_horizons, args.seed)
-    section_seconds["memory"] = time.perf_counter() - t0
+    rule("Summary: engine / reference, leads per second, measured side by side")
+    for label, c in comparisons.items():
+        verdict = "met" if c["goal_met"] else "NOT met"
+        print(f"{label:10} {c['ratio']:7.1f}x  (goal {GOAL_RATIO:.0f}x: {verdict})")
 
     total = time.perf_counter() - t_start
     print()
@@ -343,12 +358,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "engine",
         "quick": args.quick,
         "seed": args.seed,
-        "scenario": str(SCENARIO.relative_to(ROOT)),
+        "scenarios": {"constant": str(SCENARIO.relative_to(ROOT)), "planned": str(PLANNED.relative_to(ROOT))},
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "comparison": comparison,
-        "linearity": lin,
-        "memory": mem,
+        "comparison": comparisons,
+        "linearity": linearities,
+        "memory": memories,
         "section_seconds": section_seconds,
         "total_seconds": total,
     }

@@ -263,9 +263,15 @@ def move_steps(data: dict[str, Any], path: str, new: Any) -> None:
     """Before the base value at `path` in a scenario's dump becomes `new`: move the plan's steps of the
     same lever with it, so a planned lever moves as a whole (sensitivity, goal seek, sweeps, the app's
     sliders). Steps are scaled by new / old; a whole-number lever, or one whose base is 0, is shifted
-    by new − old instead. Does nothing if the lever has no steps."""
+    by new − old instead. Does nothing if the lever has no steps. A shorter `horizon_months` drops the
+    steps that start after it (they would never apply)."""
     steps = data.get("plan") or []
     if not steps or not isinstance(new, int | float) or isinstance(new, bool):
+        return
+    if path == "horizon_months":  # a shorter horizon drops the steps it no longer reaches
+        data["plan"] = [
+            step for step in steps if not isinstance(step.get("from_month"), int) or step["from_month"] <= new
+        ]
         return
     old = paths.get(data, path)
     if not isinstance(old, int | float) or isinstance(old, bool) or old == new:

@@ -212,3 +212,9 @@ def test_any_valid_step_round_trips_and_reads_back(lever, month, factor):
         return
     x = plan.values(planned, lever.path)
     assert x[month - 1] == pytest.approx(value) and (month == 1 or x[0] == pytest.approx(base))
+
+
+def test_a_shorter_horizon_drops_the_steps_it_no_longer_reaches(planned):
+    short = planned.override({"horizon_months": 10})
+    assert [s.from_month for s in short.plan] == [7]
+    assert plan.values(short, "sales_desk.staff").tolist() == [4.0] * 10
