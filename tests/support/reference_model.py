@@ -2,41 +2,57 @@
 
 Every lead and every customer is its own SimPy process, and each rule of docs/model.md is written out
 once, in the most literal way. The model is slow but easy to check by reading, so it is the oracle
-against which the fast engine (`sim/engine.py`) is tested statistically, and the baseline of the speed
-benchmark. It shares no random streams with the engine: `run_reference(scenario, seed)` draws
-everything from one `numpy.random.default_rng(seed)`.
+against which the fast engine (`sim/engine/`) is tested statistically, and the baseline of the speed
+benchmark. It shares no code and no random streams with the engine (only the scenario model):
+`run_reference(scenario, seed)` draws everything from one `numpy.random.default_rng(seed)`, and reads a
+planned scenario month by month through `sim.model.plan.months` (month m's lever values as a scenario
+without a plan; past the horizon the last month's values hold).
 
 Conventions (see docs/model.md):
 
 - The clock is in days; a month is M = 365.25 / 12 days; calendar months are indexed from 0 here
   (index 0 = month 1 of docs/model.md) and the horizon is T = horizon_months * M.
+- Which month's values apply (docs/model.md, "Plans over time"): a lead's CPL, quality and funnel
+  conversions are those of its arrival month; a sale's margin that of the sale's month; a visit's revenue
+  and margin (and the programme's margin uplift) that of the visit's month; the churn check at the end of
+  month m uses month m's churn × programme multiplier; referral and paid arrival rates are constant
+  within a month; the desk's staff and hours apply by the moment.
+- The sales desk is a dispatcher process with its own count of contacts in progress (SimPy's Resource has
+  a fixed capacity): it starts the first waiting lead's contact whenever the desk is open and fewer than
+  that moment's staff are busy, and is woken when a lead arrives, a contact ends, the desk opens or a
+  month begins (staff and hours may change).
 - `leads_lost`, `leads_reached` and `wait_hours_sum` are counted in the lead's arrival month; every lead
   that arrives before T is counted as reached or lost, even if that is decided after T.
 - Sales, revenue, margin and referral bonus are booked in the month in which the sale or visit happens;
   repeat visits, problems and problem cost in the visit's month.
-- The funnel starts when the first contact ends (the salesperson is released).
+- The funnel starts when the first contact ends (the salesperson is free again).
 - `active_customers` counts the customers active at the end of each month; the churn checks at the end
   of the last month (at time T itself) are still processed (the run goes on until no event is left).
 - Existing customers bought before month 1 (purchase month index -1, time 0): their age month k is
   calendar month k, so their first check is at the end of month 1.
+- Channels: row i of the `channel_*` arrays is paid channel i, the last row the referral leads.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections import deque
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
 import simpy
 
 import sim
+from sim.model import plan
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month, in days."""
 
 TIME_TOLERANCE_DAYS = 1e-9
-"""Times this close to the desk's closing time count as closing time (floating-point rounding)."""
+"""Times this close to a desk event count as that event (floating-point rounding): a contact cannot start
+at closing time through rounding, and a wake-up scheduled for a day's start or a month's first moment
+counts as that moment (about 0.1 ms)."""
 
 MONTHLY_KEYS = (
     "leads_paid",
@@ -51,6 +67,9 @@ MONTHLY_KEYS = (
     "repeat_visits",
     "problems",
     "revenue",
+    "margin_first_sale",
+    "margin_referral_sale",
+    "margin_repeat",
     "margin",
     "lead_spend",
     "referral_bonus",
@@ -60,24 +79,48 @@ MONTHLY_KEYS = (
     "net_cash",
     "cumulative_cash",
 )
+"""Monthly arrays of the output (length horizon_months, index 0 = month 1)."""
+
+CHANNEL_KEYS = (
+    "channel_leads",
+    "channel_leads_lost",
+    "channel_leads_reached",
+    "channel_sales",
+    "channel_lead_spend",
+    "channel_referral_bonus",
+    "channel_first_margin",
+)
+"""Per-channel monthly arrays of the output, shape (paid channels + 1, horizon_months): row i is paid channel
+i, the last row the referral leads (docs/model.md, "Channels")."""
+
+REFERRALS = "referrals"
+"""Name of the referral leads' channel."""
 
 
-def referral_stage_conversions(scenario: sim.Scenario) -> list[float]:
-    """Per-stage pass probabilities for a referral lead.
+def stage_conversions(conversions: Sequence[float], multiplier: float) -> list[float]:
+    """Per-stage pass probabilities of a lead whose overall conversion is min(1, Π conversions × multiplier).
 
     The multiplier is applied to the first stage; what the cap at 1 cuts off carries over to the next
-    stage, and so on. The product is min(1, product of conversions * multiplier).
+    stage, and so on (docs/model.md: referral leads, and a paid channel's lead quality).
     """
-    carry = scenario.referrals.conversion_multiplier if scenario.referrals else 1.0
+    carry = multiplier
     out = []
-    for stage in scenario.funnel:
-        p = stage.conversion * carry
+    for conversion in conversions:
+        p = conversion * carry
         if p > 1.0:
             out.append(1.0)
             carry = p  # the part above 1 carries over to the next stage
         else:
             out.append(p)
             carry = 1.0
+    return out
+
+
+def next_change(values: Sequence[float]) -> list[int]:
+    """For each month m (0-based), the first later month whose value differs from month m's (len if none)."""
+    out = [len(values)] * len(values)
+    for m in range(len(values) - 2, -1, -1):
+        out[m] = m + 1 if values[m + 1] != values[m] else out[m + 1]
     return out
 
 
@@ -91,34 +134,63 @@ class _Customer:
         """Time at which the customer left (end of the month whose check failed); inf while it stays."""
 
 
+class _Lead:
+    """A lead in the sales desk's queue."""
+
+    __slots__ = ("gone", "turn")
+
+    def __init__(self, turn: simpy.Event) -> None:
+        self.turn = turn
+        """Succeeds (with the contact's start time) when the dispatcher gives the lead a salesperson."""
+        self.gone = False
+        """True once the lead's patience ran out: it has left the queue."""
+
+
 class _Reference:
-    def __init__(self, scenario: sim.Scenario, seed: int):
+    def __init__(self, scenario: sim.Scenario, seed: int, trace: bool = False):
         self.s = scenario
+        self.contact_starts: list[float] | None = [] if trace else None
         self.rng = np.random.default_rng(seed)
         self.env = simpy.Environment()
         self.H = scenario.horizon_months
         self.T = self.H * MONTH_DAYS
+        self.months = plan.months(scenario)  # month m's values (0-based here) as a scenario without a plan
         self.out = {key: np.zeros(self.H) for key in MONTHLY_KEYS}
+        self.channels = len(scenario.channels)  # paid channels; index `self.channels` = referral leads
+        self.by_channel = {key: np.zeros((self.channels + 1, self.H)) for key in CHANNEL_KEYS}
         self.leads_total = 0
+        self.conversion_cache: dict[tuple[int, int], list[float]] = {}
+
+        # Arrival rates are constant within a month; a Poisson process is redrawn only where the rate changes.
+        self.paid_rates = [
+            [s.channels[i].leads_per_month / MONTH_DAYS for s in self.months] for i in range(self.channels)
+        ]
+        self.referral_rates = [s.referral_rate_per_year / 365.25 for s in self.months]
+        self.paid_changes = [next_change(rates) for rates in self.paid_rates]
+        self.referral_changes = next_change(self.referral_rates)
+        self.any_referrals = any(rate > 0 for rate in self.referral_rates)  # can a customer ever refer?
 
         desk = scenario.sales_desk
-        self.desk = simpy.Resource(self.env, capacity=desk.staff) if desk else None
         if desk:
-            self.open_fraction = desk.hours_per_day / 24.0
             self.patience_days = desk.patience_hours / 24.0 if desk.patience_hours is not None else None
             self.handling_days = desk.handling_minutes / 1440.0
+            self.cooling_hours = desk.cooling_half_life_hours
+            self.queue: deque[_Lead] = deque()  # leads waiting for a first contact, in arrival order
+            self.in_progress = 0  # contacts in progress
+            self.wake_event = self.env.event()
+            self.tick_at = math.inf  # time of the earliest wake-up the dispatcher has asked for
+            self.env.process(self.dispatcher())
 
-        self.paid_conversions = [stage.conversion for stage in scenario.funnel]
-        self.referral_conversions = referral_stage_conversions(scenario)
-        self.churn = scenario.effective_churn
-        self.referral_rate_per_day = scenario.referral_rate_per_year / 365.25
-        self.repeat_margin_factor = scenario.repeat_margin_factor
         pr = scenario.problems
         self.problem_probability = pr.visit_problem_probability if pr else 0.0
         self.problem_leave = pr.leave_probability if pr else 0.0
         self.problem_cost = pr.cost_per_problem if pr else 0.0
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def at(self, month: int) -> sim.Scenario:
+        """Month `month`'s values (0-based); past the horizon the last month's values hold."""
+        return self.months[min(max(month, 0), self.H - 1)]
 
     def month_of(self, t: float) -> int:
         """0-based calendar month of a time before the horizon."""
@@ -127,18 +199,11 @@ class _Reference:
     def book(self, key: str, month: int, amount: float = 1.0) -> None:
         self.out[key][month] += amount
 
+    def book_channel(self, key: str, channel: int, month: int, amount: float = 1.0) -> None:
+        self.by_channel[key][channel, month] += amount
+
     def exponential(self, mean: float) -> float:
         return float(self.rng.exponential(mean)) if mean > 0 else 0.0
-
-    def desk_closed(self, t: float) -> bool:
-        """Whether the desk is closed at time t (the working day is [0, hours_per_day) of each day).
-
-        With fixed handling times a run of contacts from an opening ends exactly at closing time; the
-        tolerance keeps rounding from letting a contact start at closing time.
-        """
-        if self.open_fraction >= 1.0:
-            return False
-        return t - math.floor(t) >= self.open_fraction - TIME_TOLERANCE_DAYS
 
     def visit_problem(self, month: int) -> bool:
         """Draw whether a visit (or the first purchase) in `month` has a problem, and book it."""
@@ -148,68 +213,176 @@ class _Reference:
             return True
         return False
 
-    # --- leads -----------------------------------------------------------------------------------
+    # --- the sales desk ----------------------------------------------------------------------------
 
-    def channel_arrivals(self, channel: Any) -> Generator[simpy.Event, Any, None]:
-        """Paid leads of one channel: a Poisson process, each lead its own process."""
-        rate = channel.leads_per_month / MONTH_DAYS
-        if rate <= 0:
+    def desk_month(self, t: float) -> int:
+        """0-based month whose staff and hours apply at time t (the last month's past the horizon)."""
+        return min(int((t + TIME_TOLERANCE_DAYS) // MONTH_DAYS), self.H - 1)
+
+    def desk_open(self, t: float) -> bool:
+        """Whether the desk is open at t: t's time of day < hours_per_day of t's month.
+
+        With fixed handling times a run of contacts from an opening ends exactly at closing time; the
+        tolerance keeps rounding from letting a contact start at closing time.
+        """
+        desk = self.at(self.desk_month(t)).sales_desk
+        time_of_day = t - math.floor(t + TIME_TOLERANCE_DAYS)  # days since the day's start (may be -0.0…)
+        return time_of_day < desk.hours_per_day / 24.0 - TIME_TOLERANCE_DAYS
+
+    def can_start(self, t: float) -> bool:
+        """A contact can start at t if the desk is open and fewer than t's month's staff are in progress."""
+        return self.desk_open(t) and self.in_progress < self.at(self.desk_month(t)).sales_desk.staff
+
+    def wake(self) -> None:
+        """Wake the dispatcher (a lead arrived, a contact ended, an opening or a month's first moment)."""
+        if not self.wake_event.triggered:
+            self.wake_event.succeed()
+
+    def wake_at(self, t: float) -> None:
+        """Ask for the dispatcher to be woken at time t (unless an earlier wake-up is already due)."""
+        if t >= self.tick_at:
             return
-        while True:
-            yield self.env.timeout(self.rng.exponential(1.0 / rate))
-            if self.env.now >= self.T:
-                return
-            month = self.month_of(self.env.now)
-            self.leads_total += 1
-            self.book("leads_paid", month)
-            self.book("lead_spend", month, channel.cost_per_lead)
-            self.env.process(self.lead(referral=False))
+        self.tick_at = t
+        tick = self.env.timeout(t - self.env.now)
+        tick.callbacks.append(lambda _event, t=t: self._tick(t))
 
-    def lead(self, referral: bool) -> Generator[simpy.Event, Any, None]:
-        """One lead: first contact at the sales desk, then the funnel, then perhaps a sale."""
+    def _tick(self, t: float) -> None:
+        if self.tick_at == t:
+            self.tick_at = math.inf
+        self.wake()
+
+    def dispatcher(self) -> Generator[simpy.Event, Any, None]:
+        """First come, first served: give waiting leads a salesperson whenever a contact can start."""
+        env = self.env
+        queue = self.queue
+        while True:
+            now = env.now
+            while queue and (queue[0].gone or self.can_start(now)):
+                lead = queue.popleft()
+                if lead.gone:
+                    continue  # its patience ran out: it left the queue
+                self.in_progress += 1
+                lead.turn.succeed(now)
+                if self.contact_starts is not None:
+                    self.contact_starts.append(now)
+            if queue:
+                # Someone waits. Without a contact ending, a contact can start next at the next opening
+                # (if closed) or at the next month's first moment (staff and hours change).
+                m = self.desk_month(now)
+                wake = (m + 1) * MONTH_DAYS if m < self.H - 1 else math.inf
+                if not self.desk_open(now):
+                    wake = min(wake, math.floor(now + TIME_TOLERANCE_DAYS) + 1.0)
+                if wake < math.inf:
+                    self.wake_at(wake)
+            self.wake_event = env.event()
+            yield self.wake_event
+
+    def first_contact(self) -> Generator[simpy.Event, Any, float | None]:
+        """Queue at the desk, then hold a salesperson for the handling time; the wait in days (None: lost)."""
         env = self.env
         arrival = env.now
-        month = self.month_of(arrival)
-
-        if self.desk is None:  # contacted the moment it arrives
-            self.book("leads_reached", month)
+        lead = _Lead(env.event())
+        self.queue.append(lead)
+        self.wake()
+        if self.patience_days is None:
+            start = yield lead.turn
         else:
-            req = self.desk.request()
-            deadline = math.inf
-            if self.patience_days is None:
-                yield req
+            yield lead.turn | env.timeout(self.patience_days)
+            if not lead.turn.triggered:  # patience ran out while queueing: it leaves, takes nobody's time
+                lead.gone = True
+                return None
+            start = lead.turn.value
+        desk = self.s.sales_desk
+        handling = self.handling_days if desk.handling == "fixed" else self.exponential(self.handling_days)
+        yield env.timeout(handling)  # a contact that has started runs to its end, even past closing time
+        self.in_progress -= 1
+        if self.queue:  # a salesperson is free again: the next waiting lead may start
+            self.wake()
+        return start - arrival
+
+    # --- leads -----------------------------------------------------------------------------------
+
+    def poisson_arrivals(
+        self, rates: Sequence[float], changes: Sequence[int], customer: _Customer | None = None
+    ) -> Generator[simpy.Event, Any, float]:
+        """Wait for the next arrival of a Poisson process whose rate (per day) is rates[m] within month m.
+
+        `changes[m]` is the first month after m with another rate. Returns the arrival time, or inf if there
+        is none before the horizon (or before `customer` leaves, seen where the rate changes). The process is
+        memoryless, so where the rate changes (a month's first moment) the wait is drawn anew at the new rate.
+        """
+        env = self.env
+        m = self.month_of(env.now) if env.now < self.T else self.H
+        while m < self.H:
+            until = changes[m] * MONTH_DAYS  # the rate is rates[m] until then
+            if rates[m] > 0:
+                gap = self.rng.exponential(1.0 / rates[m])
+                if env.now + gap < until:
+                    yield env.timeout(gap)
+                    return env.now
+            yield env.timeout(until - env.now)
+            if customer is not None and env.now >= customer.left_at:
+                return math.inf
+            m = changes[m]
+        return math.inf
+
+    def channel_arrivals(self, channel: int) -> Generator[simpy.Event, Any, None]:
+        """Paid leads of one channel: a Poisson process at each month's rate, each lead its own process."""
+        rates, changes = self.paid_rates[channel], self.paid_changes[channel]
+        while True:
+            t = yield from self.poisson_arrivals(rates, changes)
+            if t >= self.T:
+                return
+            month = self.month_of(t)
+            self.leads_total += 1
+            cpl = self.at(month).channels[channel].cost_per_lead  # the arrival month's CPL
+            self.book("leads_paid", month)
+            self.book("lead_spend", month, cpl)
+            self.book_channel("channel_leads", channel, month)
+            self.book_channel("channel_lead_spend", channel, month, cpl)
+            self.env.process(self.lead(channel))
+
+    def lead_conversions(self, month: int, channel: int) -> list[float]:
+        """Per-stage pass probabilities of a lead of `channel` arriving in `month`: that month's conversions
+        with its channel's lead quality (paid) or the referral multiplier (referral leads). Cached."""
+        key = (month, channel)
+        if key not in self.conversion_cache:
+            s = self.at(month)
+            if channel == self.channels:
+                multiplier = s.referrals.conversion_multiplier if s.referrals else 1.0
             else:
-                deadline = arrival + self.patience_days
-                if not req.triggered:
-                    yield req | env.timeout(self.patience_days)
-                if not req.triggered:  # patience ran out while queueing
-                    req.cancel()
-                    self.book("leads_lost", month)
-                    return
-                yield req
-            # The lead holds a salesperson; if the desk is closed, the contact starts at the next opening.
-            if self.desk_closed(env.now):
-                opening = math.floor(env.now) + 1.0
-                if opening > deadline:  # would start later than arrival + patience: lost
-                    self.desk.release(req)
-                    self.book("leads_lost", month)
-                    return
-                yield env.timeout(opening - env.now)
-                start = opening
-            else:
-                start = env.now
+                multiplier = s.channels[channel].lead_quality
+            self.conversion_cache[key] = stage_conversions(
+                [stage.conversion for stage in s.funnel], multiplier
+            )
+        return self.conversion_cache[key]
+
+    def lead(self, channel: int) -> Generator[simpy.Event, Any, None]:
+        """One lead: first contact at the sales desk, then the funnel, then perhaps a sale."""
+        env = self.env
+        month = self.month_of(env.now)
+        referral = channel == self.channels
+        conversions = self.lead_conversions(month, channel)
+
+        if self.s.sales_desk is None:  # contacted the moment it arrives
+            self.book("leads_reached", month)
+            self.book_channel("channel_leads_reached", channel, month)
+        else:
+            wait = yield from self.first_contact()
             # Every lead that arrived within the horizon is counted as reached (or lost) in its arrival
             # month, even if that is decided after the horizon; the funnel starts at the contact's end.
+            if wait is None:
+                self.book("leads_lost", month)
+                self.book_channel("channel_leads_lost", channel, month)
+                return
             self.book("leads_reached", month)
-            self.book("wait_hours_sum", month, (start - arrival) * 24.0)
-            desk = self.s.sales_desk
-            handling = (
-                self.handling_days if desk.handling == "fixed" else self.exponential(self.handling_days)
-            )
-            yield env.timeout(handling)
-            self.desk.release(req)
+            self.book_channel("channel_leads_reached", channel, month)
+            self.book("wait_hours_sum", month, wait * 24.0)
+            # Cooling: it buys with p × 0.5^(wait / half-life), so it may go cold before the funnel.
+            cooling = self.cooling_hours
+            if cooling is not None and not self.rng.random() < 0.5 ** (wait * 24.0 / cooling):
+                return
 
-        conversions = self.referral_conversions if referral else self.paid_conversions
         for stage, p in zip(self.s.funnel, conversions, strict=True):
             if stage.delay_days > 0:
                 yield env.timeout(self.rng.exponential(stage.delay_days))
@@ -218,37 +391,44 @@ class _Reference:
             if not self.rng.random() < p:
                 return  # drops out
 
-        # The sale.
+        # The sale, with the sale month's first-purchase values.
         sale_month = self.month_of(env.now)
-        fp = self.s.first_purchase
+        s = self.at(sale_month)
+        fp = s.first_purchase
         self.book("sales", sale_month)
         self.book("new_customers", sale_month)
         self.book("revenue", sale_month, fp.revenue)
         self.book("margin", sale_month, fp.margin)
+        self.book_channel("channel_sales", channel, sale_month)
+        self.book_channel("channel_first_margin", channel, sale_month, fp.margin)
         if referral:
             self.book("sales_referral", sale_month)
-            self.book("referral_bonus", sale_month, self.s.referrals.bonus)
+            self.book("margin_referral_sale", sale_month, fp.margin)
+            self.book("referral_bonus", sale_month, s.referrals.bonus)
+            self.book_channel("channel_referral_bonus", channel, sale_month, s.referrals.bonus)
+        else:
+            self.book("margin_first_sale", sale_month, fp.margin)
         self.start_customer(existing=False)
 
     # --- customers -------------------------------------------------------------------------------
 
     def start_customer(self, existing: bool) -> None:
         """Adopt the repeat streams and start the customer's lifetime and referral processes."""
-        streams = []  # (stream, first age month with a visit)
-        for stream in self.s.repeat:
+        streams = []  # (stream index, interval, first age month with a visit)
+        for j, stream in enumerate(self.s.repeat):
             if self.rng.random() < stream.adoption:
                 if existing:  # first visit in an age month drawn uniformly from 1 ... interval
                     first = int(self.rng.integers(1, stream.interval_months + 1))
                 else:
                     first = stream.interval_months
-                streams.append((stream, first))
+                streams.append((j, stream.interval_months, first))
         customer = _Customer()
         self.env.process(self.customer(customer, streams, existing))
-        if self.referral_rate_per_day > 0:
+        if self.any_referrals:
             self.env.process(self.referrer(customer))
 
     def customer(
-        self, customer: _Customer, streams: list[tuple[Any, int]], existing: bool
+        self, customer: _Customer, streams: list[tuple[int, int, int]], existing: bool
     ) -> Generator[simpy.Event, Any, None]:
         """One customer's lifetime: the month-end checks, repeat visits and problems."""
         env = self.env
@@ -265,7 +445,8 @@ class _Reference:
         while m0 + k < self.H:
             month = m0 + k
             yield env.timeout((month + 1) * MONTH_DAYS - env.now)  # the end of age month k
-            leaves = self.rng.random() < self.churn
+            s = self.at(month)  # the check at the end of calendar month `month` uses that month's churn
+            leaves = self.rng.random() < s.effective_churn
             for _ in range(problems_last_month):
                 leaves = (self.rng.random() < self.problem_leave) or leaves
             if leaves:
@@ -273,47 +454,54 @@ class _Reference:
                 return
             self.book("active_customers", month)
             problems_last_month = 0
-            for stream, first in streams:
-                if k >= first and (k - first) % stream.interval_months == 0:
+            for j, interval, first in streams:
+                if k >= first and (k - first) % interval == 0:  # a visit due now: it happens
+                    stream = s.repeat[j]  # the visit month's revenue, margin and margin uplift
                     self.book("repeat_visits", month)
                     self.book("revenue", month, stream.revenue)
-                    self.book("margin", month, stream.margin * self.repeat_margin_factor)
+                    margin = stream.margin * s.repeat_margin_factor
+                    self.book("margin", month, margin)
+                    self.book("margin_repeat", month, margin)
                     if self.visit_problem(month):
                         problems_last_month += 1
             k += 1
         # Past the horizon: nothing more to count; `left_at` stays inf.
 
     def referrer(self, customer: _Customer) -> Generator[simpy.Event, Any, None]:
-        """Referral leads a customer brings while it stays: a Poisson process, each lead its own process."""
-        env = self.env
+        """Referral leads a customer brings while it stays: a Poisson process at each month's rate, each lead
+        its own process."""
         while True:
-            yield env.timeout(self.rng.exponential(1.0 / self.referral_rate_per_day))
-            if env.now >= customer.left_at or env.now >= self.T:
+            t = yield from self.poisson_arrivals(self.referral_rates, self.referral_changes, customer)
+            if t >= customer.left_at or t >= self.T:
                 return
+            month = self.month_of(t)
             self.leads_total += 1
-            self.book("leads_referral", self.month_of(env.now))
-            env.process(self.lead(referral=True))
+            self.book("leads_referral", month)
+            self.book_channel("channel_leads", self.channels, month)
+            self.env.process(self.lead(self.channels))
 
     # --- the run ---------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, np.ndarray | float]:
+    def run(self) -> dict[str, Any]:
         for _ in range(self.s.existing_customers.count):
             self.start_customer(existing=True)
-        for channel in self.s.channels:
+        for channel in range(self.channels):
             self.env.process(self.channel_arrivals(channel))
         # Run until nothing is left: leads still queueing at the horizon are resolved (reached or lost),
         # while sales, visits and referrals at or after the horizon are not counted.
         self.env.run()
 
         out = self.out
-        desk = self.s.sales_desk
-        out["staff_cost"][:] = desk.staff * desk.salary_per_month if desk else 0.0
-        prog = self.s.service_programme
-        if prog is not None:
-            out["programme_cost"][:] = (
-                prog.fixed_cost_per_year / 12
-                + prog.contacts_per_month * prog.cost_per_contact * out["active_customers"]
-            )
+        for m in range(self.H):
+            s = self.at(m)
+            desk = s.sales_desk
+            out["staff_cost"][m] = desk.staff * desk.salary_per_month if desk else 0.0  # month m's staff
+            prog = s.service_programme
+            if prog is not None:  # month m's fixed cost and contacts, for the customers active at its end
+                out["programme_cost"][m] = (
+                    prog.fixed_cost_per_year / 12
+                    + prog.contacts_per_month * prog.cost_per_contact * out["active_customers"][m]
+                )
         out["net_cash"][:] = (
             out["margin"]
             - out["lead_spend"]
@@ -324,15 +512,22 @@ class _Reference:
         )
         out["cumulative_cash"][:] = np.cumsum(out["net_cash"])
         result: dict[str, Any] = dict(out)
+        result.update(self.by_channel)
+        result["channel_names"] = (*(c.name for c in self.s.channels), REFERRALS)
         result["leads_total_processed"] = self.leads_total
+        if self.contact_starts is not None:
+            result["contact_starts"] = np.array(self.contact_starts)
         return result
 
 
-def run_reference(scenario: sim.Scenario, seed: int) -> dict[str, np.ndarray | float]:
+def run_reference(scenario: sim.Scenario, seed: int, trace: bool = False) -> dict[str, Any]:
     """Simulate `scenario` once, every lead and customer its own SimPy process (docs/model.md).
 
     Returns monthly float arrays of length `horizon_months` (index 0 = month 1) under the keys of
-    `MONTHLY_KEYS`, and `"leads_total_processed"`: the number of leads (paid and referral) that arrived
-    within the horizon.
+    `MONTHLY_KEYS`; per-channel monthly arrays of shape (paid channels + 1, horizon_months) under the keys
+    of `CHANNEL_KEYS` (the last row the referral leads), their row names under `"channel_names"`; and
+    `"leads_total_processed"`: the number of leads (paid and referral) that arrived within the horizon.
+    With `trace`, also `"contact_starts"`: the start time (days) of every first contact at the desk, in the
+    order they started.
     """
-    return _Reference(scenario, seed).run()
+    return _Reference(scenario, seed, trace).run()

@@ -13,10 +13,10 @@ cumulative cash, and `active_customers` at three months (a quarter, half and the
 i.e. 8 comparisons per case. Where both samples have zero variance (e.g. no referrals, or a base with
 no churn) the two values must be exactly equal.
 
-Significance: Bonferroni over every comparison in this file. There are 7 shipped cases (the five
+Significance: Bonferroni over every comparison in this file. There are 9 shipped cases (the seven
 shipped scenarios scaled down, plus two car dealers whose desk is overloaded so that leads are lost) and
-at most 8 Hypothesis examples of random scenarios, so 15 cases x 8 = 120 comparisons, each at level
-0.001 / 120 (about 8.3e-6). A correct engine therefore fails this file with probability at most 0.1 %
+at most 8 Hypothesis examples of random scenarios, so 17 cases x 8 = 136 comparisons, each at level
+0.001 / 136 (about 7.4e-6). A correct engine therefore fails this file with probability at most 0.1 %
 (up to the normal approximation of the t-test for these sums of many small random contributions).
 Seeds are fixed (and Hypothesis is derandomized), so the outcome is deterministic: once green it stays
 green.
@@ -26,7 +26,9 @@ caught at 99 % when it is >= (t + 2.33) sqrt(2 / n) sigma = 1.6 sigma (n = 40) o
 sigma the per-run spread. For the shipped cases, as a share of the mean: the beauty salon 4-11 % (sales
 4.4 %, final cash 8.1 %); the car dealer sales 14 %, final cash 11 %, active customers 15-40 %; the car
 dealer with service sales 16 %, repeat visits 24 %, referral leads 34 %, final cash 23 %; the loaded
-desks lost leads 2-7 %, sales 18-27 %; the medical scenarios are deterministic here (exact equality).
+desks lost leads 2-7 %, sales 18-27 %; the planned car dealer sales 17 %, final cash 16 %, active
+customers 18-42 %; the medical scenarios are deterministic here (exact equality). Planned scenarios are
+compared more closely, per plan period and per channel, in test_reference_plan.py.
 This file catches gross disagreements (a rule implemented differently); the engine's precision against
 the expected-value model is checked more finely in test_expected.py (200 replications).
 
@@ -65,7 +67,7 @@ ACTIVE_POINTS = 3
 """Months at which the mean `active_customers` curves are compared."""
 COMPARISONS_PER_CASE = len(TOTALS) + 1 + ACTIVE_POINTS
 
-SHIPPED_CASES = 8
+SHIPPED_CASES = 9
 RANDOM_EXAMPLES = 8
 FAMILY_ALPHA = 0.001
 ALPHA = FAMILY_ALPHA / ((SHIPPED_CASES + RANDOM_EXAMPLES) * COMPARISONS_PER_CASE)
@@ -155,6 +157,13 @@ def assert_same_means(case: str, scenario: Scenario, n: int, seed: int = ENGINE_
 
 SMALL_CAR_DEALER = {"horizon_months": 24, "channels.0.leads_per_month": 300.0}
 SMALL_MEDICAL = {"horizon_months": 24, "existing_customers.count": 500}
+SMALL_DEALER_PLAN = {
+    "horizon_months": 24,
+    "channels.0.leads_per_month": 210.0,
+    "channels.1.leads_per_month": 90.0,
+}
+"""The planned dealer at 30 % of its leads (the plan's steps of the channels move with them) over two
+years: the month-13 step (channels, staff, programme), CPL trends and seasonality all stay in."""
 
 SHIPPED = [
     # beauty salon: desk with working hours and patience, two repeat streams, referrals, problems.
@@ -166,6 +175,8 @@ SHIPPED = [
     pytest.param("car_dealer_service", SMALL_CAR_DEALER, id="car_dealer_service"),
     pytest.param("medical_service", SMALL_MEDICAL, id="medical_service"),
     pytest.param("medical_service_programme", SMALL_MEDICAL, id="medical_service_programme"),
+    # a plan over time: two channels of different quality, a step in month 13, trends, seasonality, cooling.
+    pytest.param("car_dealer_plan", SMALL_DEALER_PLAN, id="car_dealer_plan"),
     # An overloaded desk: one salesperson, 30 min a lead, 8 hours a day, 2 hours of patience, so that
     # night leads and queueing leads are lost (about 15 lost leads in 16).
     pytest.param(
@@ -215,6 +226,7 @@ def test_shipped_scenario_means_agree_with_reference(name: str, changes: dict[st
         assert (getattr(sc, section) is None) == (getattr(base, section) is None), section
     assert len(sc.repeat) == len(base.repeat) and len(sc.channels) == len(base.channels)
     assert (sc.existing_customers.count > 0) == (base.existing_customers.count > 0)
+    assert sc.planned == base.planned and all(s.from_month <= sc.horizon_months for s in sc.plan)
     assert_same_means(f"{name} {changes}", sc, N_SHIPPED)
 
 
