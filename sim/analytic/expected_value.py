@@ -6,12 +6,21 @@ in its purchase month), customers' lives (the exact tables of `sim.accounting.li
 (enumerated over their visit phases) and the referral feedback (followed in eighths of a month for
 the first six months, where the month's first customers bring most of its referral leads, then month
 by month). Left approximate: arrivals within an eighth of a month, and after month 6 referral leads
-within their month, are taken as even. Where the desk is constrained, waits and lost leads come from
-`sim.analytic.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
+within their month, are taken as even. Where the desk is constrained, waits, lost leads and cooling come
+from `sim.analytic.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
+
+Plans over time (docs/model.md) are read lever by lever (`sim.model.plan.values`): paid leads, their cost
+and quality by arrival month; conversions by the lead's arrival month (the sales are a sum over arrival
+months of the month's buyers × the delay kernel); the referral rate, the first-purchase margin and the
+repeat margins by the month they apply in; the desk month by month. Churn is a period effect (the check at
+the end of calendar month m uses month m's churn for every customer), so with a planned churn or repeat
+margins the customers' figures are cohort × calendar sums: each purchase month m0 has its own survival
+path, an O(H²) matrix. Without a plan this is the same model as before, computed the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -21,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from sim.accounting import frames
-from sim.accounting.ledger import complete_monthly, kpis
+from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables, problem_leave_factor
 from sim.analytic.queueing import DeskPerformance, desk_performance
-from sim.model.calendar import MONTH_DAYS, YEAR_DAYS
-from sim.model.scenario import Scenario, load_scenario
+from sim.model import plan
+from sim.model.calendar import MONTH_DAYS, YEAR_DAYS, monthly_discount
+from sim.model.scenario import SalesDesk, Scenario, load_scenario
 
 MAX_PHASE_COMBINATIONS = 20_000
 """Above this many (stream, phase) combinations of existing customers with problems switched on, their
@@ -42,14 +52,21 @@ class ExpectedResult:
     kpi: dict[str, float]
     """Every KPI."""
     desk: DeskPerformance | None = None
-    """The desk's figures at the mean load over the horizon (None without a desk)."""
+    """The desk's figures at the mean load over the horizon (None without a desk; with a plan, month 1's
+    desk)."""
+    channel_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each of `sim.accounting.ledger.CHANNEL_COLUMNS`, shape (channels + 1, horizon): the paid channels in
+    the scenario's order, then the referral leads."""
+    channel_kpi: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each of `sim.accounting.ledger.CHANNEL_KPI_COLUMNS`, shape (channels + 1,), referrals last."""
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def monthly(self) -> pd.DataFrame:
-        """One row per month, the same columns as `simulate(...).monthly` (replication 0)."""
+        """One row per month, the same columns as `simulate(...).monthly` (replication 0; `date` with the
+        scenario's `start`)."""
         if "monthly" not in self._frames:
-            self._frames["monthly"] = frames.monthly_frame([self.arrays])
+            self._frames["monthly"] = frames.monthly_frame([self.arrays], None, plan.dates(self.scenario))
         return self._frames["monthly"]
 
     @property
@@ -58,6 +75,24 @@ class ExpectedResult:
         if "kpis" not in self._frames:
             self._frames["kpis"] = frames.kpi_frame([self.kpi])
         return self._frames["kpis"]
+
+    @property
+    def channels(self) -> pd.DataFrame:
+        """One row per (month, channel), the same columns as `simulate(...).channels` (replication 0)."""
+        if "channels" not in self._frames:
+            names = [c.name for c in self.scenario.channels]
+            self._frames["channels"] = frames.channel_frame(
+                [self.channel_arrays], names, None, plan.dates(self.scenario)
+            )
+        return self._frames["channels"]
+
+    @property
+    def channel_kpis(self) -> pd.DataFrame:
+        """One row per channel, the same columns as `simulate(...).channel_kpis` (replication 0)."""
+        if "channel_kpis" not in self._frames:
+            names = [c.name for c in self.scenario.channels]
+            self._frames["channel_kpis"] = frames.channel_kpi_frame([self.channel_kpi], names)
+        return self._frames["channel_kpis"]
 
 
 @dataclass(frozen=True)
@@ -221,14 +256,235 @@ def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
     }
 
 
+# --- the plan, month by month ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthValues:
+    """What the expected-value model reads of each month 1 … H (index 0 = month 1): the scenario's
+    values where nothing is planned, else the plan's (`sim.model.plan.values`, lever by lever)."""
+
+    leads: np.ndarray
+    """Paid leads of each channel, shape (channels, H), in leads/month."""
+    cost_per_lead: np.ndarray
+    """CPL of each channel, (channels, H), in currency."""
+    paid_conversion: np.ndarray
+    """Overall conversion of each channel's paid leads by arrival month, min(1, funnel × quality),
+    (channels, H)."""
+    referral_conversion: np.ndarray
+    """Overall conversion of referral leads by arrival month, (H,)."""
+    referral_rate: np.ndarray
+    """Referral leads per customer-day in the month (with the programme's uplift), (H,)."""
+    first_margin: np.ndarray
+    """First-purchase margin of a sale in the month, (H,), in currency."""
+    first_revenue: np.ndarray
+    """First-purchase revenue of a sale in the month, (H,), in currency."""
+    churn: np.ndarray
+    """Effective churn at the check at the end of the month (every customer, whatever its age), (H,)."""
+    repeat_margin: np.ndarray
+    """Margin of one visit of each stream in the month, with the programme's uplift, (streams, H)."""
+    repeat_revenue: np.ndarray
+    """Revenue of one visit of each stream in the month, (streams, H)."""
+    desks: tuple[SalesDesk, ...]
+    """The distinct desks of the horizon (staff and hours by month); empty without a desk."""
+    desk_of_month: np.ndarray
+    """Index into `desks` of each month, (H,)."""
+    contact_cost: np.ndarray
+    """The programme's contacts × cost per contact: the cost to serve one customer active at the month's
+    end, (H,), in currency."""
+
+
+def month_values(scenario: Scenario) -> MonthValues:
+    """The values of each month of the horizon (see `MonthValues`)."""
+    sc = scenario
+    if not sc.planned:
+        return _constant_month_values(sc)
+    H = sc.horizon_months
+    planned = set(plan.planned_paths(sc))
+
+    def series(path: str, base: float) -> np.ndarray:
+        return plan.values(sc, path) if path in planned else np.full(H, float(base))
+
+    C = len(sc.channels)
+    leads = np.array(
+        [series(f"channels.{i}.leads_per_month", c.leads_per_month) for i, c in enumerate(sc.channels)]
+    )
+    cpl = np.array(
+        [series(f"channels.{i}.cost_per_lead", c.cost_per_lead) for i, c in enumerate(sc.channels)]
+    )
+    quality = np.array(
+        [series(f"channels.{i}.lead_quality", c.lead_quality) for i, c in enumerate(sc.channels)]
+    )
+    leads, cpl, quality = (x.reshape(C, H) for x in (leads, cpl, quality))
+    funnel = np.ones(H)
+    for j, stage in enumerate(sc.funnel):  # in the stages' order, as `Scenario.funnel_conversion`
+        funnel = funnel * series(f"funnel.{j}.conversion", stage.conversion)
+    multiplier = sc.referrals.conversion_multiplier if sc.referrals else 1.0
+    prog = sc.service_programme
+    churn = series("retention.monthly_churn", sc.retention.monthly_churn)
+    if prog is not None:
+        x = series("service_programme.contacts_per_month", prog.contacts_per_month)
+        contact_cost = x * series("service_programme.cost_per_contact", prog.cost_per_contact)
+        x = x / prog.tolerated_contacts_per_month
+        churn = churn * (1.0 - prog.max_churn_reduction * (1.0 - (1.0 - x) ** 2))
+    else:
+        contact_cost = np.zeros(H)
+    churn = np.minimum(1.0, np.maximum(0.0, churn))  # as `Scenario.effective_churn`
+    factor = 1.0 + series("service_programme.margin_uplift", prog.margin_uplift if prog else 0.0)
+    margin = [series(f"repeat.{j}.margin", r.margin) * factor for j, r in enumerate(sc.repeat)]
+    revenue = [series(f"repeat.{j}.revenue", r.revenue) for j, r in enumerate(sc.repeat)]
+    uplift = series("service_programme.referral_uplift", prog.referral_uplift) if prog else np.zeros(H)
+    per_year = (
+        series("referrals.per_customer_per_year", sc.referrals.per_customer_per_year)
+        if sc.referrals
+        else None
+    )
+    rate = np.zeros(H) if per_year is None else per_year * (1.0 + uplift) / YEAR_DAYS
+    desks: tuple[SalesDesk, ...] = ()
+    desk_of_month = np.zeros(H, dtype=np.int64)
+    if sc.sales_desk is not None:
+        d = sc.sales_desk
+        desks = (d,)
+        if "sales_desk.staff" in planned or "sales_desk.hours_per_day" in planned:
+            staff = np.rint(series("sales_desk.staff", d.staff)).astype(np.int64)
+            hours = series("sales_desk.hours_per_day", d.hours_per_day)
+            pairs = list(dict.fromkeys(zip(staff.tolist(), hours.tolist(), strict=True)))
+            index = {pair: i for i, pair in enumerate(pairs)}
+            desk_of_month = np.array([index[p] for p in zip(staff.tolist(), hours.tolist(), strict=True)])
+            desks = tuple(
+                d
+                if pair == (d.staff, d.hours_per_day)
+                else d.model_copy(update=dict(zip(("staff", "hours_per_day"), pair, strict=True)))
+                for pair in pairs
+            )
+    return MonthValues(
+        leads=leads,
+        cost_per_lead=cpl,
+        paid_conversion=np.minimum(1.0, funnel[None, :] * quality),
+        referral_conversion=np.minimum(1.0, funnel * multiplier),
+        referral_rate=rate,
+        first_margin=series("first_purchase.margin", sc.first_purchase.margin),
+        first_revenue=series("first_purchase.revenue", sc.first_purchase.revenue),
+        churn=churn,
+        repeat_margin=np.array(margin).reshape(len(sc.repeat), H),
+        repeat_revenue=np.array(revenue).reshape(len(sc.repeat), H),
+        desks=desks,
+        desk_of_month=desk_of_month,
+        contact_cost=contact_cost,
+    )
+
+
+def _constant_month_values(sc: Scenario) -> MonthValues:
+    """`month_values` of a scenario without a plan: every month the scenario's own values."""
+    H = sc.horizon_months
+    ones = np.ones(H)
+    channels = sc.channels
+    funnel = sc.funnel_conversion
+    factor = sc.repeat_margin_factor
+    prog = sc.service_programme
+    fp = sc.first_purchase
+    return MonthValues(
+        leads=np.array([c.leads_per_month for c in channels]).reshape(-1, 1) * ones,
+        cost_per_lead=np.array([c.cost_per_lead for c in channels]).reshape(-1, 1) * ones,
+        paid_conversion=np.array([min(1.0, funnel * c.lead_quality) for c in channels]).reshape(-1, 1) * ones,
+        referral_conversion=sc.referral_conversion * ones,
+        referral_rate=sc.referral_rate_per_year / YEAR_DAYS * ones,
+        first_margin=fp.margin * ones,
+        first_revenue=fp.revenue * ones,
+        churn=sc.effective_churn * ones,
+        repeat_margin=np.array([r.margin * factor for r in sc.repeat]).reshape(-1, 1) * ones,
+        repeat_revenue=np.array([r.revenue for r in sc.repeat]).reshape(-1, 1) * ones,
+        desks=() if sc.sales_desk is None else (sc.sales_desk,),
+        desk_of_month=np.zeros(H, dtype=np.int64),
+        contact_cost=(prog.contacts_per_month * prog.cost_per_contact if prog else 0.0) * ones,
+    )
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+
+def _existing_planned(scenario: Scenario, mv: MonthValues, H: int) -> dict[str, np.ndarray]:
+    """`_existing_by_age` with churn, repeat margins and revenues by calendar month (age month k of the
+    customers at month 0 is calendar month k: the check at its end uses month k's churn)."""
+    N = scenario.existing_customers.count
+    keys = ("visits", "margin", "revenue", "problems", "active", "presence")
+    if N == 0:
+        return {k: np.zeros(H) for k in keys}
+    keep = problem_leave_factor(scenario)
+    k = np.arange(1, H + 1)
+    pr = scenario.problems
+    p = pr.visit_problem_probability if pr else 0.0
+    streams = scenario.repeat
+    margins, revenues = mv.repeat_margin, mv.repeat_revenue  # (streams, H), by calendar month
+    with np.errstate(divide="ignore"):
+        log_pass = np.log1p(-mv.churn)  # -inf where churn is 1
+    combos = math.prod(1 + s.interval_months for s in streams) if streams else 1
+    if keep >= 1.0 or combos > MAX_PHASE_COMBINATIONS:
+        rate = sum(s.adoption / s.interval_months for s in streams)
+        log_step = log_pass + (rate * math.log(keep) if keep > 0 else -math.inf)
+        surv = np.exp(np.cumsum(log_step))
+        weights = np.array([s.adoption / s.interval_months for s in streams]).reshape(-1, 1)
+        vis = np.full(H, rate) * surv
+        mar = (weights * margins).sum(axis=0) * surv
+        rev = (weights * revenues).sum(axis=0) * surv
+    else:
+        options = []
+        for s in streams:
+            opts = [(1.0 - s.adoption, None)] + [
+                (s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)
+            ]
+            options.append(opts)
+        weights_list, v_rows, m_rows, r_rows = [], [], [], []
+        for choice in itertools.product(*options) if streams else [()]:
+            w = math.prod(o[0] for o in choice)
+            if w == 0:
+                continue
+            v = np.zeros(H)
+            m = np.zeros(H)
+            r = np.zeros(H)
+            for j, (s, (_, u)) in enumerate(zip(streams, choice, strict=True)):
+                if u is None:
+                    continue
+                due = (k >= u) & ((k - u) % s.interval_months == 0)
+                v += due
+                m += due * margins[j]
+                r += due * revenues[j]
+            weights_list.append(w)
+            v_rows.append(v)
+            m_rows.append(m)
+            r_rows.append(r)
+        W = np.array(weights_list)
+        V = np.array(v_rows)
+        prev = np.zeros_like(V)
+        prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = log_pass[None, :] + np.where(
+                prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0
+            )
+            S = np.exp(np.cumsum(steps, axis=1))
+        surv = W @ S
+        vis = W @ (V * S)
+        mar = W @ (np.array(m_rows) * S)
+        rev = W @ (np.array(r_rows) * S)
+    presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
+    return {
+        "visits": N * vis,
+        "margin": N * mar,
+        "revenue": N * rev,
+        "problems": N * p * vis,
+        "active": N * surv,
+        "presence": N * presence,
+    }
+
+
 def _new_by_age(scenario: Scenario, tables: LifetimeTables, H: int) -> dict[str, np.ndarray]:
     """Expected figures of one new customer by age month 0 … H-1 (age 0 = purchase month)."""
     act = tables.expected_by_age("active")[:H]
     vis = tables.expected_by_age("visits")[:H]
     mar = tables.expected_by_age("margin")[:H].copy()
     rev = tables.expected_by_age("revenue")[:H].copy()
-    mar[0] -= scenario.first_purchase.margin  # the first purchase is booked with the sale
-    rev[0] -= scenario.first_purchase.revenue
+    mar[0] -= tables.margin[0, 0]  # the first purchase is booked with the sale
+    rev[0] -= tables.revenue[0, 0]
     p = scenario.problems.visit_problem_probability if scenario.problems else 0.0
     problems = p * vis
     problems[0] += p  # the first purchase is a visit too
@@ -247,6 +503,139 @@ def _conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return np.convolve(x, kernel)[: x.size]
 
 
+class _AgeCohorts:
+    """New customers whose life is the same whatever their purchase month: monthly figures are
+    convolutions of the sales with one customer's figures by age (the lifetime tables)."""
+
+    def __init__(self, scenario: Scenario, tables: LifetimeTables, H: int):
+        self.age = _new_by_age(scenario, tables, H)
+        self._presence = self.age["presence"]
+
+    def whole(self, new: np.ndarray, m: int) -> float:
+        """Customer-days in calendar month m of the customers who bought before it."""
+        return new[:m] @ self._presence[m:0:-1] if m else 0.0
+
+    def flows(self, new: np.ndarray, mv: MonthValues) -> dict[str, np.ndarray]:
+        """Active customers, repeat visits, problems (first purchases included), repeat margin and revenue
+        by calendar month of the customers who bought `new` (by month)."""
+        a = self.age
+        return {k: _conv(new, a[k]) for k in ("active", "visits", "problems", "margin", "revenue")}
+
+
+@functools.lru_cache(maxsize=16)
+def _lags(H: int) -> tuple[np.ndarray, np.ndarray]:
+    """(m − m0 where m >= m0 else H, strictly-after mask m > m0), shape (H, H): row m0 = purchase month,
+    column m = calendar month."""
+    m = np.arange(H)
+    lag = m[None, :] - m[:, None]
+    out = np.where(lag >= 0, lag, H)
+    after = lag > 0
+    out.flags.writeable = False
+    after.flags.writeable = False
+    return out, after
+
+
+class _CohortMatrix:
+    """New customers of a planned scenario, by purchase month m0 (rows) and calendar month m (columns).
+
+    A customer who buys in month m0 is there at the end of calendar month m >= m0 with probability
+    C(m0, m) × a(m − m0): C(m0, m) the product of (1 − churn(t)) over the checks t = m0+1 … m (a period
+    effect: each check uses its calendar month's churn, whatever the customer's age) and a(k) its survival
+    of problems by age (which depends on its visits, not on the calendar). Visits by age and stream come
+    from the adoption patterns (those of the lifetime tables); their margin and revenue are those of the
+    calendar month they happen in. H ≤ 240, so the (H, H) matrices are cheap."""
+
+    def __init__(self, scenario: Scenario, mv: MonthValues, tables: LifetimeTables, H: int):
+        streams = scenario.repeat
+        prob = np.asarray(tables.pattern_prob, dtype=float)
+        use = np.asarray(tables.pattern_streams, dtype=float).reshape(prob.size, len(streams))
+        k = np.arange(H)
+        iv = np.array([s.interval_months for s in streams]).reshape(-1, 1)
+        due = ((k[None, :] >= 1) & (k[None, :] % iv == 0)).astype(float)  # (streams, H)
+        visits = use @ due  # (patterns, H)
+        prev = np.zeros_like(visits)
+        prev[:, 1:] = visits[:, :-1]
+        if H > 1:
+            prev[:, 1] += 1.0  # the first purchase is a visit in age month 0
+        keep = problem_leave_factor(scenario)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_keep = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
+        self.survive_problems = np.exp(np.cumsum(log_keep, axis=1))  # (patterns, H), by age
+        self.prob = prob
+        a0 = prob @ self.survive_problems
+        by_stream = due * ((prob[:, None] * use).T @ self.survive_problems)  # (streams, H): visits by age
+        lag, after = _lags(H)
+        self.lag = lag
+        self.churn_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)  # C(m0, m)
+
+        def by_calendar(x: np.ndarray) -> np.ndarray:
+            return self.churn_path * np.append(x, 0.0)[lag]
+
+        self.active = by_calendar(a0)  # (m0, m): there at the end of month m
+        self.visits = [by_calendar(x) for x in by_stream]
+        self.presence = np.zeros((H, H))
+        self.presence[:, 1:] = (
+            MONTH_DAYS * self.active[:, :-1]
+        )  # there all month m if there at the end of m-1
+        self.presence[~after] = 0.0  # the purchase month's presence comes from the delay kernel
+        pr = scenario.problems
+        self.problem_probability = pr.visit_problem_probability if pr else 0.0
+        self.cost_per_problem = pr.cost_per_problem if pr else 0.0
+
+    def whole(self, new: np.ndarray, m: int) -> float:
+        """Customer-days in calendar month m of the customers who bought before it."""
+        return new[:m] @ self.presence[:m, m] if m else 0.0
+
+    def flows(self, new: np.ndarray, mv: MonthValues) -> dict[str, np.ndarray]:
+        """As `_AgeCohorts.flows`, the repeat visits valued at their calendar month's margin and revenue."""
+        H = new.size
+        visits = np.array([new @ x for x in self.visits]).reshape(-1, H)  # (streams, H)
+        total = visits.sum(axis=0)
+        return {
+            "active": new @ self.active,
+            "visits": total,
+            "problems": self.problem_probability * (total + new),
+            "margin": (mv.repeat_margin * visits).sum(axis=0),
+            "revenue": (mv.repeat_revenue * visits).sum(axis=0),
+        }
+
+    def ltv(self, mv: MonthValues, tables: LifetimeTables, v: float) -> tuple[np.ndarray, np.ndarray]:
+        """(net, gross) LTV of a customer who buys in month m0 = 0 … H-1 (docs/model.md): its discounted
+        flows within the horizon on each calendar month's values, plus its expected discounted remainder
+        after the horizon on the last month's values (`tables.final`'s remaining value after age
+        A = H-1-m0, per adoption pattern, × the pattern's chance to be there at the end of the horizon)."""
+        H = mv.churn.size
+        discount = np.append(v ** np.arange(H), 0.0)[self.lag]  # v^(m - m0), 0 for m < m0
+        margin = sum((x * mv.repeat_margin[j][None, :] for j, x in enumerate(self.visits)), np.zeros((H, H)))
+        visits = sum(self.visits, np.zeros((H, H)))
+        per_problem = self.cost_per_problem * self.problem_probability
+        cost = self.active * mv.contact_cost[None, :] + per_problem * visits
+        gross = (discount * margin).sum(axis=1) + mv.first_margin
+        net = gross - (discount * cost).sum(axis=1) - per_problem  # the first purchase's problems
+        final = tables.final
+        ages = H - 1 - np.arange(H)  # age at the horizon's end of each cohort
+        there = self.churn_path[:, H - 1][:, None] * self.survive_problems[:, ages].T  # (m0, patterns)
+        out = []
+        for within, remaining, block in (
+            (net, final.remaining_ltv, final.tail_block),
+            (gross, final.remaining_ltv_gross, final.tail_block_gross),
+        ):
+            rest = remaining[:, ages].T  # (m0, patterns)
+            weight = there * self.prob[None, :]
+            infinite = ~np.isfinite(rest) & (weight > 0)
+            with np.errstate(invalid="ignore"):
+                value = within + (weight * np.where(infinite | (weight == 0), 0.0, rest)).sum(axis=1)
+            for m0 in np.flatnonzero(infinite.any(axis=1)):
+                # A remainder that diverges (no churn, no leaving, no discount): ±inf by its blocks' sign.
+                slope = float((weight[m0] * block)[infinite[m0]].sum())
+                value[m0] = math.copysign(math.inf, slope) if slope != 0 else math.nan
+            out.append(value)
+        return out[0], out[1]
+
+
+Cohorts = _AgeCohorts | _CohortMatrix
+
+
 FINE_MONTHS = 6
 """Months at the start whose referral feedback is followed in steps of 1/SUBSTEPS month: there the few
 customers bought late in the month bring most of the referral leads, which then come late too."""
@@ -256,33 +645,33 @@ SUBSTEPS = 8
 
 
 def _solve_sales_fine(
-    scenario: Scenario,
     kernel: DelayKernel,
-    lost: np.ndarray,
-    presence_new: np.ndarray,
+    paid_buyers: np.ndarray,
+    referral_buy: np.ndarray,
+    referral_rate: np.ndarray,
+    cohorts: Cohorts,
     presence_existing: np.ndarray,
     months: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Paid sales, referral sales and referral leads of the first `months` months, the referral feedback
     followed in steps of 1/SUBSTEPS month: a step's referral leads come from existing customers and
-    earlier months' customers (whole months, from the tables) and from the customers who bought earlier
-    in the month (step by step); every lead's sale is timed with the step kernel."""
+    earlier months' customers (whole months) and from the customers who bought earlier in the month
+    (step by step); every lead's sale is timed with the step kernel. `paid_buyers[m]`: buyers among month
+    m's paid leads; `referral_buy[m]`: the probability that a referral lead of month m buys (lost leads and
+    cooling included); `referral_rate[m]`: referral leads per customer-day."""
     S = SUBSTEPS
     h = MONTH_DAYS / S
     N = months * S
     means = np.asarray([d for d in kernel.stage_delays if d > 0], dtype=float)
     G, _ = _g_functions(means, np.arange(-1, N + 1) * h - kernel.shift_days)
     kf = np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0)
-    p_ref = scenario.referral_conversion
-    r_day = scenario.referral_rate_per_year / YEAR_DAYS
-    keep = np.repeat(1.0 - lost[:months], S).tolist()
-    paid = scenario.funnel_conversion * _conv(
-        np.repeat(scenario.paid_leads_per_month * (1.0 - lost[:months]) / S, S), kf
-    )
+    rate = np.repeat(referral_rate[:months], S).tolist()
+    buy = np.repeat(referral_buy[:months], S).tolist()
+    paid = _conv(np.repeat(paid_buyers[:months] / S, S), kf)
     paid_l = paid.tolist()
     new_f = [0.0] * N
     ref_leads_f = [0.0] * N
-    ref_reached_f = np.zeros(2 * N)  # padded in front so every step reads a full window
+    ref_buyers_f = np.zeros(2 * N)  # padded in front so every step reads a full window
     window = np.append(kf, 0.0)[N:0:-1].copy()  # kf[N], …, kf[1]: weights of the previous steps
     k0 = float(kf[0])
     new_m = np.zeros(months)
@@ -293,15 +682,15 @@ def _solve_sales_fine(
             m = t // S
             if m:
                 new_m[m - 1] = sum(new_f[t - S : t])
-            whole = (presence_existing[m] + (new_m[:m] @ presence_new[m:0:-1] if m else 0.0)) / S
+            whole = (presence_existing[m] + cohorts.whole(new_m, m)) / S
             bought = 0.0
         present = whole + h * bought  # customer-days in this step, but this step's own customers
-        earlier = float(ref_reached_f[t : t + N] @ window)
-        a = r_day * keep[t] * p_ref * k0
-        nf = (paid_l[t] + p_ref * earlier + a * present) / (1.0 - a * half)
+        earlier = float(ref_buyers_f[t : t + N] @ window)
+        a = rate[t] * buy[t] * k0
+        nf = (paid_l[t] + earlier + a * present) / (1.0 - a * half)
         new_f[t] = nf
-        ref_leads_f[t] = r_day * (present + half * nf)
-        ref_reached_f[t + N] = ref_leads_f[t] * keep[t]
+        ref_leads_f[t] = rate[t] * (present + half * nf)
+        ref_buyers_f[t + N] = ref_leads_f[t] * buy[t]
         bought += nf
 
     def by_month(x: list[float] | np.ndarray) -> np.ndarray:
@@ -312,124 +701,259 @@ def _solve_sales_fine(
 
 
 def _solve_sales(
-    scenario: Scenario,
     kernel: DelayKernel,
-    lost: np.ndarray,
-    presence_new: np.ndarray,
+    paid_buyers: np.ndarray,
+    referral_buy: np.ndarray,
+    referral_rate: np.ndarray,
+    cohorts: Cohorts,
     presence_existing: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Monthly paid sales, referral sales and referral leads, with the referral feedback.
 
-    Referral leads of month m come from the customers present: existing ones, earlier customers in
-    their whole months, and new customers for the rest of their purchase month (from the kernel). The
-    first FINE_MONTHS months are followed in finer steps (`_solve_sales_fine`); later months solve a
-    linear equation per month, the month's referral leads taken as spread evenly over it.
+    The sales of month m are the sum over arrival months m' of the buyers among m''s leads × K[m − m']
+    (each lead on its arrival month's conversion). Referral leads of month m come from the customers
+    present: existing ones, earlier customers in their whole months, and new customers for the rest of
+    their purchase month (from the kernel). The first FINE_MONTHS months are followed in finer steps
+    (`_solve_sales_fine`); later months solve a linear equation per month, the month's referral leads
+    taken as spread evenly over it. Arguments as in `_solve_sales_fine`.
     """
-    H = scenario.horizon_months
+    H = paid_buyers.size
     K, P = kernel.sales, kernel.presence
-    p = scenario.funnel_conversion
-    paid_reached = scenario.paid_leads_per_month * (1.0 - lost)
-    sales_paid = p * _conv(paid_reached, K)
-    r_day = scenario.referral_rate_per_year / YEAR_DAYS
-    if r_day == 0:
+    sales_paid = _conv(paid_buyers, K)
+    if not referral_rate.any():
         return sales_paid, np.zeros(H), np.zeros(H)
-    p_ref = scenario.referral_conversion
-    partial_paid = p * _conv(paid_reached, P)  # purchase-month presence of paid customers, days
+    partial_paid = _conv(paid_buyers, P)  # purchase-month presence of paid customers, days
     new = np.zeros(H)
     ref_leads = np.zeros(H)
-    ref_reached = np.zeros(H)
+    ref_buyers = np.zeros(H)
     F = min(FINE_MONTHS, H)
     fine_paid, fine_ref, fine_leads = _solve_sales_fine(
-        scenario, kernel, lost, presence_new, presence_existing, F
+        kernel, paid_buyers, referral_buy, referral_rate, cohorts, presence_existing, F
     )
     new[:F] = fine_paid + fine_ref
     ref_leads[:F] = fine_leads
-    ref_reached[:F] = fine_leads * (1.0 - lost[:F])
+    ref_buyers[:F] = fine_leads * referral_buy[:F]
     for m in range(F, H):
-        whole = new[:m] @ presence_new[m:0:-1] if m else 0.0
-        partial_ref = p_ref * (ref_reached[:m] @ P[m:0:-1]) if m else 0.0
+        whole = cohorts.whole(new, m)
+        partial_ref = ref_buyers[:m] @ P[m:0:-1]
         known = presence_existing[m] + whole + partial_paid[m] + partial_ref
-        self_share = r_day * p_ref * P[0] * (1.0 - lost[m])  # this month's referral customers' presence
-        ref_leads[m] = r_day * known / (1.0 - self_share)
-        ref_reached[m] = ref_leads[m] * (1.0 - lost[m])
-        new[m] = sales_paid[m] + p_ref * (ref_reached[: m + 1] @ K[m::-1])
+        r = referral_rate[m]
+        self_share = r * referral_buy[m] * P[0]  # this month's referral customers' presence
+        ref_leads[m] = r * known / (1.0 - self_share)
+        ref_buyers[m] = ref_leads[m] * referral_buy[m]
+        new[m] = sales_paid[m] + ref_buyers[: m + 1] @ K[m::-1]
     return sales_paid, new - sales_paid, ref_leads
 
 
-def expected_arrays(
-    scenario: Scenario, tables: LifetimeTables | None = None
-) -> tuple[dict[str, np.ndarray], dict[str, float], DeskPerformance | None]:
-    """The expected monthly columns and KPIs (the fast path behind `expected`)."""
+@dataclass(frozen=True)
+class _Desk:
+    lost: np.ndarray
+    """Lost share of the leads arriving in each month."""
+    wait: np.ndarray
+    """Mean wait of the reached leads of each month, in days."""
+    cooling: np.ndarray
+    """E[0.5^(wait / half-life) | reached] of each month's leads (1 without cooling)."""
+
+
+DESK_GRID = 3
+"""Loads at which the desk is evaluated, spanning the horizon's loads (linear interpolation between them)."""
+DESK_GRID_PLANNED = 5
+"""The same, per distinct desk, when a plan moves the paid leads or the desk: a season or a trend spreads
+the loads wider, and the lost share is convex in the load (three points overestimate it by about 3 % in
+the validation's cooling case, five by 0.7 %)."""
+
+
+def _desk_by_month(
+    mv: MonthValues,
+    load: np.ndarray,
+    horizon_days: float,
+    coarse: bool,
+    memo: dict[tuple[int, float], DeskPerformance],
+    points: int = DESK_GRID,
+) -> _Desk:
+    """The desk's figures month by month at each month's load (leads a day): for each distinct desk (staff
+    and hours), linear interpolation between `points` loads spanning its months' loads; `coarse`: one load
+    (the mean) per desk, a first guess before the referral leads are known. `memo`: (desk, load) ->
+    `desk_performance`, shared within one evaluation."""
+    H = load.size
+    lost, wait, cooling = np.zeros(H), np.zeros(H), np.ones(H)
+    for g in range(len(mv.desks)):
+        idx = np.flatnonzero(mv.desk_of_month == g) if len(mv.desks) > 1 else np.arange(H)
+        x = load[idx]
+        if x.max() <= x.min():  # one load: no interpolation
+            q = _performance(memo, mv, g, float(x[0]), horizon_days)
+            lost[idx], wait[idx], cooling[idx] = q.lost_share, q.mean_wait_days, q.cooling
+            continue
+        grid = np.array([x.mean()]) if coarse else np.unique(np.linspace(x.min(), x.max(), points))
+        perfs = [_performance(memo, mv, g, float(v), horizon_days) for v in grid]
+        lost[idx] = np.interp(x, grid, [q.lost_share for q in perfs])
+        wait[idx] = np.interp(x, grid, [q.mean_wait_days for q in perfs])
+        cooling[idx] = np.interp(x, grid, [q.cooling for q in perfs])
+    return _Desk(lost, wait, cooling)
+
+
+def _performance(
+    memo: dict[tuple[int, float], DeskPerformance], mv: MonthValues, g: int, load: float, horizon_days: float
+) -> DeskPerformance:
+    """`desk_performance` of the g-th desk at `load`, remembered in `memo`."""
+    key = (g, load)
+    if key not in memo:
+        memo[key] = desk_performance(mv.desks[g], load, horizon_days)
+    return memo[key]
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    monthly: dict[str, np.ndarray]
+    kpi: dict[str, float]
+    desk: DeskPerformance | None
+    channels: dict[str, np.ndarray]
+    channel_kpi: dict[str, np.ndarray]
+
+
+def _mean(x: np.ndarray) -> float:
+    """The mean of x (exactly x[0] if every value is the same)."""
+    return float(x[0]) if np.all(x == x[0]) else float(x.mean())
+
+
+def _mean_over_cohorts(sales: np.ndarray, values: np.ndarray) -> float:
+    """Mean of a per-cohort figure over the horizon's new customers (month 1's if there are none); an
+    infinite cohort value with sales makes the mean infinite."""
+    bought = sales > 0
+    if not bought.any():
+        return float(values[0])
+    x, n = values[bought], sales[bought]
+    if not np.all(np.isfinite(x)):
+        with np.errstate(invalid="ignore"):
+            return float(np.sum(np.where(np.isfinite(x), 0.0, x)))  # ±inf (NaN if they cancel)
+    return float(n @ x / n.sum())
+
+
+def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: bool) -> _Evaluation:
+    """The expected monthly columns and KPIs (and, if asked, the channels)."""
     sc = scenario
     H = sc.horizon_months
     T = H * MONTH_DAYS
     tables = tables if tables is not None else lifetime_tables(sc)
-    new_age = _new_by_age(sc, tables, H)
-    existing = _existing_by_age(sc, H)
-    paid = sc.paid_leads_per_month
+    mv = month_values(sc)
+    if sc.planned:
+        cohorts: Cohorts = _CohortMatrix(sc, mv, tables, H)
+        existing = _existing_planned(sc, mv, H)
+    else:
+        cohorts = _AgeCohorts(sc, tables, H)
+        existing = _existing_by_age(sc, H)
+    paid = mv.leads.sum(axis=0)
+    paid_by_channel = mv.paid_conversion * mv.leads  # buyers among the paid leads if all are reached
+    paid_conversions = paid_by_channel.sum(axis=0)
     desk = sc.sales_desk
     stage_delays = np.array([st.delay_days for st in sc.funnel])
     handling_days = desk.handling_minutes / 1440.0 if desk else 0.0
+    referrals = bool(mv.referral_rate.any())
 
-    lost = np.zeros(H)
-    wait = np.zeros(H)
+    def solve(d: _Desk) -> tuple[DelayKernel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        keep = 1.0 - d.lost
+        kernel = delay_kernel(stage_delays, float(d.wait.mean()) + handling_days, H)
+        paid_buyers = paid_conversions * keep * d.cooling
+        referral_buy = mv.referral_conversion * keep * d.cooling
+        out = _solve_sales(kernel, paid_buyers, referral_buy, mv.referral_rate, cohorts, existing["presence"])
+        return kernel, *out
+
     perf = None
+    memo: dict[tuple[int, float], DeskPerformance] = {}
+    state = _Desk(np.zeros(H), np.zeros(H), np.ones(H))
     if desk is not None:
-        perf = desk_performance(desk, paid / MONTH_DAYS, T)
-        lost[:] = perf.lost_share
-        wait[:] = perf.mean_wait_days
-    kernel = delay_kernel(stage_delays, float(wait.mean()) + handling_days, H)
-    sales_paid, sales_ref, ref_leads = _solve_sales(
-        sc, kernel, lost, new_age["presence"], existing["presence"]
-    )
+        moving = len(mv.desks) > 1 or bool(np.any(mv.leads != mv.leads[:, :1]))  # planned leads or desk
+        points = DESK_GRID_PLANNED if moving else DESK_GRID
+        state = _desk_by_month(mv, paid / MONTH_DAYS, T, referrals, memo, points)
+        perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(paid / MONTH_DAYS), T)
+    kernel, sales_paid, sales_ref, ref_leads = solve(state)
     if desk is not None and ref_leads.any():
         # Second pass: the desk at each month's load, paid and referral leads together.
         load = (paid + ref_leads) / MONTH_DAYS
-        grid = np.unique(np.linspace(load.min(), load.max(), 3)) if load.max() > load.min() else load[:1]
-        perfs = [desk_performance(desk, float(x), T) for x in grid]
-        lost = np.interp(load, grid, [q.lost_share for q in perfs])
-        wait = np.interp(load, grid, [q.mean_wait_days for q in perfs])
-        perf = desk_performance(desk, float(load.mean()), T)
-        kernel = delay_kernel(stage_delays, float(wait.mean()) + handling_days, H)
-        sales_paid, sales_ref, ref_leads = _solve_sales(
-            sc, kernel, lost, new_age["presence"], existing["presence"]
-        )
+        state = _desk_by_month(mv, load, T, False, memo, points)
+        perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(load), T)
+        kernel, sales_paid, sales_ref, ref_leads = solve(state)
 
+    lost = state.lost
     new = sales_paid + sales_ref
     leads = paid + ref_leads
     reached = leads * (1.0 - lost)
-    fp = sc.first_purchase
+    flows = cohorts.flows(new, mv)
+    bonus = sc.referrals.bonus if sc.referrals else 0.0
     booked = {
-        "leads_paid": np.full(H, paid),
+        "leads_paid": paid,
         "leads_referral": ref_leads,
         "leads_lost": leads * lost,
         "leads_reached": reached,
-        "wait_hours_sum": reached * wait * 24.0,
+        "wait_hours_sum": reached * state.wait * 24.0,
         "sales": new,
         "sales_referral": sales_ref,
-        "active_customers": _conv(new, new_age["active"]) + existing["active"],
-        "repeat_visits": _conv(new, new_age["visits"]) + existing["visits"],
-        "problems": _conv(new, new_age["problems"]) + existing["problems"],
-        "revenue": new * fp.revenue + _conv(new, new_age["revenue"]) + existing["revenue"],
-        "margin_first_sale": sales_paid * fp.margin,
-        "margin_referral_sale": sales_ref * fp.margin,
-        "margin_repeat": _conv(new, new_age["margin"]) + existing["margin"],
-        "lead_spend": np.full(H, sum(ch.leads_per_month * ch.cost_per_lead for ch in sc.channels)),
-        "referral_bonus": sales_ref * (sc.referrals.bonus if sc.referrals else 0.0),
+        "active_customers": flows["active"] + existing["active"],
+        "repeat_visits": flows["visits"] + existing["visits"],
+        "problems": flows["problems"] + existing["problems"],
+        "revenue": new * mv.first_revenue + flows["revenue"] + existing["revenue"],
+        "margin_first_sale": sales_paid * mv.first_margin,
+        "margin_referral_sale": sales_ref * mv.first_margin,
+        "margin_repeat": flows["margin"] + existing["margin"],
+        "lead_spend": (mv.leads * mv.cost_per_lead).sum(axis=0),
+        "referral_bonus": sales_ref * bonus,
     }
     booked["problem_cost"] = booked["problems"] * (sc.problems.cost_per_problem if sc.problems else 0.0)
     monthly = complete_monthly(sc, booked)
     busy = float(reached.sum()) * handling_days
     open_days = 0.0
     if desk is not None:
-        open_days = desk.staff * desk.open_days(T)
-    k = kpis(sc, monthly, tables, tables.ltv, busy, open_days)
-    return monthly, k, perf
+        constant_desk = len(mv.desks) == 1 and mv.desks[0] is desk
+        open_days = desk.staff * desk.open_days(T) if constant_desk else plan.staff_open_days(sc)
+    if isinstance(cohorts, _CohortMatrix):
+        net, gross = cohorts.ltv(mv, tables, monthly_discount(sc.discount_rate_annual))
+        ltv, ltv_gross = _mean_over_cohorts(new, net), _mean_over_cohorts(new, gross)
+    else:
+        ltv, ltv_gross = tables.ltv, tables.ltv_gross
+    k = kpis(sc, monthly, tables, ltv, ltv_gross, busy, open_days)
+    channels: dict[str, np.ndarray] = {}
+    channel_kpi: dict[str, np.ndarray] = {}
+    if with_channels:
+        keep = 1.0 - lost
+        sales = [
+            _conv(paid_by_channel[c] * keep * state.cooling, kernel.sales) for c in range(len(sc.channels))
+        ]
+        leads_all = np.vstack([mv.leads, ref_leads[None, :]])
+        channels = {
+            "leads": leads_all,
+            "leads_lost": leads_all * lost,
+            "leads_reached": leads_all * keep,
+            "sales": np.vstack([*sales, sales_ref]),
+            "lead_spend": np.vstack([mv.leads * mv.cost_per_lead, np.zeros((1, H))]),
+            "referral_bonus": np.vstack([np.zeros((len(sc.channels), H)), sales_ref * bonus]),
+        }
+        channels["first_margin"] = channels["sales"] * mv.first_margin
+        channels = {col: channels[col] for col in CHANNEL_COLUMNS}
+        totals = {col: x.sum(axis=1) for col, x in channels.items()}
+        channel_kpi = channel_kpis(totals, float(monthly["staff_cost"].sum()), ltv, tables)
+    return _Evaluation(monthly, k, perf, channels, channel_kpi)
+
+
+def expected_arrays(
+    scenario: Scenario, tables: LifetimeTables | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, float], DeskPerformance | None]:
+    """The expected monthly columns and KPIs (the fast path behind `expected`; no channels). `tables`: the
+    scenario's `lifetime_tables`, if already at hand."""
+    ev = _evaluate(scenario, tables, with_channels=False)
+    return ev.monthly, ev.kpi, ev.desk
 
 
 def expected(scenario: Scenario | str | Path) -> ExpectedResult:
     """Expected monthly ledger and KPIs of a scenario: `.monthly` (one row per month, the engine's
-    columns) and `.kpis` (one row; `ltv` is the exact infinite-horizon discounted value)."""
+    columns), `.kpis` (one row; `ltv` is the exact infinite-horizon discounted value), `.channels` and
+    `.channel_kpis` (per channel, referrals last)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    monthly, k, perf = expected_arrays(sc)
-    return ExpectedResult(scenario=sc, arrays=monthly, kpi=k, desk=perf)
+    ev = _evaluate(sc, None, with_channels=True)
+    return ExpectedResult(
+        scenario=sc,
+        arrays=ev.monthly,
+        kpi=ev.kpi,
+        desk=ev.desk,
+        channel_arrays=ev.channels,
+        channel_kpi=ev.channel_kpi,
+    )

@@ -20,6 +20,13 @@ a periodic fluid model of the day (leads pile up while the desk is closed, the b
 at the opening, leads whose wait would pass their patience leave) gives the deterministic part of the
 waits and losses; leads that find the desk open and the fluid queue empty get the M/M/n+D figures on
 top. Its accuracy against the engine is measured in docs/queueing.md.
+
+Cooling (a reached lead buys with p * 0.5^(W / h)): the desk also gives E[0.5^(W/h) | reached], the
+Laplace transform of the reached leads' wait at s = ln 2 / h. Exact for M/M/n+D round the clock (the
+offered wait has an atom at 0 and the density v above); with fixed handling the Allen-Cunneen scaling of
+the wait; with working hours the fluid day's waits by arrival time (the night's leads wait until the
+opening and through the morning backlog) mixed with the M/M/n+D transform for leads that find the desk
+open and free (docs/queueing.md derives each).
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ class DeskPerformance:
     """Mean wait of the leads that are reached, in days."""
     utilization: float
     """Busy share of the salespeople's open time."""
+    cooling: float = 1.0
+    """E[0.5^(W / h) | reached]: the factor cooling puts on a reached lead's conversion, W its wait and h
+    the half-life (1 without cooling)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,8 +65,23 @@ def _log_factorials(n: int) -> np.ndarray:
 
 def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tuple[float, float]:
     """M/M/n+D: (share of leads lost, mean wait of served leads in days). Rates per day, tau in days."""
+    lost, wait, _ = mmn_d_cooling(lam, mu, n, tau, horizon_days, 0.0)
+    return lost, wait
+
+
+def mmn_d_cooling(
+    lam: float, mu: float, n: int, tau: float, horizon_days: float, s: float
+) -> tuple[float, float, float]:
+    """M/M/n+D: (share of leads lost, mean wait of served leads in days, E[exp(-s W) | served]).
+
+    Rates per day, tau in days, s per day (ln 2 / half-life for cooling; 0 gives 1). A lead is served iff
+    its offered wait V is at most tau, and then W = V: P(V = 0) = sum_{j<n} pi_j (it finds a salesperson
+    free), and on (0, tau] V has the density lambda pi_{n-1} e^{(lambda - n mu) x}, so
+    E[e^{-sW}; served] = P(V = 0) + lambda pi_{n-1} (e^{(delta - s) tau} - 1) / (delta - s),
+    delta = lambda - n mu (tau = inf, delta < 0: Erlang C, 1 - C + C (n mu - lambda) / (n mu - lambda + s)).
+    """
     if lam <= 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 1.0
     a = lam / mu
     delta = lam - n * mu
     j = np.arange(n)
@@ -67,7 +92,11 @@ def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tup
     log_top = (n - 1) * log_a - math.lgamma(n)  # a^(n-1)/(n-1)!
     if math.isinf(tau):
         if delta >= 0:  # overloaded, no patience: the queue grows like a fluid over the horizon
-            return 0.0, 0.5 * horizon_days * delta / (n * mu) + 1.0 / (n * mu)
+            return (
+                0.0,
+                0.5 * horizon_days * delta / (n * mu) + 1.0 / (n * mu),
+                _fluid_growth_cooling(s, 1.0 / (n * mu), horizon_days * delta / (n * mu)),
+            )
         log_J = -math.log(-delta)  # J = 1 / (n mu - lambda)
         log_I1 = -2.0 * math.log(-delta)  # integral of x e^{delta x} = 1 / delta^2
         log_tail = -math.inf
@@ -88,11 +117,46 @@ def mmn_d(lam: float, mu: float, n: int, tau: float, horizon_days: float) -> tup
     p_abandon = math.exp(scale + log_tail) if log_tail > -math.inf else 0.0
     served = max(1.0 - p_abandon, 1e-300)
     wait_served = math.exp(scale + log_I1) / served if log_I1 > -math.inf else 0.0
-    return min(max(p_abandon, 0.0), 1.0), wait_served
+    cooling = 1.0
+    if s > 0:
+        # E[e^{-sW}; served] = P(V = 0) + lambda pi_{n-1} * integral over (0, tau] of e^{(delta - s) x}
+        log_laplace = scale + _log_integral_exp(delta - s, tau)
+        cooling = (math.exp(log_sum_below - log_z) + math.exp(log_laplace)) / served
+        cooling = min(max(cooling, 0.0), 1.0)
+    return min(max(p_abandon, 0.0), 1.0), wait_served, cooling
+
+
+def _log_integral_exp(d: float, tau: float) -> float:
+    """log of the integral of e^{d x} over (0, tau] (tau may be inf if d < 0), without overflow."""
+    if math.isinf(tau):
+        return -math.log(-d)
+    x = d * tau
+    if abs(x) < 1e-12:
+        return math.log(tau)
+    if d > 0:  # (e^{x} - 1) / d = e^{x} (1 - e^{-x}) / d
+        return x + math.log(-math.expm1(-x)) - math.log(d)
+    return math.log(-math.expm1(x)) - math.log(-d)
+
+
+def _fluid_growth_cooling(s: float, base: float, spread: float) -> float:
+    """E[e^{-s W}] for W = base + spread * U, U uniform on [0, 1]: a backlog growing linearly over the
+    horizon (an overloaded desk without patience), base and spread in days."""
+    if s <= 0:
+        return 1.0
+    x = s * spread
+    ramp = 1.0 if x < 1e-12 else -math.expm1(-x) / x
+    return math.exp(-s * base) * ramp
+
+
+def cooling_rate(desk: SalesDesk) -> float:
+    """s = ln 2 / half-life, per day: E[0.5^(W/h)] = E[e^{-s W}] (0 without cooling)."""
+    h = desk.cooling_half_life_days
+    return 0.0 if math.isinf(h) else math.log(2.0) / h
 
 
 def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days: float) -> DeskPerformance:
-    """Lost share, mean wait and utilisation of the desk at a steady arrival rate (leads per day)."""
+    """Lost share, mean wait, utilisation and cooling factor of the desk at a steady arrival rate (leads
+    per day)."""
     if desk is None or leads_per_day <= 0:
         return DeskPerformance(0.0, 0.0, 0.0)
     mu = 1440.0 / desk.handling_minutes  # contacts per salesperson-day of open time
@@ -100,24 +164,26 @@ def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days:
     tau = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
     f = desk.open_fraction
     scale = 0.5 if desk.handling == "fixed" else 1.0
+    s = cooling_rate(desk)
     if f >= 1.0:
-        lost, wait = _queue(leads_per_day, mu, n, tau, horizon_days, scale)
-        return DeskPerformance(lost, wait, leads_per_day * (1 - lost) / (n * mu))
-    return _working_hours(leads_per_day, mu, n, tau, f, horizon_days, scale)
+        lost, wait, cooling = _queue(leads_per_day, mu, n, tau, horizon_days, scale, s)
+        return DeskPerformance(lost, wait, leads_per_day * (1 - lost) / (n * mu), cooling)
+    return _working_hours(leads_per_day, mu, n, tau, f, horizon_days, scale, s)
 
 
 def _queue(
-    lam: float, mu: float, n: int, tau: float, horizon_days: float, scale: float
-) -> tuple[float, float]:
+    lam: float, mu: float, n: int, tau: float, horizon_days: float, scale: float, s: float = 0.0
+) -> tuple[float, float, float]:
     """M/G/n+D by scaling M/M/n+D: waits of a queue whose handling times have squared coefficient of
     variation s2 are about (1 + s2)/2 times those of the exponential one (Allen-Cunneen; 1/2 for fixed
-    handling); so the offered wait V_G ~ scale * V_M and P(V_G > tau) = P(V_M > tau / scale)."""
+    handling); so the offered wait V_G ~ scale * V_M, P(V_G > tau) = P(V_M > tau / scale) and
+    E[e^{-s V_G}] = E[e^{-(s scale) V_M}]. Returns (lost share, mean wait in days, cooling factor)."""
     if scale == 1.0:
-        return mmn_d(lam, mu, n, tau, horizon_days)
+        return mmn_d_cooling(lam, mu, n, tau, horizon_days, s)
     if math.isinf(tau) and lam >= n * mu:  # overloaded without patience: the fluid backlog, not scaled
-        return mmn_d(lam, mu, n, tau, horizon_days)
-    lost, wait = mmn_d(lam, mu, n, tau / scale, horizon_days)
-    return lost, scale * wait
+        return mmn_d_cooling(lam, mu, n, tau, horizon_days, s)
+    lost, wait, cooling = mmn_d_cooling(lam, mu, n, tau / scale, horizon_days, s * scale)
+    return lost, scale * wait, cooling
 
 
 FLUID_STEPS_PER_DAY = 1440
@@ -125,10 +191,15 @@ FLUID_STEPS_PER_DAY = 1440
 
 
 def _working_hours(
-    lam: float, mu: float, n: int, tau: float, f: float, horizon_days: float, scale: float
+    lam: float, mu: float, n: int, tau: float, f: float, horizon_days: float, scale: float, s: float = 0.0
 ) -> DeskPerformance:
     """Desk open the first `f` of each day: a periodic fluid model (the overnight backlog, the rush at
-    the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty."""
+    the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty.
+
+    Cooling: each fluid arrival that is reached has its own deterministic wait w(t) (by its time of day t);
+    those that find the desk open and the fluid queue empty wait the M/M/n+D wait instead. So
+    E[e^{-sW}; reached] = mean over busy-reached arrivals of e^{-s w(t)}
+    + mean over free-open arrivals of e^{-s w(t)} * (1 - lost_q) * E[e^{-s W_q} | served]."""
     # A contact may start until closing and then runs to its end: a day's capacity is that of f + 1/mu
     # of open time, delivered while the desk is open.
     f_eff = min(1.0, f + 1.0 / mu)
@@ -142,18 +213,47 @@ def _working_hours(
         lam_fluid = 0.999 * daily_capacity
     lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, daily_capacity / f, f, tau)
     # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
-    lost_q, wait_q = _queue(lam, mu, n, tau, horizon_days, scale) if lam < capacity else (0.0, 0.0)
+    lost_q, wait_q, cool_q = (
+        _queue(lam, mu, n, tau, horizon_days, scale, s) if lam < capacity else (0.0, 0.0, 1.0)
+    )
     lost = lost_f + empty_open * lost_q
     reached = max(1.0 - lost, 1e-12)
     wait = (wait_f * (1.0 - lost_f) + empty_open * (1 - lost_q) * wait_q) / reached + growth
     util = lam * (1.0 - lost) / (capacity * f)
-    return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util)
+    cooling = 1.0
+    if s > 0:
+        busy_part, free_part = _fluid_laplace(lam_fluid, daily_capacity / f, f, tau, s)
+        cooling = (busy_part + free_part * (1.0 - lost_q) * cool_q) / reached
+        cooling = min(max(cooling, 0.0), 1.0) * _fluid_growth_cooling(s, 0.0, 2.0 * growth)
+    return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util, cooling)
 
 
 @functools.lru_cache(maxsize=4096)
 def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
     """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
-    that find the desk open with no queue).
+    that find the desk open with no queue). See `_fluid_day`."""
+    wait, lost, idle_open = _fluid_day(lam, capacity, f_open, tau)
+    lost_share = float(lost.mean())
+    mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
+    return lost_share, mean_wait, float(idle_open.mean())
+
+
+def _fluid_laplace(lam: float, capacity: float, f_open: float, tau: float, s: float) -> tuple[float, float]:
+    """Over the fluid day's arrivals: (the mean of e^{-s w} 1{reached, not free-open}, the mean of
+    e^{-s w} 1{free-open}), w the fluid wait in days."""
+    wait, lost, idle_open = _fluid_day(lam, capacity, f_open, tau)
+    discount = np.exp(-s * wait)
+    busy = ~lost & ~idle_open
+    free = ~lost & idle_open
+    return float(discount[busy].sum()) / wait.size, float(discount[free].sum()) / wait.size
+
+
+@functools.lru_cache(maxsize=256)
+def _fluid_day(
+    lam: float, capacity: float, f_open: float, tau: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fluid FCFS desk over a periodic day, for arrivals at one-minute steps: (wait in days, lost,
+    finds the desk open with no queue), read-only arrays.
 
     The lag L(t) (the age of the oldest waiting lead) grows at 1 - capacity/lam while the desk is open
     and at 1 while it is closed, clipped to [0, tau] (older leads leave). Within a phase L is linear, so
@@ -188,7 +288,7 @@ def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> t
     served_at = prev_t + (x[idx] - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
     wait = np.maximum(served_at - arrivals, 0.0)
     lost = wait >= tau - 1e-9 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
-    lost_share = float(lost.mean())
-    mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
     idle_open = (arrivals < f_open) & (wait <= 1.0 / steps)
-    return lost_share, mean_wait, float(idle_open.mean())
+    for a in (wait, lost, idle_open):
+        a.flags.writeable = False
+    return wait, lost, idle_open

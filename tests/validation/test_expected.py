@@ -12,13 +12,18 @@ against the engine and against closed forms.
    With a round-the-clock desk the mean wait is compared like every other column. Month 1's referral
    figures, where earlier versions were measurably off (referral leads come late in the month, from its
    first customers), are also measured precisely on one-month runs (`test_month_one_referrals`).
-2. LTV: `expected(...).kpis["ltv"]` equals closed forms written here from docs/model.md, and the engine's
-   mean LTV is within Monte Carlo error of it.
+   Plans over time, channels and cooling (docs/model.md) are in the same test: a planned variant (plan
+   steps, a trend, a season, two channels of different lead quality, a programme, problems, existing
+   customers) and a variant whose leads go cold at a desk open round the clock (with a staff step); for
+   both every channel's monthly columns are compared too (`CHANNEL_CASES`).
+2. LTV: `expected(...).kpis["ltv"]` (net of the cost to serve) and `["ltv_gross"]` equal closed forms
+   written here from docs/model.md, and the engine's mean LTV is within Monte Carlo error of the net one.
 3. The funnel delay kernel: a distribution over months that matches a Monte Carlo of its definition.
 4. The desk: lost share and mean wait of `desk_performance` within the issue's goal (10 % relative of the
    engine, or 0.01 absolute) over the grid of loads 0.3 … 1.5 of the capacity, the grid of
    benchmarks/queueing_accuracy.py (its table is in docs/queueing.md); plus the M/M/n+D formula's limits
-   against Erlang C and Erlang B.
+   against Erlang C and Erlang B; and the cooling factor E[0.5^(W/h) | reached] over its grid (the second
+   table in docs/queueing.md).
 
 The 200-replication comparisons are marked `slow` (they still run by default). Their replications are
 split in two halves with seeds SEED and SEED + 1 (independent streams, see sim/streams.py) that run in
@@ -43,7 +48,7 @@ from sections import PROBLEMS, PROGRAMME
 
 import sim
 from benchmarks import queueing_accuracy as qa
-from sim.accounting.ledger import MONTHLY_COLUMNS
+from sim.accounting.ledger import CHANNEL_COLUMNS, MONTHLY_COLUMNS
 from sim.analytic.expected_value import delay_kernel, expected
 from sim.analytic.queueing import desk_performance, mmn_d
 from sim.engine.replication import MONTH_DAYS
@@ -60,7 +65,7 @@ ALPHA = 0.01
 """Overall error rate of each scenario's family of comparisons (99 % confidence)."""
 HORIZON_CAP: dict[str, int] = {}
 """Horizons to cut (to keep the run time down) by scenario; every feature is kept either way. None at
-present: all five shipped scenarios run their full horizons (36 to 120 months) in about a minute."""
+present: every shipped scenario runs its full horizon (36 to 120 months), all in about a minute and a half."""
 MAX_HORIZON = 120
 
 
@@ -104,10 +109,69 @@ def variant(name: str) -> Scenario:
                 "existing_customers.count": 30,
             }
         )
+    if name == "car_dealer_service_planned":
+        return planned_service()
+    if name == "car_dealer_service_24h_cooling":
+        # The all-features variant whose leads go cold (half-life 1 h against waits of about 10 minutes on
+        # average, an hour or more at the busiest: a factor of about 0.9), with a second salesperson from
+        # month 31 and the paid leads following a season (±30 %).
+        data = variant("car_dealer_service_24h_all_features").model_dump(mode="json")
+        data["start"] = "2026-09"
+        data["sales_desk"]["cooling_half_life_hours"] = 1.0
+        data["plan"] = [{"from_month": 31, "sales_desk.staff": 2}]
+        data["seasonality"] = {
+            "channels.0.leads_per_month": [1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+        }
+        return sim.parse_scenario(data)
     return shipped(name)
 
 
-EXACTNESS_CASES = [*SHIPPED, "car_dealer_24h", "car_dealer_service_24h_all_features"]
+def planned_service() -> Scenario:
+    """The car dealer with service over 60 months on a plan: two channels (calls at lead quality 1.5, forms
+    at 0.5), a season on the calls and a trend on the forms, more calls, salespeople and churn from month
+    13, a new first-purchase margin, first-stage conversion and service margin from month 30, a referral
+    rate that grows 0.5 % a month, a programme whose contacts (hence churn) step down from month 24,
+    problems and 30 existing customers; the desk keeps its 12 hours (spare capacity)."""
+    data = shipped("car_dealer_service").model_dump(mode="json")
+    data.update(
+        {
+            "horizon_months": 60,
+            "start": "2027-03",
+            "problems": PROBLEMS,
+            "service_programme": PROGRAMME,
+            "existing_customers": {"count": 30},
+        }
+    )
+    data["channels"][0]["lead_quality"] = 1.5
+    data["channels"].append(
+        {"name": "Forms", "leads_per_month": 300.0, "cost_per_lead": 900.0, "lead_quality": 0.5}
+    )
+    data["plan"] = [
+        {
+            "from_month": 13,
+            "channels.0.leads_per_month": 1400.0,
+            "sales_desk.staff": 6,
+            "retention.monthly_churn": 0.03,
+        },
+        {"from_month": 24, "service_programme.contacts_per_month": 0.5},
+        {
+            "from_month": 30,
+            "first_purchase.margin": 120_000.0,
+            "funnel.0.conversion": 0.3,
+            "repeat.0.margin": 15_000.0,
+        },
+    ]
+    data["trends"] = {"channels.1.leads_per_month": 0.01, "referrals.per_customer_per_year": 0.005}
+    data["seasonality"] = {
+        "channels.0.leads_per_month": [0.8, 0.9, 1.0, 1.1, 1.2, 1.1, 1.0, 0.9, 0.9, 1.0, 1.0, 1.0]
+    }
+    return sim.parse_scenario(data)
+
+
+CHANNEL_CASES = ("car_dealer_service_planned", "car_dealer_service_24h_cooling")
+"""Cases whose per-channel monthly columns are compared too (each channel, each of CHANNEL_COLUMNS)."""
+
+EXACTNESS_CASES = [*SHIPPED, "car_dealer_24h", "car_dealer_service_24h_all_features", *CHANNEL_CASES]
 
 
 # --- engine runs ---------------------------------------------------------------------------------------
@@ -118,6 +182,8 @@ class EngineRuns:
     monthly: pd.DataFrame
     """One row per (replication, month), replications numbered 0 … REPLICATIONS-1."""
     kpis: pd.DataFrame
+    channels: pd.DataFrame
+    """One row per (replication, month, channel)."""
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +210,17 @@ def engine_runs(name: str, pool: Executor | None) -> EngineRuns:
         else:
             futures = [pool.submit(sim.simulate, sc, n, SEED + i) for i, n in enumerate(per)]
             results = [f.result() for f in futures]
-        monthly, kpis, offset = [], [], 0
+        monthly, kpis, channels, offset = [], [], [], 0
         for res, n in zip(results, per, strict=True):
             monthly.append(res.monthly.assign(replication=res.monthly["replication"] + offset))
             kpis.append(res.kpis.assign(replication=res.kpis["replication"] + offset))
+            channels.append(res.channels.assign(replication=res.channels["replication"] + offset))
             offset += n
-        _RUNS[name] = EngineRuns(pd.concat(monthly, ignore_index=True), pd.concat(kpis, ignore_index=True))
+        _RUNS[name] = EngineRuns(
+            pd.concat(monthly, ignore_index=True),
+            pd.concat(kpis, ignore_index=True),
+            pd.concat(channels, ignore_index=True),
+        )
     return _RUNS[name]
 
 
@@ -168,18 +239,20 @@ def comparisons(name: str, pool: Executor | None) -> tuple[pd.DataFrame, float]:
     critical z over the comparisons with a positive standard error."""
     sc = variant(name)
     runs = engine_runs(name, pool)
-    exp = expected(sc).monthly.set_index("month")
+    result = expected(sc)
+    exp = result.monthly.set_index("month")
     grouped = runs.monthly.groupby("month")
     n = runs.monthly["replication"].nunique()
     assert n == REPLICATIONS
     frames = []
-    for col in compared_columns(sc):
+
+    def compare(label: str, grouped: pd.core.groupby.DataFrameGroupBy, exp: pd.DataFrame, col: str) -> None:
         mean = grouped[col].mean()
         se = grouped[col].std(ddof=1) / math.sqrt(n)
         frames.append(
             pd.DataFrame(
                 {
-                    "column": col,
+                    "column": label,
                     "month": mean.index,
                     "expected": exp.loc[mean.index, col].to_numpy(),
                     "engine": mean.to_numpy(),
@@ -187,6 +260,14 @@ def comparisons(name: str, pool: Executor | None) -> tuple[pd.DataFrame, float]:
                 }
             )
         )
+
+    for col in compared_columns(sc):
+        compare(col, grouped, exp, col)
+    if name in CHANNEL_CASES:
+        for channel, rows in runs.channels.groupby("channel"):
+            mine = result.channels[result.channels["channel"] == channel].set_index("month")
+            for col in CHANNEL_COLUMNS:
+                compare(f"{channel}: {col}", rows.groupby("month"), mine, col)
     df = pd.concat(frames, ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         df["z"] = (df["expected"] - df["engine"]) / df["se"]
@@ -220,7 +301,16 @@ def describe(rows: pd.DataFrame) -> str:
 #   beauty_salon: sales 3.7 %, active customers 2.0 %, margin 2.2 %, final cash 1.5 %;
 #   medical_service(_programme): margin and net cash 0.5 %;
 #   car_dealer_24h: lost leads 7.9 %, mean wait 4.0 %; the all-features variant: sales 8.1 %, lost leads
-#     17 %, mean wait 8.5 %, final cash 3.6 %.
+#     17 %, mean wait 8.5 %, final cash 3.6 %;
+#   car_dealer_plan (shipped, on a plan, 2,140 comparisons): sales 11 %, active customers 2.4 %, margin 6.6 %,
+#     referral leads 8.5 %, cumulative cash 7.3 % (its year 1 sales are +1.3 to +2.5 % against the engine,
+#     ± 0.5 to 0.8 % over two seeds: the working-hours cooling factor near load 0.7; within the band);
+#   car_dealer_service_planned (2,100 comparisons, z_crit 4.58): sales 8.0 %, active customers 2.4 %, margin
+#     6.2 %, referral leads 8.2 %, final cumulative cash 4.1 %; per channel, sales of the calls 10 %, of the
+#     forms 34 % (a few sales a month), of the referrals 15 %;
+#   car_dealer_service_24h_cooling (2,040 comparisons, z_crit 4.57): sales 8.8 %, active customers 3.8 %,
+#     margin 7.0 %, lost leads 37 %, mean wait 15 %, final cumulative cash 3.7 %; the calls' sales 16 %, the
+#     referrals' 10 %. (The cooling factor itself, about 0.85 here, is measured to 0.3 % by the grid below.)
 # A month's counts are small (about 17 sales a month for the car dealer), so one month alone is a coarse
 # check; a bias that persists shows in the cumulative columns and in every month at once.
 @pytest.mark.slow
@@ -298,44 +388,111 @@ def ltv_independent_streams(m0, streams, churn, rate_annual):
     return m0 + sum(ltv_one_stream(0.0, a, i, m, churn, rate_annual) for a, i, m in streams)
 
 
-def ltv_beauty_salon(sc: Scenario) -> float:
-    """Manicure every month (everyone), colouring every 2 months (adoption a), problems at visits.
+def ltv_beauty_salon(sc: Scenario) -> tuple[float, float]:
+    """Manicure every month (everyone), colouring every 2 months (adoption a), problems at visits:
+    (net, gross) LTV.
 
     With x = (1 - c)·v·κ, κ = 1 - p·q: the check at the end of month j passes with (1 - c)·κ^{V(j-1)},
     V = visits in a month (1 in month 0 and in odd months, 1 + colouring in even months ≥ 2). Without
     colouring v^k S(k) = x^k; with it, x^k κ^{floor((k-1)/2)}. Summing the odd and even months:
-    LTV = m0 + (1 - a)·m1·x/(1 - x) + a·(m1·x·(1 + x) + m2·x²)/(1 - κ·x²)."""
+    gross LTV = m0 + (1 - a)·m1·x/(1 - x) + a·(m1·x·(1 + x) + m2·x²)/(1 - κ·x²). The cost to serve is
+    cost_per_problem·p for each visit, the first purchase included: the discounted expected visits are
+    1 + (1 - a)·x/(1 - x) + a·(x + 2x²)/(1 - κ·x²) (no programme here, so no contacts)."""
     manicure, colouring = sc.repeat
     assert (manicure.interval_months, colouring.interval_months, manicure.adoption) == (1, 2, 1.0)
+    assert sc.service_programme is None
     pr = sc.problems
     leave = min(1.0, pr.leave_probability_base + pr.leave_probability_per_day * pr.resolution_days)
     kappa = 1.0 - pr.visit_problem_probability * leave
     x = (1.0 - sc.retention.monthly_churn) * monthly_discount(sc.discount_rate_annual) * kappa
     a, m0, m1, m2 = colouring.adoption, sc.first_purchase.margin, manicure.margin, colouring.margin
-    return m0 + (1 - a) * m1 * x / (1 - x) + a * (m1 * x * (1 + x) + m2 * x * x) / (1 - kappa * x * x)
+    gross = m0 + (1 - a) * m1 * x / (1 - x) + a * (m1 * x * (1 + x) + m2 * x * x) / (1 - kappa * x * x)
+    visits = 1.0 + (1 - a) * x / (1 - x) + a * (x + 2 * x * x) / (1 - kappa * x * x)
+    return gross - pr.cost_per_problem * pr.visit_problem_probability * visits, gross
 
 
-def closed_form_ltv(name: str) -> float:
+PLAN_AGES = 3000
+"""Age months summed by `planned_ltv` (250 years: the survival past it is negligible at any churn > 1 %)."""
+
+
+def planned_ltv(sc: Scenario) -> tuple[float, float]:
+    """(net, gross) LTV of a planned scenario without problems, summed age month by age month from
+    docs/model.md: a customer who buys in month m0 is there at the end of its age month k with
+    S = Π_{j=1…k} (1 − c(m0 + j)), c of the calendar month of each check (the last month's values past the
+    horizon, `sim.model.plan.months`); a visit due in age month k brings its calendar month's margin × S;
+    the cost to serve is the contacts' cost of each calendar month × S (age 0 included). Each age month is
+    discounted v^k. The LTV is the mean over the horizon's new customers, weighted by the expected sales."""
+    assert sc.problems is None, "the sum below is for scenarios without problems"
+    months = sim.model.plan.months(sc)
+    H = len(months)
+    k = np.arange(PLAN_AGES)
+    v = monthly_discount(sc.discount_rate_annual) ** k
+
+    def at(figure) -> np.ndarray:  # a figure of each calendar month 0 … H - 1 + PLAN_AGES
+        x = np.array([figure(s) for s in months], dtype=float)
+        return np.concatenate([x, np.full(PLAN_AGES, x[-1])])
+
+    churn = at(lambda s: s.effective_churn)
+    contact = at(
+        lambda s: (
+            s.service_programme.contacts_per_month * s.service_programme.cost_per_contact
+            if s.service_programme
+            else 0.0
+        )
+    )
+    margins = [at(lambda s, j=j: s.repeat[j].margin * s.repeat_margin_factor) for j in range(len(sc.repeat))]
+    first = at(lambda s: s.first_purchase.margin)
+    sales = expected(sc).arrays["sales"]
+    net = np.zeros(H)
+    gross = np.zeros(H)
+    for m0 in range(H):
+        calendar = m0 + k
+        survive = np.cumprod(np.where(k >= 1, 1.0 - churn[calendar], 1.0))
+        g = first[m0]
+        for stream, margin in zip(sc.repeat, margins, strict=True):
+            due = (k >= 1) & (k % stream.interval_months == 0)
+            g += stream.adoption * float(np.sum((v * survive * margin[calendar])[due]))
+        gross[m0] = g
+        net[m0] = g - float(np.sum(v * survive * contact[calendar]))
+    return float(sales @ net / sales.sum()), float(sales @ gross / sales.sum())
+
+
+def closed_form_ltv(name: str) -> tuple[float, float]:
+    """(net, gross) LTV of a shipped scenario, from docs/model.md (with a plan: `planned_ltv`)."""
     sc = variant(name)
+    if sc.planned:
+        return planned_ltv(sc)
     if name == "beauty_salon":
         return ltv_beauty_salon(sc)
     assert sc.problems is None, "the closed form below is for scenarios without problems"
-    churn, factor = sc.retention.monthly_churn, 1.0
+    churn, factor, contact_cost = sc.retention.monthly_churn, 1.0, 0.0
     if prog := sc.service_programme:
         x = prog.contacts_per_month / prog.tolerated_contacts_per_month
         churn *= 1.0 - prog.max_churn_reduction * (1.0 - (1.0 - x) ** 2)
         factor += prog.margin_uplift
+        contact_cost = prog.contacts_per_month * prog.cost_per_contact
     streams = [(s.adoption, s.interval_months, s.margin * factor) for s in sc.repeat]
-    return ltv_independent_streams(sc.first_purchase.margin, streams, churn, sc.discount_rate_annual)
+    gross = ltv_independent_streams(sc.first_purchase.margin, streams, churn, sc.discount_rate_annual)
+    # Contacts for each month active at its end, the purchase month included: sum of ((1 - c) v)^k.
+    q = (1.0 - churn) * monthly_discount(sc.discount_rate_annual)
+    cost = 0.0 if contact_cost == 0 else (math.inf if q >= 1.0 else contact_cost / (1.0 - q))
+    return gross - cost, gross
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_ltv_of_shipped_scenarios_equals_closed_form(name):
-    got = expected(variant(name)).kpi["ltv"]
-    want = closed_form_ltv(name)
+    kpi = expected(variant(name)).kpi
+    net, gross = closed_form_ltv(name)
     if name.startswith("medical"):
-        assert want == math.inf, "churn 0, no problems, no discount: the LTV is infinite (docs/model.md)"
-    assert got == pytest.approx(want, rel=1e-9), f"{name}: LTV {got} vs closed form {want}"
+        assert net == gross == math.inf, (
+            "churn 0, no problems, no discount: the LTV is infinite (docs/model.md)"
+        )
+    if name in ("beauty_salon", "salon_care_programme"):
+        assert net < gross, f"{name}: problems or contacts cost something to serve"
+    assert kpi["ltv"] == pytest.approx(net, rel=1e-9), f"{name}: LTV {kpi['ltv']} vs closed form {net}"
+    assert kpi["ltv_gross"] == pytest.approx(gross, rel=1e-9), (
+        f"{name}: gross LTV {kpi['ltv_gross']} vs {gross}"
+    )
 
 
 def simple_scenario(
@@ -440,10 +597,11 @@ LTV_ENGINE_REPLICATIONS = 10
 LTV_ENGINE_CHECKS = len(SHIPPED) + 2
 """The engine-LTV checks (the shipped scenarios and two simple cases): 99 % overall over them.
 
-Power (at 99 %): the t-test's critical value is 4.5 (9 degrees of freedom, Bonferroni over 7), so the
+Power (at 99 %): the t-test's critical value is 4.7 (9 degrees of freedom, Bonferroni over 9), so the
 simple cases (10 replications, relative SE of the mean LTV 1.8 % and 2.3 %) catch a bias of >= 13 % and
-17 % of the LTV; the shipped scenarios (200 replications) >= 0.41 % (car_dealer_service) and 0.48 %
-(beauty_salon); the car dealer's LTV (no repeat visits) and the medical ones (infinite) must be equal."""
+16 % of the LTV; the shipped scenarios (200 replications, critical value 3.3) >= 0.41 % (car_dealer_service),
+0.48 % (beauty_salon) and 0.39 % (car_dealer_plan, its LTV a mean over the plan's cohorts); the car dealer's
+LTV (no repeat visits) and the medical ones (infinite) must be equal."""
 
 
 def assert_engine_ltv(ltv: pd.Series, want: float, what: str) -> None:
@@ -472,7 +630,7 @@ def test_engine_ltv_matches_closed_form_simple_cases(case):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_engine_ltv_matches_closed_form_shipped(name, pool):
-    assert_engine_ltv(engine_runs(name, pool).kpis["ltv"], closed_form_ltv(name), name)
+    assert_engine_ltv(engine_runs(name, pool).kpis["ltv"], closed_form_ltv(name)[0], name)
 
 
 # --- 3. funnel delay kernel ------------------------------------------------------------------------------
@@ -563,6 +721,36 @@ def test_desk_model_within_goal(label, load, measure):
     assert qa.within_goal(m, e), (
         f"{label}, load {load}: {measure} model {m:.4f} vs engine {e:.4f} "
         f"({100 * (m / e - 1) if e else math.inf:+.1f} %), goal 10 % or 0.01"
+    )
+
+
+COOLING_MISSES: dict[tuple[str, float], str] = {}
+"""Cooling grid points that miss the goal (each would be marked xfail(strict=True)); none at present. The
+closest: 10 h with patience 16 h at load 1.2 (−6.6 %), fixed handling at 1.2 and 1.5 (−2.7 %, −2.8 %); the
+overloaded desks without patience (factors below 0.05) meet it through the 0.01 absolute allowance."""
+
+
+def cooling_cases():
+    for config in qa.COOLING_CONFIGS:
+        for load in qa.LOADS:
+            key = (config.label, load)
+            marks = (
+                [pytest.mark.xfail(strict=True, reason=COOLING_MISSES[key])] if key in COOLING_MISSES else []
+            )
+            yield pytest.param(config.label, load, marks=marks, id=f"{config.label}-{load}")
+
+
+# Power: the engine's factor is sales / (0.2 × reached) over 40 replications of 6 months, about 0.5-5 × 10^5
+# reached leads a point, so its SE is at most 0.5 % of the factor (0.3 % at most loads); with the 10 %
+# tolerance a model error of >= 10 % + 2.33 SE <= 11.2 % of the factor is caught (the 0.01 absolute floor
+# where the factor is below 0.1).
+@pytest.mark.parametrize(("label", "load"), list(cooling_cases()))
+def test_cooling_model_within_goal(label, load):
+    eng = qa.measure_cooling(label, load, DESK_REPLICATIONS, DESK_SEED)
+    mod = qa.model_cooling(label, load)
+    assert qa.within_goal(mod, eng), (
+        f"{label}, load {load}: cooling factor model {mod:.4f} vs engine {eng:.4f} "
+        f"({100 * (mod / eng - 1):+.1f} %), goal 10 % or 0.01"
     )
 
 
