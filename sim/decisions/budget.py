@@ -30,9 +30,9 @@ class NextBudget:
     """The metric the channels are ranked by (default: the final cumulative cash)."""
     table: pd.DataFrame
     """One row per paid channel, the best first: `channel` (its index), `name`, `cost_per_lead` (its CPL
-    in month 1, money), `extra_leads_per_month` (amount / CPL, leads a month), `extra_spend` (the extra
-    lead spend over the horizon, money), `final_cumulative_cash` and `cash_change` (money, against the
-    base), `break_even_month` and `break_even_change` (months, negative = sooner; NaN = never, or a change
+    in month 1, money), `extra_leads_per_month` (amount / CPL in month 1, leads a month), `extra_spend`
+    (the extra lead spend over the horizon, money), `final_cumulative_cash` and `cash_change` (money,
+    against the base), `break_even_month` and `break_even_change` (months, negative = sooner; NaN = never, or a change
     from or to never), `return_on_spend` (cash change / extra spend: above 0 the extra leads pay for
     themselves within the horizon) and, when ranked by another metric, that metric and
     `<metric>_change`."""
@@ -98,9 +98,10 @@ def next_budget(
     they are), and the final cumulative cash, the break-even month and `metric` are compared with the
     scenario as given; the best channel by `metric` comes first (ties: more cash first).
 
-    With a plan, the channel's leads a month move as a whole (`Scenario.override`): its plan steps, trend
-    and seasonality scale with the base, so the extra leads follow the plan's shape; `extra_spend`
-    reports what the change actually adds over the horizon (amount × horizon without a plan). The extra
+    With a plan, the same amount is spent every month at that month's price: month m gets
+    amount / CPL(m) more leads (fewer as the CPL rises; the channel's own steps and seasons stay as
+    planned), so every channel gets the same extra spend, amount × horizon (`extra_spend`), and
+    `extra_leads_per_month` is month 1's. The extra
     leads wait at the same sales desk as all the others (and go cold or are lost there) and convert with
     the channel's lead quality: the model says what they bring.
 
@@ -126,7 +127,12 @@ def next_budget(
     for i, ch in paid:
         path = f"channels.{i}.leads_per_month"
         extra = float(amount) / ch.cost_per_lead
-        moved = sc.override({path: ch.leads_per_month + extra})
+        if sc.planned:  # the same money every month buys amount / CPL(m) leads at month m's price
+            cpl = plan.values(sc, f"channels.{i}.cost_per_lead")
+            more = np.divide(float(amount), cpl, out=np.zeros_like(cpl), where=cpl > 0)
+            moved = plan.with_values(sc, path, plan.values(sc, path) + more)
+        else:
+            moved = sc.override({path: ch.leads_per_month + extra})
         k = evaluator.kpis(moved)
         row = {
             "channel": i,

@@ -300,3 +300,30 @@ def staff_open_days(scenario: Scenario) -> float:
         a, b = m * MONTH_DAYS, (m + 1) * MONTH_DAYS
         total += desk.staff * (desk.open_days(b) - desk.open_days(a))
     return total
+
+
+def with_values(scenario: Scenario, path: str, monthly: np.ndarray | list[float]) -> Scenario:
+    """The scenario with the lever at `path` taking exactly `monthly[m - 1]` in months 1 … horizon: its
+    base value becomes month 1's, its trend and seasonality are dropped and a plan step is written
+    wherever the value changes (merged with the other levers' steps). Validated like a loaded file."""
+    from sim.model.scenario import parse_scenario
+
+    x = [float(v) for v in monthly]
+    if len(x) != scenario.horizon_months:
+        raise ValueError(f"{path}: {len(x)} monthly values for a horizon of {scenario.horizon_months} months")
+    data = scenario.model_dump(mode="json")
+    data["trends"] = {p: r for p, r in data.get("trends", {}).items() if p != path}
+    data["seasonality"] = {p: v for p, v in data.get("seasonality", {}).items() if p != path}
+    steps: dict[int, dict[str, Any]] = {}
+    for step in data.get("plan", []):
+        rest = {p: v for p, v in step.items() if p not in ("from_month", path)}
+        if rest:
+            steps[step["from_month"]] = rest
+    integer = _key(path).split(".")[-1] in _INTEGER_FIELDS
+    value = round if integer else float
+    for m in range(1, len(x)):
+        if x[m] != x[m - 1]:
+            steps.setdefault(m + 1, {})[path] = value(x[m])
+    data["plan"] = [{"from_month": month, **steps[month]} for month in sorted(steps)]
+    paths.set_in(data, path, value(x[0]), scenario.name)
+    return parse_scenario(data, source=f"scenario {scenario.name!r}")

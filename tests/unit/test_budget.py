@@ -87,19 +87,29 @@ def test_a_saturated_desk_takes_away_what_extra_leads_would_bring():
     assert at_desk["cash_change"] < 0 < no_desk["cash_change"]
 
 
-def test_a_planned_channel_moves_as_a_whole():
-    # Calls double from month 7: the extra leads follow the plan (the step scales with the base), so the
-    # extra spend is amount × (6 + 2 × 114) months' worth, reported as such.
-    doubled = SERVICE.override({"plan": [{"from_month": 7, "channels.0.leads_per_month": 2000.0}]})
+def test_a_planned_channel_gets_the_same_money_every_month():
+    # Calls double from month 7 and their price rises 1 % a month: the next 100,000 a month buys
+    # 100,000 / CPL(m) more leads in month m, on top of the plan, so the extra spend is amount × horizon.
+    doubled = SERVICE.override(
+        {
+            "plan": [{"from_month": 7, "channels.0.leads_per_month": 2000.0}],
+            "trends": {"channels.0.cost_per_lead": 0.01},
+        }
+    )
     row = sim.next_budget(doubled, amount=100_000).table.iloc[0]
-    assert row["extra_spend"] == pytest.approx(100_000 * (6 + 2 * (H - 6)), rel=1e-12)
-    extra = 100_000 / 2250.0
-    moved = doubled.override({"channels.0.leads_per_month": 1000.0 + extra})
-    assert plan.values(moved, "channels.0.leads_per_month")[[0, 6]] == pytest.approx(
-        [1000 + extra, 2 * (1000 + extra)]
+    assert row["extra_spend"] == pytest.approx(100_000 * H, rel=1e-12)
+    assert row["extra_leads_per_month"] == pytest.approx(100_000 / 2250.0)
+    cpl = plan.values(doubled, "channels.0.cost_per_lead")
+    moved = plan.with_values(
+        doubled,
+        "channels.0.leads_per_month",
+        plan.values(doubled, "channels.0.leads_per_month") + 100_000 / cpl,
+    )
+    assert plan.values(moved, "channels.0.leads_per_month")[[0, 6, H - 1]] == pytest.approx(
+        [1000 + 100_000 / cpl[0], 2000 + 100_000 / cpl[6], 2000 + 100_000 / cpl[H - 1]]
     )
     assert row["final_cumulative_cash"] == cash(moved)
-    # A channel that starts in month 7 (0 leads before): its steps shift by the extra leads, every month.
+    # A channel that starts in month 7 (0 leads before) gets the money from month 1 too.
     later = with_channels(SERVICE, {"name": "Forms", "leads_per_month": 0.0, "cost_per_lead": 1500.0})
     later = later.override({"plan": [{"from_month": 7, "channels.1.leads_per_month": 300.0}]})
     forms = sim.next_budget(later, amount=150_000).table.set_index("name").loc["Forms"]
