@@ -32,9 +32,9 @@ class NextBudget:
     """One row per paid channel, the best first: `channel` (its index), `name`, `cost_per_lead` (its CPL
     in month 1, money), `extra_leads_per_month` (amount / CPL in month 1, leads a month), `extra_spend`
     (the extra lead spend over the horizon, money), `final_cumulative_cash` and `cash_change` (money,
-    against the base), `break_even_month` and `break_even_change` (months, negative = sooner; NaN = never, or a change
-    from or to never), `return_on_spend` (cash change / extra spend: above 0 the extra leads pay for
-    themselves within the horizon) and, when ranked by another metric, that metric and
+    against the base), `break_even_month` and `break_even_change` (months, negative = sooner; NaN = never,
+    or a change from or to never), `return_on_spend` (cash change / extra spend: above 0 the extra leads
+    pay for themselves within the horizon) and, when ranked by another metric, that metric and
     `<metric>_change`."""
     base_final_cash: float
     """The scenario's final cumulative cash, money."""

@@ -218,3 +218,14 @@ def test_a_shorter_horizon_drops_the_steps_it_no_longer_reaches(planned):
     short = planned.override({"horizon_months": 10})
     assert [s.from_month for s in short.plan] == [7]
     assert plan.values(short, "sales_desk.staff").tolist() == [4.0] * 10
+
+
+def test_with_values_sets_a_lever_month_by_month_and_keeps_the_rest(planned):
+    x = plan.values(planned, "channels.0.leads_per_month") + 7.0
+    moved = plan.with_values(planned, "channels.0.leads_per_month", x)
+    np.testing.assert_array_equal(plan.values(moved, "channels.0.leads_per_month"), x)
+    for other in ("sales_desk.staff", "channels.0.cost_per_lead", "retention.monthly_churn"):
+        np.testing.assert_array_equal(plan.values(moved, other), plan.values(planned, other))
+    assert "channels.0.leads_per_month" not in dict(moved.seasonality)
+    with pytest.raises(ValueError, match="3 monthly values for a horizon of 36"):
+        plan.with_values(planned, "channels.0.leads_per_month", [1.0, 2.0, 3.0])
