@@ -172,6 +172,44 @@ def test_expected_kpis_of_the_dealer_are_as_quoted(folder: Path) -> None:
     assert_as_quoted(k["cac"], cac, "CAC, k", unit=1e3)
 
 
+# --- "A plan over time, channels of different quality, leads that go cold" --------------------------------
+
+PLAN = 'plan = sim.load_scenario("scenarios/car_dealer_plan.toml")'
+
+
+def test_the_plans_figures_are_as_quoted(folder: Path) -> None:
+    block = ran(_block(PLAN), folder)
+    k = block.find("expected.kpis").value.iloc[0]
+    be, need, ltv, gross = quoted(
+        r"break-even month (\d+), max cash need ([\d.]+) M, "
+        r"LTV ([\d.]+) k net of the cost to serve \(([\d.]+) k gross\)",
+        block.find("expected.kpis").comment,
+    )
+    assert_as_quoted(k["break_even_month"], be, "break-even month")
+    assert_as_quoted(k["max_cash_need"], need, "max cash need, M", unit=1e6)
+    assert_as_quoted(k["ltv"], ltv, "LTV, k", unit=1e3)
+    assert_as_quoted(k["ltv_gross"], gross, "LTV gross, k", unit=1e3)
+    channels = block.find("expected.channel_kpis")
+    site, classifieds, ratio_site, ratio_classifieds = quoted(
+        r"CAC: the site ([\d.]+) k, classifieds ([\d.]+) k; LTV/CAC ([\d.]+) against ([\d.]+)",
+        channels.comment,
+    )
+    by_name = channels.value.set_index("channel")
+    assert_as_quoted(by_name.loc["Dealer's site", "cac"], site, "site CAC, k", unit=1e3)
+    assert_as_quoted(by_name.loc["Classifieds", "cac"], classifieds, "classifieds CAC, k", unit=1e3)
+    assert_as_quoted(by_name.loc["Dealer's site", "ltv_to_cac"], ratio_site, "site LTV/CAC")
+    assert_as_quoted(by_name.loc["Classifieds", "ltv_to_cac"], ratio_classifieds, "classifieds LTV/CAC")
+    best = block.find('sim.best(plan, "sales_desk.staff"')
+    staff, then, cash, base = quoted(
+        r"(\d+) salespeople \((\d+) from year 2\): ([\d.]+) M against ([\d.]+) M", best.comment
+    )
+    assert best.value.value == int(staff) and best.value.value + 1 == int(then)  # the plan's step adds one
+    assert_as_quoted(best.value.metric_value, cash, "best cash, M", unit=1e6)
+    assert_as_quoted(best.value.base_metric, base, "the plan's cash, M", unit=1e6)
+    assert "Dealer's site" in block.find("sim.next_budget(").value
+    assert block.find("expected.monthly[").value["date"].iloc[0] == np.datetime64("2027-01-01")
+
+
 GOAL_SEEKS = [
     # (the call's start, README's wording of the answer in its comment, unit of the figure)
     ('sim.goal_seek(dealer, "channels.0.cost_per_lead"', r"CPL ([\d,]+) breaks even by", 1.0),
