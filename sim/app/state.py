@@ -2,9 +2,10 @@
 session's settings.
 
 The page is a preset (or an uploaded file) + switches (optional parts on or off) + changed lever values
-(dotted path → value, as in `Scenario.override`) + view settings + the what-ifs pinned for comparison (each
-a name with its own switches and lever changes against the preset). All of it round-trips through the URL's
-query parameters (`encode_view` / `decode_view`), so a copied link reproduces the view. The functions on
+(dotted path → value, as in `Scenario.override`) + the plan over time (first month, steps, trends,
+seasonality: `sim.app.plans`) + view settings + the what-ifs pinned for comparison (each a name with its own
+switches, lever changes and plan against the preset). All of it round-trips through the URL's query
+parameters (`encode_view` / `decode_view`), so a copied link reproduces the view. The functions on
 the session take Streamlit's session state as a plain mapping.
 """
 
@@ -14,12 +15,15 @@ import base64
 import binascii
 import hashlib
 import math
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from sim.app import plans
+from sim.app.plans import PlanDraft, PlanEdits, PlanLever
 from sim.model import paths
 from sim.model.levers import all_levers, model_bounds  # the same catalogue and bounds as the decisions
 from sim.model.numbers import parse_number, parse_whole
@@ -47,7 +51,7 @@ MAX_SOURCE_CHARS = 16_000
 DEFAULT_MAX_LOST = 0.05
 """Answers: the share of leads the desk may lose, unless the user sets another."""
 
-TABS: tuple[str, ...] = ("flow", "cohorts", "sensitivity", "desk", "programme", "answers")
+TABS: tuple[str, ...] = ("flow", "plan", "channels", "cohorts", "sensitivity", "desk", "programme", "answers")
 SENSITIVITY_METRICS: tuple[str, ...] = (
     "break_even_month",
     "final_cumulative_cash",
@@ -255,11 +259,11 @@ def widget(
     number: no thousands separator, no decimal comma). So the box shows no needless decimals (`2`, not
     `2.0`, unless the scenario's own value shows the step's decimals), and with the box's current `value`
     the label repeats it the page's way where that reads differently: `…, ₽ a year: 30 M`, `…, %: 2,5`."""
-    label = f"{lever_name(spec, lang)}, {texts.unit_label(lang, spec.unit, currency)}"
+    label = f"{lever_name(spec, lang)}, {texts.lever_unit(lang, spec.key, spec.unit, currency)}"
     readable = _readable(spec, value, lang)
     if readable:
         label = f"{label}: {readable}"
-    placeholder = texts.t(lang, "patience_none") if spec.optional else None
+    placeholder = texts.placeholder(lang, spec.key) if spec.optional else None
     if spec.integer:
         return Widget(spec.slider, label, int(spec.widget_low), int(spec.widget_high), 1, "%d", placeholder)
     low = spec.widget_low if default is None else min(spec.widget_low, float(default))
@@ -355,7 +359,8 @@ def has_part(scenario: Scenario, part: str) -> bool:
 
 
 def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Mapping[str, Donor]) -> Scenario:
-    """The scenario with each part on (its own section, else the donor's) or off."""
+    """The scenario with each part on (its own section, else the donor's) or off; a part switched off takes
+    its levers out of the scenario's own plan over time (steps, trends, seasonality)."""
     changes: dict[str, Any] = {}
     for part, on in switches.items():
         present = has_part(scenario, part)
@@ -364,7 +369,7 @@ def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Map
                 raise ScenarioError(f"{part}: no shipped scenario has this part to switch it on with")
             changes[part] = donors[part].section
         elif not on and present:
-            changes[part] = [] if part == "repeat" else None
+            changes[part] = [] if part == "repeat" else None  # override drops its plan entries too
     return scenario.override(changes) if changes else scenario
 
 
@@ -421,6 +426,8 @@ class WhatIf:
     scenario: Scenario
     changes: dict[str, Any]
     """The lever values that differ from the switched scenario: dotted path → model value."""
+    plan: PlanEdits = field(default_factory=PlanEdits)
+    """The parts of the plan over time that differ from the switched scenario's own (`plans.differing`)."""
 
 
 def build_whatif(
@@ -559,10 +566,12 @@ class Pin:
     """Parts switched against the base (only the differences)."""
     values: dict[str, float | int | None] = field(default_factory=dict)
     """Changed levers against the base with its parts switched: dotted path → model value."""
+    plan: PlanEdits = field(default_factory=PlanEdits)
+    """The parts of the plan over time set against the base's own."""
 
     def same_settings(self, other: Pin) -> bool:
         """Whether `other` pins the same settings (under any name)."""
-        return self.switches == other.switches and self.values == other.values
+        return self.switches == other.switches and self.values == other.values and self.plan == other.plan
 
 
 def pin_name(text: str) -> str:
@@ -581,6 +590,7 @@ def encode_pin(pin: Pin) -> str:
         parts = [p for p in SWITCHES if pin.switches.get(p) is state]
         if parts:
             items.append(f"{word}={','.join(parts)}")
+    items += [f"{name}={text}" for name, text in encode_plan(pin.plan).items()]
     return PIN_SEPARATOR.join(items)
 
 
@@ -592,11 +602,14 @@ def decode_pin(text: str) -> Pin:
         raise ValueError("no name before the first ~")
     switches: dict[str, bool] = {}
     values: dict[str, float | int | None] = {}
+    planned: dict[str, str] = {}
     for item in items:
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"{item!r} is not PATH=VALUE, on=PARTS or off=PARTS")
-        if key in ("on", "off"):
+        if key in PLAN_PARAMS:
+            planned[key] = value
+        elif key in ("on", "off"):
             for part in value.split(","):
                 if part not in SWITCHES:
                     raise ValueError(f"{key}={part}: not a part ({', '.join(SWITCHES)})")
@@ -608,7 +621,10 @@ def decode_pin(text: str) -> Pin:
                 raise ValueError(f"{key}={value}: not a number") from None
         else:
             raise ValueError(f"{key}: not a lever's dotted path")
-    return Pin(name, switches, values)
+    plan = PlanEdits()
+    for key, text in planned.items():
+        plan = replace(plan, **{PLAN_FIELDS[key]: decode_plan_part(key, text)})
+    return Pin(name, switches, values, plan)
 
 
 def _pin_number(name: str) -> int | None:
@@ -642,9 +658,31 @@ class View:
     """Pinned what-ifs, in the order they were pinned (at most MAX_PINS)."""
     pin_base: int = 0
     """The comparison's base: 0 the scenario as loaded, i the i-th pin."""
+    plan: PlanEdits = field(default_factory=PlanEdits)
+    """The parts of the plan over time set against the scenario's own (`start`, `plan`, `trend`,
+    `season` in the link)."""
 
 
-_RESERVED = {"preset", "src", "lang", "on", "off", "reps", "seed", "tab", "by", "lost", "metric", "pinbase"}
+PLAN_FIELDS: dict[str, str] = {"start": "start", "plan": "steps", "trend": "trends", "season": "seasonality"}
+"""The link's plan parameters → `PlanEdits` fields."""
+PLAN_PARAMS: tuple[str, ...] = tuple(PLAN_FIELDS)
+NONE_WORD = "none"
+"""A plan part set to nothing in a link (`plan=none`: no steps, though the scenario has some)."""
+_RESERVED = {
+    "preset",
+    "src",
+    "lang",
+    "on",
+    "off",
+    "reps",
+    "seed",
+    "tab",
+    "by",
+    "lost",
+    "metric",
+    "pinbase",
+    *PLAN_PARAMS,
+}
 
 
 def _num(x: float | int | None) -> str:
@@ -684,6 +722,7 @@ def encode_view(view: View) -> dict[str, str]:
         out["lost"] = _num(view.max_lost)
     if view.metric != SENSITIVITY_METRICS[0]:
         out["metric"] = view.metric
+    out |= encode_plan(view.plan)
     for i, pin in enumerate(view.pins[:MAX_PINS], start=1):
         out[f"pin{i}"] = encode_pin(pin)
     if 0 < view.pin_base <= min(len(view.pins), MAX_PINS):
@@ -761,6 +800,15 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
             else:
                 problems.append(f"{name}={text}: must be one of {', '.join(options)}")
     changes |= _decode_pins(get, [n for n in params if _pin_number(n) is not None], problems)
+    plan = PlanEdits()
+    for name in PLAN_PARAMS:
+        text = get(name)
+        if text is not None:
+            try:
+                plan = replace(plan, **{PLAN_FIELDS[name]: decode_plan_part(name, text)})
+            except ValueError as exc:
+                problems.append(f"{name}={text[:60]}: {exc}")
+    changes["plan"] = plan
     values: dict[str, float | int | None] = {}
     for name in params:
         if name in _RESERVED or _pin_number(name) is not None:
@@ -946,6 +994,7 @@ def link_view(
     return replace(
         view,
         values=whatif.changes,
+        plan=whatif.plan,
         by_month=asked.by_month if asked.by_month != default_by_month(horizon) else None,
         max_lost=asked.max_lost if asked.max_lost != DEFAULT_MAX_LOST else None,
     )
@@ -988,7 +1037,8 @@ def pin_scenario(base: Scenario, pin: Pin, donors: Mapping[str, Donor]) -> Scena
     checked = check_values(fields(switched), pin.values)
     if checked.problems:
         raise ScenarioError("; ".join(checked.problems))
-    return switched.override(checked.value) if checked.value else switched
+    levered = switched.override(checked.value) if checked.value else switched
+    return plans.apply(levered, pin.plan)
 
 
 def initial_pins(base: Scenario, link: View | None, donors: Mapping[str, Donor]) -> Checked[Pinned]:
@@ -1083,8 +1133,8 @@ def choose_base(pinned: Pinned, name: str) -> Pinned:
 
 
 def pin_of(name: str, base: Base, switches: Mapping[str, bool], whatif: WhatIf) -> Pin:
-    """The current what-if as a pin named `name`: its switches and lever changes against `base`."""
-    return Pin(name, switch_changes(base.scenario, switches), dict(whatif.changes))
+    """The current what-if as a pin named `name`: its switches, lever changes and plan against `base`."""
+    return Pin(name, switch_changes(base.scenario, switches), dict(whatif.changes), whatif.plan)
 
 
 # --- the guided start (the article's story in three steps) ---------------------------------------------
@@ -1106,12 +1156,16 @@ GUIDE_STEP = "pg_guide_step"
 
 def guide_changes(session: Mapping[str, Any], step: str) -> tuple[dict[str, Any], list[str]]:
     """A guided-start step as session changes: the settings to set (the plain dealer, its parts switched
-    as the step says) and the keys to drop (the dealer's moved levers, so the story starts from the
-    article's figures)."""
+    as the step says, its plan over time back to the scenario's own) and the keys to drop (the dealer's
+    moved levers, so the story starts from the article's figures)."""
     sets: dict[str, Any] = {"preset": GUIDE_PRESET, GUIDE_STEP: step}
     sets |= {switch_key(GUIDE_PRESET, part): on for part, on in GUIDE_STEPS[step].items()}
+    planned = session_plan(session, GUIDE_PRESET)
+    if planned.draft != PlanDraft() or planned.good != PlanEdits():
+        sets[plan_key(GUIDE_PRESET)] = PlanState(revision=planned.revision + 1)
     prefix = lever_key(GUIDE_PRESET, "")
-    return sets, [key for key in session if isinstance(key, str) and key.startswith(prefix)]
+    drops = [key for key in session if isinstance(key, str) and key.startswith(prefix)]
+    return sets, drops + [k for k in (plan_shown_key(GUIDE_PRESET),) if k in session]
 
 
 def guide_step(session: Mapping[str, Any]) -> str | None:
@@ -1123,3 +1177,218 @@ def guide_step(session: Mapping[str, Any]) -> str | None:
     on = GUIDE_STEPS[step]
     same = all(session.get(switch_key(GUIDE_PRESET, part)) == want for part, want in on.items())
     return step if same else None
+
+
+# --- the plan over time: the link, the levers it may name, the session ---------------------------------
+
+_START = re.compile(r"^[0-9]{4}-[0-9]{2}$")
+
+
+def encode_plan(edits: PlanEdits) -> dict[str, str]:
+    """The parts of a plan that are set, as the link's parameters: `start=2027-01`,
+    `plan=13:sales_desk.staff=6;25:channels.0.leads_per_month=600`, `trend=channels.0.cost_per_lead=0.01`,
+    `season=channels.0.leads_per_month=0.8,0.9,…` (twelve); a part set to nothing is `none`."""
+    out: dict[str, str] = {}
+    if edits.start is not None:
+        out["start"] = edits.start or NONE_WORD
+    if edits.steps is not None:
+        out["plan"] = ";".join(f"{_num(m)}:{p}={_num(v)}" for m, p, v in edits.steps) or NONE_WORD
+    if edits.trends is not None:
+        out["trend"] = ";".join(f"{p}={_num(r)}" for p, r in edits.trends) or NONE_WORD
+    if edits.seasonality is not None:
+        out["season"] = (
+            ";".join(f"{p}=" + ",".join(_num(x) for x in m) for p, m in edits.seasonality) or NONE_WORD
+        )
+    return out
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    """`PATH=VALUE;PATH=VALUE` → pairs; ValueError naming an item that is not one."""
+    out = []
+    for item in text.split(";"):
+        path, eq, value = item.partition("=")
+        if not eq or "." not in path:
+            raise ValueError(f"{item!r} is not PATH=VALUE")
+        out.append((path, value))
+    return out
+
+
+def decode_plan_part(name: str, text: str) -> Any:
+    """A link's plan parameter (`start`, `plan`, `trend`, `season`) → the `PlanEdits` field's value, or
+    ValueError saying what is wrong (the scenario model checks the values themselves)."""
+    if text.strip().lower() == NONE_WORD:
+        return "" if name == "start" else ()
+    if name == "start":
+        if not _START.match(text):
+            raise ValueError("must be a calendar month written YYYY-MM")
+        return text
+    if name == "plan":
+        steps = []
+        for item in text.split(";"):
+            month, colon, rest = item.partition(":")
+            path, eq, value = rest.partition("=")
+            if not colon or not eq or "." not in path:
+                raise ValueError(f"{item!r} is not MONTH:PATH=VALUE")
+            steps.append(
+                (parse_whole(month, 1, int(model_bounds(Scenario, "horizon_months")[1])), path, value)
+            )
+        return tuple((m, p, _whole_or_float(parse_number(v))) for m, p, v in steps)
+    if name == "trend":
+        return tuple((p, parse_number(v)) for p, v in _pairs(text))
+    if name == "season":
+        out = []
+        for path, value in _pairs(text):
+            multipliers = tuple(parse_number(x) for x in value.split(","))
+            if len(multipliers) != plans.SEASON_MONTHS:
+                raise ValueError(f"{path}: {len(multipliers)} multipliers, needs {plans.SEASON_MONTHS}")
+            out.append((path, multipliers))
+        return tuple(out)
+    raise ValueError(f"{name}: not a part of a plan")
+
+
+def _whole_or_float(x: float) -> float | int:
+    """A link's number as the scenario keeps it: a whole number as an int (staff), else a float."""
+    return int(x) if float(x).is_integer() and abs(x) < 1e15 else float(x)
+
+
+def plan_levers(specs: list[FieldSpec], lang: str, currency: str) -> dict[str, PlanLever]:
+    """The levers a plan may name in this scenario (the catalogue's `plan` is `all` or `steps`), by path,
+    each named with its unit in `lang` (`Monthly churn, %`), in page order."""
+    chosen = [(s, plans.plan_rule(s.key)) for s in specs]
+    chosen = [(s, rule) for s, rule in chosen if rule != "none"]
+    labels = plans.unique_labels(
+        [
+            (s.path, f"{lever_name(s, lang)}, {texts.lever_unit(lang, s.key, s.unit, currency)}")
+            for s, _ in chosen
+        ]
+    )
+    return {s.path: PlanLever(s.path, labels[s.path], s.percent, s.integer, rule) for s, rule in chosen}
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """A base's plan over time in the session: the tables as typed, the last plan that was valid, and a
+    revision that keys the editors (a new one after each change, so they start from the tables)."""
+
+    draft: PlanDraft = field(default_factory=PlanDraft)
+    good: PlanEdits = field(default_factory=PlanEdits)
+    """The last edits that gave a valid scenario: shown while the draft's are not valid."""
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class EditorShown:
+    """A plan editor as drawn: its widget key, the rows (or the first month's text) it started from, and
+    lever names → paths in the language it was drawn in."""
+
+    key: str
+    rows: Any
+    paths: dict[str, str] = field(default_factory=dict)
+
+
+def plan_key(base_id: str) -> str:
+    """The session key of the base's plan (a `PlanState`)."""
+    return f"plan|{base_id}"
+
+
+def plan_shown_key(base_id: str) -> str:
+    """The session key of the base's plan editors as last drawn (part → `EditorShown`)."""
+    return f"plan_shown|{base_id}"
+
+
+def plan_editor_key(base_id: str, part: str, revision: int, lang: str) -> str:
+    """The widget key of a plan editor (`steps`, `trends`, `seasonality`, `start`)."""
+    return f"pl_{part}|{base_id}|{revision}|{lang}"
+
+
+def session_plan(session: Mapping[str, Any], base_id: str) -> PlanState:
+    """The base's plan in the session (an empty one if it has none yet)."""
+    state = session.get(plan_key(base_id))
+    return state if isinstance(state, PlanState) else PlanState()
+
+
+def initial_plan(scenario: Scenario, link: View | None, levers: Mapping[str, PlanLever]) -> PlanState:
+    """A base's first plan: the link's parts (their tables' rows from them), else the scenario's own."""
+    edits = link.plan if link is not None else PlanEdits()
+    rows = plans.rows_of(edits, scenario, levers)
+    draft = PlanDraft(
+        start=rows.start if edits.start is not None else None,
+        steps=rows.steps if edits.steps is not None else None,
+        trends=rows.trends if edits.trends is not None else None,
+        seasonality=rows.seasonality if edits.seasonality is not None else None,
+    )
+    return PlanState(draft, edits)
+
+
+def take_plan_edits(session: MutableMapping[str, Any], base_id: str) -> bool:
+    """Merge the changes made in the base's plan editors since they were drawn into its draft (a new
+    revision, so the editors start again from it); True if anything changed."""
+    shown = session.get(plan_shown_key(base_id))
+    if not isinstance(shown, Mapping):
+        return False
+    state = session_plan(session, base_id)
+    draft = state.draft
+    changed = False
+    for part, editor in shown.items():
+        value = session.get(editor.key)
+        if part == "start":
+            if isinstance(value, str) and value.strip() != (editor.rows or ""):
+                draft, changed = replace(draft, start=value.strip()), True
+        elif plans.has_changes(value):
+            draft = replace(draft, **{part: plans.merge(editor.rows, value, editor.paths)})
+            changed = True
+    if changed:
+        session[plan_key(base_id)] = replace(state, draft=draft, revision=state.revision + 1)
+        del session[plan_shown_key(base_id)]
+    return changed
+
+
+def reset_plan(session: MutableMapping[str, Any], base_id: str) -> None:
+    """Back to the scenario's own plan (a new revision: the editors start afresh)."""
+    state = session_plan(session, base_id)
+    session[plan_key(base_id)] = PlanState(revision=state.revision + 1)
+    session.pop(plan_shown_key(base_id), None)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The what-if with its plan over time, and why the plan as typed is not the one shown."""
+
+    scenario: Scenario
+    edits: PlanEdits
+    """The plan applied: the draft's, or the last valid one while the draft's is not valid."""
+    error: str | None = None
+    """The scenario model's message when the draft's plan is not valid (the named error)."""
+    notes: list[str] = field(default_factory=list)
+    """Rows left out (not complete, their lever's part off, set twice), in the page's language."""
+
+
+def plan_whatif(
+    levered: Scenario, state: PlanState, levers: Mapping[str, PlanLever], lang: str
+) -> tuple[Planned, PlanState]:
+    """The what-if `levered` (the levers as the widgets set them) with the plan as typed, and the plan's
+    state with the edits kept as the last valid ones. When the plan typed is not valid: each part of it
+    that is valid on the last valid plan (the first month, the steps, the trends, the seasonality) is
+    kept, the others stay as they were, and the error says why."""
+    got = plans.read(state.draft, levers, lang)
+    try:
+        scenario = plans.apply(levered, got.edits)
+        return Planned(scenario, got.edits, None, got.notes), replace(state, good=got.edits)
+    except ScenarioError as exc:
+        error = str(exc)
+    kept = state.good
+    try:
+        scenario = plans.apply(levered, kept)
+    except ScenarioError:  # the last valid plan is not valid on these levers (a part switched off)
+        kept = PlanEdits()
+        scenario = levered
+    for part in ("start", "steps", "trends", "seasonality"):
+        value = getattr(got.edits, part)
+        if value is None or value == getattr(kept, part):
+            continue
+        trial = replace(kept, **{part: value})
+        try:
+            scenario, kept = plans.apply(levered, trial), trial
+        except ScenarioError:
+            continue
+    return Planned(scenario, kept, error, got.notes), replace(state, good=kept)

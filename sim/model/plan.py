@@ -264,7 +264,12 @@ def move_steps(data: dict[str, Any], path: str, new: Any) -> None:
     same lever with it, so a planned lever moves as a whole (sensitivity, goal seek, sweeps, the app's
     sliders). Steps are scaled by new / old; a whole-number lever, or one whose base is 0, is shifted
     by new − old instead. Does nothing if the lever has no steps. A shorter `horizon_months` drops the
-    steps that start after it (they would never apply)."""
+    steps that start after it (they would never apply); a section set to None (switched off), or a list
+    section emptied, drops its levers' steps, trends and seasons."""
+    if "." not in path and (new is None or (isinstance(new, list | tuple) and not new)):
+        # a section switched off (or a list emptied) takes its levers out of the plan
+        drop_section(data, path)
+        return
     steps = data.get("plan") or []
     if not steps or not isinstance(new, int | float) or isinstance(new, bool):
         return
@@ -300,6 +305,23 @@ def staff_open_days(scenario: Scenario) -> float:
         a, b = m * MONTH_DAYS, (m + 1) * MONTH_DAYS
         total += desk.staff * (desk.open_days(b) - desk.open_days(a))
     return total
+
+
+def drop_section(data: dict[str, Any], section: str) -> None:
+    """Take every lever of `section` out of the plan, trends and seasonality of a scenario's dump (in
+    place): what switching the section off means for a plan."""
+
+    def kept(path: str) -> bool:
+        return path.split(".")[0] != section
+
+    steps = []
+    for step in data.get("plan") or []:
+        rest = {p: v for p, v in step.items() if p == "from_month" or kept(p)}
+        if len(rest) > 1:
+            steps.append(rest)
+    data["plan"] = steps
+    data["trends"] = {p: r for p, r in (data.get("trends") or {}).items() if kept(p)}
+    data["seasonality"] = {p: v for p, v in (data.get("seasonality") or {}).items() if kept(p)}
 
 
 def with_values(scenario: Scenario, path: str, monthly: np.ndarray | list[float]) -> Scenario:

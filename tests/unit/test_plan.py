@@ -229,3 +229,13 @@ def test_with_values_sets_a_lever_month_by_month_and_keeps_the_rest(planned):
     assert "channels.0.leads_per_month" not in dict(moved.seasonality)
     with pytest.raises(ValueError, match="3 monthly values for a horizon of 36"):
         plan.with_values(planned, "channels.0.leads_per_month", [1.0, 2.0, 3.0])
+
+
+def test_switching_a_section_off_takes_its_levers_out_of_the_plan():
+    sc = load_scenario(ROOT / "scenarios" / "car_dealer_plan.toml")
+    without = sc.override({"service_programme": None})
+    assert without.service_programme is None
+    assert not any(p.startswith("service_programme") for p in plan.planned_paths(without))
+    assert plan.values(without, "sales_desk.staff")[12] == 3  # the other levers' steps stay
+    no_repeat = sc.override({"repeat": []})
+    assert no_repeat.repeat == () and no_repeat.plan == sc.plan
