@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import sim
+from sim.app import plans
 from sim.app import state as S
 from sim.model.levers import GROUPS
 from sim.report import texts
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from sim.app.answers import Answers
     from sim.app.band import Band, BandKey, BandRunner, Status
     from sim.app.views import Tile
+    from sim.decisions.budget import NextBudget
     from sim.decisions.programme import ProgrammeValue
 
 # The band's worker processes are spawned while Streamlit runs this file as __main__, so each worker imports
@@ -141,6 +143,12 @@ def programme_of(toml: str) -> ProgrammeValue:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
+def next_budget_of(toml: str, amount: float) -> NextBudget:
+    """Where the next lead budget a month does most (each paid channel in turn)."""
+    return sim.next_budget(sim.loads_scenario(toml, "app"), amount=amount)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
 def answers_of(toml: str, by_month: int, max_lost: float) -> Answers:
     """The goal-seek answers."""
     from sim.app import answers
@@ -195,6 +203,28 @@ def pin_state(base: S.Base, P: S.Presets, link: S.View | None) -> list[str]:
     checked = S.initial_pins(base.scenario, link, P.donors())
     ss[key] = checked.value
     return checked.problems
+
+
+def plan_state(base: S.Base, link: S.View | None, levers: S.Levers) -> None:
+    """The base's plan over time in the session, from the link's on the base's first run (its tables'
+    rows from the link's plan; checked when the what-if is built, like any plan typed)."""
+    ss = st.session_state
+    if S.plan_key(base.id) not in ss:
+        lv = S.plan_levers(levers.specs, "en", base.scenario.currency)
+        ss[S.plan_key(base.id)] = S.initial_plan(levers.switched, link, lv)
+
+
+def planned_whatif(base: S.Base, levers: S.Levers, lang: str) -> tuple[S.WhatIf, S.Planned]:
+    """The what-if the widgets and the plan's tables set (the plan's edits merged in first; while the plan
+    typed is not valid, the last valid one, with the error); ScenarioError if the levers are not valid."""
+    ss = st.session_state
+    S.take_plan_edits(ss, base.id)
+    built = S.build_whatif(levers.switched, levers.specs, levers.values)
+    lv = S.plan_levers(levers.specs, lang, base.scenario.currency)
+    planned, state = S.plan_whatif(built.scenario, S.session_plan(ss, base.id), lv, lang)
+    ss[S.plan_key(base.id)] = state
+    edits = plans.differing(planned.edits, levers.switched)
+    return S.WhatIf(planned.scenario, built.changes, edits), planned
 
 
 def tab_labels(lang: str) -> list[str]:
@@ -265,6 +295,7 @@ def main() -> None:
         st.error(texts.t(lang, "invalid", error=exc))
         return
     st.session_state[S.LAST_BASE] = base
+    plan_state(base, view, levers.value)
     problems = (link.problems if link is not None else []) + levers.problems + pin_state(base, P, view)
     if problems:
         st.warning(texts.t(lang, "link_problem", problems="; ".join(problems)))
@@ -308,7 +339,7 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
     labels = tab_labels(lang)
     try:
-        built = S.build_whatif(levers.switched, levers.specs, levers.values)
+        built, planned = planned_whatif(base, levers, lang)
     except sim.ScenarioError as exc:
         st.error(t("invalid", error=exc))
         sync_link(S.link_view(ss, base, levers.switches))
@@ -324,6 +355,11 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         return
     currency = sc.currency
     st.markdown(views.scenario_line(sc, lang))
+    if planned.error:  # the last valid plan is shown, with why the one typed is not
+        st.error(t("pl_invalid", error=planned.error))
+    line = views.plan_line(sc, lang)
+    if line:
+        st.caption(line)
     with st.container(key="pg_verdict"):
         st.subheader(views.verdict(whatif, lang), anchor=False)
 
@@ -354,14 +390,14 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         comparison(base.id, columns, base_index, lang)
     guided_start(lang)
     tiles(views.tiles(whatif.kpi, loaded.kpi, currency, lang, horizon=sc.horizon_months))
-    st.caption(t("vs_preset"))
+    st.caption(" ".join(filter(None, [t("vs_preset"), views.ltv_note(whatif.kpi, currency, lang)])))
     glossary(lang)
     downloads(base, sc, whatif, loaded, frame, band, lang, views.report_pins(columns, base_index))
     st.caption(t("share_hint"))
     for tab_id, tab in zip(S.TABS, st.tabs(labels, key="tab", on_change="rerun"), strict=True):
         with tab:
             if tab.open:
-                show_tab(tab_id, sc, whatif, levers.specs, lang)
+                show_tab(tab_id, sc, whatif, levers, lang, base.id, planned)
 
 
 # --- what-ifs pinned side by side --------------------------------------------------------------------
@@ -476,7 +512,7 @@ def pin_add(base: S.Base, lang: str) -> None:
     ss = st.session_state
     try:
         levers = lever_state(base, presets(), None).value
-        whatif = S.build_whatif(levers.switched, levers.specs, levers.values)
+        whatif, _ = planned_whatif(base, levers, lang)
     except sim.ScenarioError as exc:
         ss[PIN_MESSAGE] = texts.t(lang, "invalid", error=exc)
         return
@@ -711,7 +747,13 @@ def downloads(
 
 
 def show_tab(
-    tab_id: str, sc: sim.Scenario, result: sim.ExpectedResult, specs: list[S.FieldSpec], lang: str
+    tab_id: str,
+    sc: sim.Scenario,
+    result: sim.ExpectedResult,
+    levers: S.Levers,
+    lang: str,
+    base_id: str,
+    planned: S.Planned,
 ) -> None:
     """The open tab's content (only the open tab is computed)."""
     from sim.app import answers, views
@@ -720,9 +762,14 @@ def show_tab(
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
     cur = sc.currency
     toml = sc.to_toml()
+    specs = levers.specs
     try:
         if tab_id == "flow":
             st.altair_chart(charts.cash_flow_chart(views.components_frame(result), cur, lang))
+        elif tab_id == "plan":
+            plan_tab(base_id, sc, levers, planned, lang)
+        elif tab_id == "channels":
+            channels_tab(sc, result, lang)
         elif tab_id == "cohorts":
             frame = views.cohort_frame(result)
             if frame.empty:
@@ -773,6 +820,136 @@ def show_tab(
                 st.markdown(qa.markdown)
     except MODEL_ERRORS as exc:
         st.error(t("model_failed", error=exc))
+
+
+# --- the plan over time and the channels -----------------------------------------------------------
+
+
+def plan_tab(base_id: str, sc: sim.Scenario, levers: S.Levers, planned: S.Planned, lang: str) -> None:
+    """The plan over time: the first month, the steps, trends and seasonality tables (each edit redraws
+    the page), a planned lever's path by month, and why the plan typed is not the one shown."""
+    from sim.app import views
+    from sim.report import charts
+
+    ss = st.session_state
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    state = S.session_plan(ss, base_id)
+    lv = S.plan_levers(levers.specs, lang, sc.currency)
+    shown = plans.shown_draft(state.draft, plans.rows_of(plans.PlanEdits(), sc, lv))
+    st.caption(t("pl_intro"))
+    if planned.error:
+        st.error(t("pl_invalid", error=planned.error))
+    for note in planned.notes:
+        st.warning(note)
+    editors: dict[str, S.EditorShown] = {}
+    start, reset = st.columns([2, 1], vertical_alignment="bottom")
+    key = S.plan_editor_key(base_id, "start", state.revision, lang)
+    if key not in ss:
+        ss[key] = shown.start or ""
+    start.text_input(
+        t("pl_start"), key=key, help=t("pl_start_help"), placeholder=t("pl_start_none"), max_chars=7
+    )
+    editors["start"] = S.EditorShown(key, shown.start or "")
+    reset.button(
+        t("pl_reset"), key=f"pl_reset|{base_id}", on_click=S.reset_plan, args=(ss, base_id), width="stretch"
+    )
+    moved = views.planned_levers(sc, lv)
+    if moved:
+        path_key = f"pl_path|{base_id}"
+        if ss.get(path_key) not in moved:
+            ss[path_key] = moved[0]
+        path = st.selectbox(t("pl_path"), moved, format_func=lambda p: lv[p].label, key=path_key)
+        title = t("pl_path_title", lever=lv[path].label)
+        decimals = 0 if lv[path].integer else 2
+        st.altair_chart(charts.plan_chart(views.plan_path(sc, lv[path]), title, lang, decimals))
+    else:
+        st.info(t("pl_nothing"))
+    paths = {lever.label: lever.path for lever in lv.values()}
+    for part in plans.PARTS:
+        rows = shown.part(part) or ()
+        key = S.plan_editor_key(base_id, part, state.revision, lang)
+        st.markdown(f"**{t(plans.TABLE_TITLES[part])}**")
+        st.data_editor(
+            views.plan_table(part, rows, lv, sc, lang),
+            key=key,
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            column_config=plan_columns(part, [lever.label for lever in plans.offered(lv, part)], sc, lang),
+        )
+        editors[part] = S.EditorShown(key, rows, paths)
+        st.caption(t(f"pl_{part}_help"))
+        if part == "seasonality" and not sc.start:
+            st.caption(t("pl_season_numbered"))
+    ss[S.plan_shown_key(base_id)] = editors
+
+
+def plan_columns(part: str, options: list[str], sc: sim.Scenario, lang: str) -> dict[str, object]:
+    """A plan table's columns: the lever picked from `options` (its name with its unit), the month, the
+    value, the rate or the twelve multipliers; a step's calendar month, read-only, with a first month."""
+    from sim.app import views
+
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    # Widths in px that keep the month, the lever and the value on a phone's screen (about 360 px).
+    lever = st.column_config.SelectboxColumn(
+        t("pl_lever"), options=options, required=True, width={"steps": 150, "trends": 200}.get(part, 150)
+    )
+    if part == "steps":
+        return {
+            "from_month": st.column_config.NumberColumn(
+                t("pl_from_month"), min_value=1, max_value=sc.horizon_months, step=1, required=True, width=72
+            ),
+            "lever": lever,
+            "value": st.column_config.NumberColumn(t("pl_value"), required=True, width=72),
+            "date": st.column_config.TextColumn(t("date"), disabled=True, width=76),
+        }
+    if part == "trends":
+        rate = st.column_config.NumberColumn(t("pl_rate"), step=0.1, required=True, width=90)
+        return {"lever": lever, "rate": rate}
+    names = views.season_labels(sc, lang)
+    season = {
+        column: st.column_config.NumberColumn(name, min_value=0.0, step=0.05, required=True, width=52)
+        for column, name in zip(plans.SEASON_COLUMNS, names, strict=True)
+    }
+    return {"lever": lever, **season}
+
+
+def channels_tab(sc: sim.Scenario, result: sim.ExpectedResult, lang: str) -> None:
+    """Each source of leads side by side, and where the next lead budget a month does most."""
+    from sim.app import views
+
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    table = views.channel_table(result, lang)
+    if table.empty:
+        st.info(t("cn_none"))
+        return
+    st.markdown(f"**{t('cn_title')}**")
+    st.table(table)
+    st.caption(t("cn_note"))
+    if not any(c.cost_per_lead > 0 for c in sc.channels):
+        st.caption(t("cn_next_none"))
+        return
+    ss = st.session_state
+    ss.setdefault("next_amount", 100_000.0)
+    amount = float(ss["next_amount"])
+    st.markdown(f"**{t('cn_next_q', amount=texts.money(amount, sc.currency, lang, short=True))}**")
+    st.columns([1, 2])[0].number_input(
+        t("cn_next_amount", cur=texts.symbol(sc.currency)),
+        min_value=1.0,
+        max_value=1e9,
+        step=10_000.0,
+        format="%.0f",
+        key="next_amount",
+        persist_state="session",
+    )
+    try:
+        nb = next_budget_of(sc.to_toml(), amount)
+    except MODEL_ERRORS as exc:
+        st.error(t("a_failed", error=exc))
+        return
+    st.markdown(views.next_budget_text(nb, sc, lang))
+    if len(nb.table) > 1:
+        st.table(views.next_budget_table(nb, sc, lang))
 
 
 # Streamlit runs the page as __main__; the Monte Carlo worker process imports it as __mp_main__.

@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.analytic.expected_value import expected_arrays
+from sim.decisions.best import best
 from sim.decisions.goal_seek import goal_seek
 from sim.decisions.metrics import GoalSeekError, meets
 from sim.decisions.programme import ProgrammeValue, programme_value
+from sim.model import plan
 from sim.model.calendar import MONTH_DAYS
-from sim.model.levers import find_lever
+from sim.model.levers import find_lever, value_of
 from sim.model.scenario import Scenario
 from sim.report import texts
 
@@ -78,6 +80,36 @@ class Answers:
     referrals: Answer
     """The lowest referral rate that breaks even by the month asked."""
     programme: ProgrammeAnswer
+    staff_cash: StaffCash | None = None
+    """The salespeople who bring the most cash by the horizon (None: not asked)."""
+
+
+@dataclass(frozen=True)
+class StaffCash:
+    """How many salespeople bring the most cash by the end of the horizon (`sim.best` over the staff, on
+    the expected-value model), against the staff now."""
+
+    status: AnswerStatus
+    """VALUE, OFF (no sales desk) or ERROR."""
+    best: int = 0
+    """The staff with the most cash by the end, in people."""
+    now: int = 0
+    """The staff now, in people."""
+    gain: float = 0.0
+    """The cash by the end with `best` minus with `now`, in the scenario's currency (≥ 0)."""
+    scale: float = 0.0
+    """The size of the business's cash (the larger of the final cash and the funding need), in the
+    scenario's currency: a gain below SMALL_GAIN of it hardly matters."""
+    at_edge: bool = False
+    """`best` is the top of the range searched: more may be better still."""
+    high: int = 0
+    """The top of the range searched, in people."""
+    error: str = ""
+
+    @property
+    def small(self) -> bool:
+        """The best staff adds next to nothing to the cash (the answer is that staff hardly matter)."""
+        return self.gain <= SMALL_GAIN * max(self.scale, 1.0)
 
 
 @dataclass(frozen=True)
@@ -111,6 +143,25 @@ def _seek(
         return Answer(AnswerStatus.ALL if holds else AnswerStatus.NONE)
 
 
+def _within_plan(sc: Scenario, lever: str, low: float, high: float) -> tuple[float, float]:
+    """[low, high] narrowed so that the lever's planned months stay within its bounds as it moves: a planned
+    lever moves as a whole (`Scenario.override`), its plan steps scaled with it (shifted for whole numbers),
+    so a step above the base reaches the lever's top before the base does."""
+    if lever not in plan.planned_paths(sc):
+        return low, high
+    lv = find_lever(sc, lever)
+    base = float(value_of(sc, lever))
+    path = plan.values(sc, lever)
+    top, bottom = float(path.max()), float(path.min())
+    if lv.integer or base == 0:  # shifted by the base's change
+        return max(low, lv.low + max(0.0, base - bottom)), min(high, lv.high - max(0.0, top - base))
+    if top > 0:  # scaled with the base
+        high = min(high, lv.high * base / top)
+    if bottom > 0 and lv.low > 0:
+        low = max(low, lv.low * base / bottom)
+    return low, high
+
+
 def _nice_step(x: float, fallback: float) -> float:
     return 10.0 ** (math.floor(math.log10(x)) - 2) if x > 0 else fallback
 
@@ -130,29 +181,34 @@ def _by_month_answers(sc: Scenario, by_month: int) -> tuple[Answer, Answer, Answ
         if not sc.channels:
             return Answer(AnswerStatus.OFF)
         now = sc.channels[0].cost_per_lead
-        high = 10.0 * now if now > 0 else sc.first_purchase.margin
+        low, high = _within_plan(
+            sc, "channels.0.cost_per_lead", 0.0, 10.0 * now if now > 0 else sc.first_purchase.margin
+        )
         got = _seek(
-            sc, "channels.0.cost_per_lead", "break_even_month", by_month, 0.0, high, _nice_step(now, 1.0)
+            sc, "channels.0.cost_per_lead", "break_even_month", by_month, low, high, _nice_step(now, 1.0)
         )
         return replace(got, value=high) if got.status == AnswerStatus.ALL else got
 
     def churn() -> Answer:
         lever = find_lever(sc, "retention.monthly_churn")
-        got = _seek(sc, "retention.monthly_churn", "break_even_month", by_month, lever.low, lever.high, 0.001)
-        return replace(got, value=lever.high) if got.status == AnswerStatus.ALL else got
+        low, high = _within_plan(sc, "retention.monthly_churn", lever.low, lever.high)
+        got = _seek(sc, "retention.monthly_churn", "break_even_month", by_month, low, high, 0.001)
+        return replace(got, value=high) if got.status == AnswerStatus.ALL else got
 
     def referrals() -> Answer:
         if sc.referrals is None:
             return Answer(AnswerStatus.OFF)
         lever = find_lever(sc, "referrals.per_customer_per_year")
         now = sc.referrals.per_customer_per_year
-        high = min(lever.high, max(10.0 * now, 1.0))
+        low, high = _within_plan(
+            sc, "referrals.per_customer_per_year", 0.0, min(lever.high, max(10.0 * now, 1.0))
+        )
         got = _seek(
             sc,
             "referrals.per_customer_per_year",
             "break_even_month",
             by_month,
-            0.0,
+            low,
             high,
             _nice_step(now, 0.01),
         )
@@ -171,14 +227,15 @@ def _staff_answer(sc: Scenario, max_lost: float) -> Answer:
         if desk is None:
             return Answer(AnswerStatus.OFF)
         lever = find_lever(sc, "sales_desk.staff")
-        low = max(1, math.ceil(lever.low))
+        low, high = _within_plan(sc, "sales_desk.staff", max(1, math.ceil(lever.low)), lever.high)
+        low, high = math.ceil(low), math.floor(high)
         lost_now = _base_kpis(sc)["lost_lead_share"]
-        got = _seek(sc, "sales_desk.staff", "lost_lead_share", max_lost, low, lever.high)
+        got = _seek(sc, "sales_desk.staff", "lost_lead_share", max_lost, low, high)
         if got.status == AnswerStatus.ALL:  # even one salesperson is enough
             status = AnswerStatus.ALL if desk.staff == low else AnswerStatus.ONE
             return Answer(status, low, lost_now)
         if got.status == AnswerStatus.NONE:
-            return Answer(AnswerStatus.NONE, int(lever.high), lost_now)
+            return Answer(AnswerStatus.NONE, high, lost_now)
         return replace(got, lost_now=lost_now)
 
     return _guarded(staff)
@@ -195,6 +252,64 @@ def _programme_answer(sc: Scenario) -> ProgrammeAnswer:
         return ProgrammeAnswer(AnswerStatus.ERROR, error=str(exc))
 
 
+PARAGRAPH = "\n\n"
+"""Between the staff answer's two parts, the leads lost and the money (a new paragraph in Markdown)."""
+SMALL_GAIN = 0.001
+"""A staff's gain in cash below this share of the business's cash (0.1 %) is "hardly matters"."""
+
+
+@functools.lru_cache(maxsize=32)
+def staff_cash(sc: Scenario) -> StaffCash:
+    """How many salespeople bring the most cash by the end of the horizon (`sim.best` over
+    `sales_desk.staff` for `final_cumulative_cash`), against the staff now."""
+    desk = sc.sales_desk
+    if desk is None:
+        return StaffCash(AnswerStatus.OFF)
+    try:
+        got = best(sc, "sales_desk.staff", "final_cumulative_cash")
+        base = _base_kpis(sc)
+    except (ValueError, ArithmeticError) as exc:  # ScenarioError, DecisionError and model failures
+        return StaffCash(AnswerStatus.ERROR, error=str(exc))
+    return StaffCash(
+        AnswerStatus.VALUE,
+        best=int(got.value),
+        now=desk.staff,
+        gain=max(0.0, float(got.metric_value) - float(got.base_metric)),
+        scale=max(abs(float(base["final_cumulative_cash"])), float(base["max_cash_need"])),
+        at_edge=got.value == got.high and got.value != desk.staff,
+        high=int(got.high),
+    )
+
+
+def staff_cash_text(answer: StaffCash, sc: Scenario, lang: str) -> str:
+    """The staff answer in money, in `lang`: the staff with the most cash by the end and the difference
+    against the staff now (`For the money, the best is 5 salespeople: +1.2 M ₽ by month 60 against the 4
+    you have now.`), that the staff now is best, or that staff hardly matter for the money; "" without a
+    desk."""
+    desk = sc.sales_desk
+    if answer.status == AnswerStatus.OFF or desk is None:
+        return ""
+    if answer.status == AnswerStatus.ERROR:
+        return texts.t(lang, "a_failed", error=answer.error)
+    values = {
+        "best": texts.count(answer.best, lang, "salesperson"),
+        "now": texts.count(answer.now, lang, "salesperson"),
+        "diff": texts.money(answer.gain, sc.currency, lang, short=True, signed=True),
+        "h": texts.number(sc.horizon_months, lang),
+    }
+    if answer.best == answer.now:
+        return texts.t(lang, "a_staff_money_now", **values)
+    if answer.small:
+        parts = [texts.t(lang, "a_staff_money_small", **values)]
+        if desk.salary_per_month == 0:
+            parts.append(texts.t(lang, "a_staff_money_free"))
+        return " ".join(parts)
+    parts = [texts.t(lang, "a_staff_money", **values)]
+    if answer.at_edge:
+        parts.append(texts.t(lang, "a_staff_money_edge", high=texts.number(answer.high, lang)))
+    return " ".join(parts)
+
+
 def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> Answers:
     """The goal-seek answers and the programme's value (language-free; `answer_texts` words them).
 
@@ -203,7 +318,7 @@ def answer_numbers(sc: Scenario, by_month: int, max_lost: float) -> Answers:
     `max_lost` the break-even ones.
     """
     cpl, churn, referrals = _by_month_answers(sc, by_month)
-    return Answers(cpl, _staff_answer(sc, max_lost), churn, referrals, _programme_answer(sc))
+    return Answers(cpl, _staff_answer(sc, max_lost), churn, referrals, _programme_answer(sc), staff_cash(sc))
 
 
 def answer_texts(
@@ -237,7 +352,8 @@ def answer_texts(
         n=n,
         now=texts.money(channel.cost_per_lead, cur, lang) if channel else "",
     )
-    staff = staff_text(answers.staff, sc, lang, max_lost)
+    money = staff_cash_text(answers.staff_cash, sc, lang) if answers.staff_cash else ""
+    staff = PARAGRAPH.join(filter(None, [staff_text(answers.staff, sc, lang, max_lost), money]))
     churn = worded(
         answers.churn,
         None,  # churn cannot be switched off
@@ -271,9 +387,11 @@ the bottleneck); busier, the wait climbs even when nobody is lost."""
 
 
 def desk_answer(sc: Scenario, max_lost: float, lang: str) -> str:
-    """How many salespeople the desk needs to lose at most `max_lost` of the leads, in `lang` (the desk
-    tab's sentence; the answers tab words the same answer)."""
-    return staff_text(_staff_answer(sc, max_lost), sc, lang, max_lost)
+    """How many salespeople the desk needs to lose at most `max_lost` of the leads, then how many bring the
+    most cash by the end (`staff_cash_text`), in `lang` (the desk tab's sentences; the answers tab words
+    the same answer)."""
+    money = staff_cash_text(staff_cash(sc), sc, lang)
+    return PARAGRAPH.join(filter(None, [staff_text(_staff_answer(sc, max_lost), sc, lang, max_lost), money]))
 
 
 def staff_text(answer: Answer, sc: Scenario, lang: str, max_lost: float) -> str:

@@ -20,15 +20,18 @@ import pandas as pd
 from sim.accounting.ledger import CASH_COMPONENTS, NEVER_KPIS
 from sim.accounting.lifetimes import lifetime_tables
 from sim.analytic.expected_value import ExpectedResult, expected_arrays
+from sim.app import plans
 from sim.app.band import JobState
+from sim.app.plans import PlanLever
 from sim.decisions.metrics import METRICS
 from sim.model.levers import find_lever
 from sim.model.scenario import Scenario
 from sim.report import texts
-from sim.report.frames import TILE_METRICS, to_horizon
+from sim.report.frames import TILE_METRICS, month_dates, to_horizon
 
 if TYPE_CHECKING:
     from sim.app.band import Band, Status
+    from sim.decisions.budget import NextBudget
 
 
 _LOWER_BETTER = {m for m, d in METRICS.items() if d == "lower"} | {"leads_per_sale"}
@@ -143,6 +146,27 @@ def tiles(
     return out
 
 
+LTV_NOTE_SHARE = 0.005
+"""The gross LTV is shown beside the net one when they differ by more than this share (half a percent)."""
+
+
+def ltv_note(kpi: Mapping[str, float], currency: str, lang: str) -> str:
+    """The net LTV with the gross one beside it (`LTV is net of what serving a customer costs …: 281 k ₽;
+    before those costs (gross margin) it is 300 k ₽.`), when serving a customer costs something; else
+    ""."""
+    net, gross = float(kpi.get("ltv", math.nan)), float(kpi.get("ltv_gross", math.nan))
+    if not (math.isfinite(net) and math.isfinite(gross)):
+        return ""
+    if abs(gross - net) <= LTV_NOTE_SHARE * max(abs(gross), 1.0):
+        return ""
+    return texts.t(
+        lang,
+        "tx_ltv_gross",
+        net=texts.money(net, currency, lang, short=True),
+        gross=texts.money(gross, currency, lang, short=True),
+    )
+
+
 def verdict(result: ExpectedResult, lang: str) -> str:
     """The sentence above the chart (`texts.verdict`, shared with the printed report), e.g. `At 2 250 ₽ a
     lead (Calls) you need 27.1 M ₽; the money comes back in month 87 (about 7 years).`"""
@@ -253,11 +277,17 @@ def band_progress(status: Status, lang: str) -> BandProgress:
 
 
 def components_frame(result: ExpectedResult) -> pd.DataFrame:
-    """Monthly cash flow by component, long format: month, component, value (costs negative)."""
+    """Monthly cash flow by component, long format: month[, date], component, value (costs negative);
+    `date`, the first day of the month, when the scenario has a first month."""
     a = result.arrays
     months = np.arange(1, result.scenario.horizon_months + 1)
+    dates = month_dates(result.scenario)
     parts = [
-        pd.DataFrame({"month": months, "component": name, "value": sign * a[name]})
+        pd.DataFrame(
+            {"month": months}
+            | ({"date": dates.to_numpy()} if dates is not None else {})
+            | {"component": name, "value": sign * a[name]}
+        )
         for name, sign in CASH_COMPONENTS.items()
     ]
     return pd.concat(parts, ignore_index=True)
@@ -268,8 +298,9 @@ def cohort_frame(result: ExpectedResult) -> pd.DataFrame:
 
     Cohort m is the customers won in month m; its acquisition cost is that month's lead spend, referral
     bonuses and salaries; its margin at age k is its customers × a new customer's expected cumulative
-    margin (first sale included). Columns cohort, age, margin, cost, ratio (margin / cost); cohorts with
-    no customers or no cost are left out.
+    margin (first sale included). Columns cohort, age, margin, cost, ratio (margin / cost), and `date` (the
+    cohort's month) when the scenario has a first month; cohorts with no customers or no cost are left
+    out.
     """
     sc = result.scenario
     a = result.arrays
@@ -290,7 +321,11 @@ def cohort_frame(result: ExpectedResult) -> pd.DataFrame:
         )
     if not rows:
         return pd.DataFrame(columns=["cohort", "age", "margin", "cost", "ratio"])
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    dates = month_dates(sc)
+    if dates is not None:  # the cohort's calendar month (the heatmap names its rows by it)
+        out["date"] = dates.to_numpy()[out["cohort"].to_numpy() - 1]
+    return out
 
 
 DESK_COLUMNS = ("staff", "lost_lead_share", "mean_wait_hours")
@@ -322,8 +357,12 @@ def file_stem(name: str) -> str:
 
 
 def monthly_table(whatif: ExpectedResult, preset: ExpectedResult) -> pd.DataFrame:
-    """The what-if's expected monthly ledger, with the preset's cumulative cash for comparison."""
+    """The what-if's expected monthly ledger, with the preset's cumulative cash for comparison (and the
+    first day of each month, `date`, after `month` when the what-if has a first month)."""
     out = whatif.monthly.drop(columns=["replication"]).copy()
+    dates = month_dates(whatif.scenario)
+    if dates is not None and "date" not in out.columns:
+        out.insert(out.columns.get_loc("month") + 1, "date", dates.to_numpy())
     out["preset_cumulative_cash"] = to_horizon(preset.arrays["cumulative_cash"], len(out))
     return out
 
@@ -338,6 +377,9 @@ def kpi_table(whatif: ExpectedResult, preset: ExpectedResult) -> pd.DataFrame:
         }
     )
 
+
+DATE_FORMATS: dict[str, str] = {"en": "%Y-%m-%d", "ru": "%d.%m.%Y"}
+"""A month's first day in a CSV, as the page's language writes dates (Excel reads either as a date)."""
 
 CSV_SEPARATORS: dict[str, str] = {"en": ",", "ru": ";"}
 """Column separator of the CSV downloads: Russian Excel splits at `;` (its `,` is the decimal mark)."""
@@ -366,6 +408,8 @@ def _csv_cell(name: str, x: object, lang: str) -> str:
     """One CSV cell: `name`'s figure rounded as its column says (money whole, shares in %), with the decimal
     mark of `lang` and no thousands separator (so Excel reads it as a number)."""
     col = texts.COLUMNS.get(name)
+    if col is not None and col.kind == "date" and hasattr(x, "strftime"):
+        return x.strftime(DATE_FORMATS.get(lang, DATE_FORMATS["en"]))
     if col is None or col.kind == "text" or not isinstance(x, int | float | np.number):
         return str(x)
     value = float(x)
@@ -447,6 +491,9 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None, currenc
                 col = texts.COLUMNS.get(kind or column)
                 if column == "kpi":
                     cell.value = texts.column_label(x, lang, currency) if lang else str(x)
+                elif col is not None and col.kind == "date" and hasattr(x, "strftime"):
+                    cell.value = pd.Timestamp(x).to_pydatetime()
+                    cell.number_format = "mmm yyyy"  # Excel names the month in the reader's language
                 elif not isinstance(x, int | float | np.number) or col is None:
                     cell.value = None if x is None else str(x)
                 else:
@@ -459,6 +506,8 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None, currenc
                 shown = "" if cell.value is None else str(cell.value)
                 if isinstance(cell.value, float):
                     shown = f"{cell.value:,.{col.decimals if col else 2}f}"
+                elif hasattr(cell.value, "strftime"):
+                    shown = "Sep 2027"  # as `mmm yyyy` shows it
                 widths[c - 1] = max(widths[c - 1], min(len(shown) + 2, 40))
         for c, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(c)].width = width + 2
@@ -472,3 +521,229 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None, currenc
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+# --- the plan over time ----------------------------------------------------------------------------
+
+
+def plan_table(
+    part: str, rows: Sequence[Mapping[str, object]], levers: Mapping[str, PlanLever], sc: Scenario, lang: str
+) -> pd.DataFrame:
+    """A plan table as its editor shows it (`plans.COLUMNS[part]`): each row's lever by its name on the
+    page (a lever the scenario does not have now by its path), values in the lever's units; the steps
+    also show each step's calendar month when the scenario has a first month (a read-only `date`)."""
+    columns = list(plans.COLUMNS[part])
+    data: dict[str, list[object]] = {c: [] for c in columns}
+    for row in rows:
+        path = row.get("path")
+        for c in columns:
+            if c == "lever":
+                lever = levers.get(str(path)) if path else None
+                data[c].append(lever.label if lever is not None else path)
+            else:
+                data[c].append(_cell(row.get(c)))
+    frame = pd.DataFrame(data, columns=columns)
+    frame["lever"] = frame["lever"].astype(object)
+    for c in columns:
+        if c == "from_month":
+            frame[c] = pd.array([None if v is None else round(v) for v in data[c]], dtype="Int64")
+        elif c != "lever":
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    if part == "steps" and sc.start:
+        frame["date"] = [
+            texts.calendar_month(d, lang, short=True) if (d := _step_date(sc, m)) is not None else ""
+            for m in data["from_month"]
+        ]
+    return frame
+
+
+def _cell(x: object) -> float | None:
+    """A table cell's number, None when empty or not a number."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _step_date(sc: Scenario, month: object) -> object:
+    """The first day of a step's month (a whole month within the horizon), else None."""
+    m = _cell(month)
+    if m is None or not m.is_integer():
+        return None
+    return texts.month_date(sc, int(m))
+
+
+def season_labels(sc: Scenario, lang: str) -> list[str]:
+    """The seasonality table's column names: January … December (short) with a first month, else the
+    months 1 … 12 of the plan."""
+    if sc.start:
+        return list(texts.MONTH_SHORT.get(lang, texts.MONTH_SHORT["en"]))
+    return [texts.number(i, lang) for i in range(1, plans.SEASON_MONTHS + 1)]
+
+
+def planned_levers(sc: Scenario, levers: Mapping[str, PlanLever]) -> list[str]:
+    """The levers the scenario's plan moves (steps, trends or seasonality), by path, in page order."""
+    from sim.model import plan
+
+    moved = set(plan.planned_paths(sc))
+    return [path for path in levers if path in moved]
+
+
+def plan_path(sc: Scenario, lever: PlanLever) -> pd.DataFrame:
+    """A planned lever's value in each month (columns month, value in the lever's units, and `date` with
+    a first month): the line of `sim.report.charts.plan_chart`."""
+    from sim.model import plan
+
+    values = plan.values(sc, lever.path)
+    shown = [lever.to_widget(float(v)) for v in values]
+    frame = pd.DataFrame({"month": np.arange(1, sc.horizon_months + 1), "value": np.asarray(shown, float)})
+    dates = plan.dates(sc)
+    if dates is not None:
+        frame.insert(1, "date", pd.to_datetime(dates))
+    return frame
+
+
+def plan_line(sc: Scenario, lang: str) -> str:
+    """The line under the scenario's: what the plan over time changes and the calendar month of month 1
+    (`Plan over time: 2 steps, 1 trend; month 1 is January 2027.`), or "" when nothing is planned."""
+    steps = sum(len(s.values) for s in sc.plan)
+    counts = ", ".join(
+        texts.count(n, lang, noun)
+        for n, noun in ((steps, "step"), (len(sc.trends), "trend"), (len(sc.seasonality), "season"))
+        if n
+    )
+    first = texts.month_date(sc, 1)
+    start = texts.t(lang, "pl_line_start", date=texts.calendar_month(first, lang)) if first else ""
+    text = "; ".join(p for p in (counts, start) if p)
+    return texts.t(lang, "pl_line", parts=text) if text else ""
+
+
+# --- channels side by side -------------------------------------------------------------------------
+
+CHANNEL_FIGURES: tuple[str, ...] = (
+    "leads",
+    "sales",
+    "cac",
+    "leads_per_sale",
+    "lost_share",
+    "ltv_to_cac",
+    "payback_months",
+)
+"""The channel table's figures, in its order (`ExpectedResult.channel_kpis` columns)."""
+_CHANNEL_HEADS = {
+    "leads": "cn_leads",
+    "sales": "cn_sales",
+    "cac": "cn_cac",
+    "leads_per_sale": "cn_leads_per_sale",
+    "lost_share": "cn_lost",
+    "ltv_to_cac": "cn_ltv_to_cac",
+    "payback_months": "cn_payback",
+}
+
+
+def channel_names(sc: Scenario, lang: str) -> list[str]:
+    """The channel tables' rows by name in `lang`: the paid channels in the scenario's order, then the
+    referral leads (`Referrals` / `Рекомендации`)."""
+    return [texts.item_name(c, lang) for c in sc.channels] + [texts.t(lang, "cn_referrals")]
+
+
+def channel_table(result: ExpectedResult, lang: str) -> pd.DataFrame:
+    """Each source of leads over the horizon, as the page shows it (side by side like the pinned what-ifs,
+    so a phone reads it): a column per paid channel and one for the referral leads (left out when there
+    are none), named in `lang`; a row per figure — leads and sales over the horizon, CAC, leads per sale,
+    lost leads, LTV / CAC and one customer's payback — written as the tiles write them (`—` where a
+    figure has no sale to divide by). Empty when the scenario has no leads at all."""
+    sc = result.scenario
+    kpis = result.channel_kpis
+    currency, horizon = sc.currency, sc.horizon_months
+    names = channel_names(sc, lang)
+    rows: dict[str, list[str]] = {}
+    for i, (_, k) in enumerate(kpis.iterrows()):
+        referral = i == len(names) - 1
+        leads, sales = float(k["leads"]), float(k["sales"])
+        if referral and leads <= 0:
+            continue
+        none = not sales > 0
+        cells = []
+        for figure in CHANNEL_FIGURES:
+            x = float(k[figure])
+            if figure in ("leads", "sales"):
+                cells.append(texts.number(x, lang))
+            elif none and figure != "lost_share":
+                cells.append(texts.t(lang, "dash"))
+            elif figure == "lost_share":
+                cells.append(texts.percent(x, lang, 1) if leads > 0 else texts.t(lang, "dash"))
+            else:
+                metric = {"lost_share": "lost_lead_share"}.get(figure, figure)
+                cells.append(texts.format_kpi(metric, x, currency, lang, horizon=horizon))
+        rows[names[i] if i < len(names) else str(k["channel"])] = cells
+    index = pd.Index(
+        [texts.t(lang, _CHANNEL_HEADS[f]) for f in CHANNEL_FIGURES], name=texts.t(lang, "pin_kpi")
+    )
+    return pd.DataFrame(rows, index=index)
+
+
+def _break_even_change(new: float, change: float, lang: str, short: bool = False) -> str:
+    """How the break-even month moves with the extra budget, in words (`short`: for a table's cell under
+    the heading "Break-even")."""
+    tail = "_short" if short else ""
+    if math.isnan(new):
+        return texts.t(lang, ("cn_be_never" if math.isnan(change) or change == 0 else "cn_be_lost") + tail)
+    n = texts.number(new, lang)
+    if math.isnan(change):
+        return texts.t(lang, "cn_be_new" + tail, n=n)
+    if change == 0:
+        return texts.t(lang, "cn_be_same" + tail, n=n)
+    k = texts.count(abs(change), lang, "month")
+    return texts.t(lang, ("cn_be_sooner" if change < 0 else "cn_be_later") + tail, k=k, n=n)
+
+
+def next_budget_text(nb: NextBudget, sc: Scenario, lang: str) -> str:
+    """Where the next budget a month does most (`sim.next_budget`), in `lang`: the channel, the leads it
+    buys, the cash by the end and the break-even month against the scenario now."""
+    row = nb.table.iloc[0]
+    i = int(row["channel"])
+    channel = texts.item_name(sc.channels[i], lang) if i < len(sc.channels) else str(row["name"])
+    gain = float(row["cash_change"])
+    values = {
+        "channel": channel,
+        "leads": texts.number(float(row["extra_leads_per_month"]), lang, 1),
+        "h": texts.number(nb.horizon_months, lang),
+        "amount": texts.money(nb.amount, sc.currency, lang, short=True),
+        "be": _break_even_change(
+            float(row["break_even_month"]), _be_change(nb, float(row["break_even_month"])), lang
+        ),
+    }
+    if gain > 0:
+        return texts.t(lang, "cn_next_yes", gain=texts.money(gain, sc.currency, lang, short=True), **values)
+    return texts.t(lang, "cn_next_no", loss=texts.money(-gain, sc.currency, lang, short=True), **values)
+
+
+def _be_change(nb: NextBudget, new: float) -> float:
+    """The break-even month's change against the scenario now (NaN: to or from never; 0: never both)."""
+    old = nb.base_break_even
+    if math.isnan(new) and math.isnan(old):
+        return 0.0
+    return new - old
+
+
+def next_budget_table(nb: NextBudget, sc: Scenario, lang: str) -> pd.DataFrame:
+    """Every paid channel with the extra budget, the best first: the leads it buys, the cash by the end
+    and the break-even month against the scenario now, in `lang` (index: the channel)."""
+    rows = []
+    for _, r in nb.table.iterrows():
+        i = int(r["channel"])
+        new = float(r["break_even_month"])
+        rows.append(
+            [
+                texts.item_name(sc.channels[i], lang) if i < len(sc.channels) else str(r["name"]),
+                texts.number(float(r["extra_leads_per_month"]), lang, 1),
+                texts.money(float(r["cash_change"]), sc.currency, lang, short=True, signed=True),
+                _break_even_change(new, _be_change(nb, new), lang, short=True),
+            ]
+        )
+    heads = [texts.t(lang, k) for k in ("cn_channel", "cn_extra_leads", "cn_cash_change", "cn_be_change")]
+    return pd.DataFrame(rows, columns=heads).set_index(heads[0])

@@ -12,6 +12,7 @@ silent: none shows raw field names.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -128,9 +129,19 @@ def _zero_rule() -> alt.Chart:
     )
 
 
-def _month_axis(lang: str, horizon: int, title_key: str = "month", years_key: str = "ch_years") -> alt.Axis:
+def _month_axis(
+    lang: str,
+    horizon: int,
+    title_key: str = "month",
+    years_key: str = "ch_years",
+    dates: Sequence[dt.date] | None = None,
+) -> alt.Axis:
     """Months on the x axis: every month up to a year, every 6 months up to four years, then every 12
-    months labelled in years (`1`, `2`, … under the title "Years from the start")."""
+    months labelled in years (`1`, `2`, … under the title "Years from the start"). With `dates` (the first
+    day of each month 1 … horizon) the months are labelled by the calendar: each January by its year past
+    four years, else January and July (every month up to a year) as `Jan 2027` / `янв 2027`."""
+    if dates:
+        return _calendar_axis(lang, horizon, list(dates))
     if horizon > 48:
         return alt.Axis(
             title=texts.t(lang, years_key),
@@ -140,6 +151,36 @@ def _month_axis(lang: str, horizon: int, title_key: str = "month", years_key: st
         )
     step = 6 if horizon > 12 else 1
     return alt.Axis(title=texts.t(lang, title_key), values=list(range(step, horizon + 1, step)) or [1])
+
+
+def _calendar_axis(lang: str, horizon: int, dates: list[dt.date]) -> alt.Axis:
+    """The month axis labelled by the calendar (see `_month_axis`): ticks at month numbers, their labels
+    the calendar months (an array indexed by the month in a Vega expression)."""
+    shown = dates[:horizon]
+    if horizon > 48:
+        ticks = [m for m, d in enumerate(shown, start=1) if d.month == 1] or [1]
+        labels = {m: str(shown[m - 1].year) for m in ticks}
+        title = texts.t(lang, "ch_year")
+    else:
+        months = range(1, 13) if horizon <= 12 else (1, 7)
+        ticks = [m for m, d in enumerate(shown, start=1) if d.month in months or horizon <= 12]
+        labels = {m: texts.calendar_month(shown[m - 1], lang, short=True) for m in ticks}
+        title = texts.t(lang, "month")
+    table = [labels.get(m, "") for m in range(horizon + 1)]
+    expr = f"{json.dumps(table, ensure_ascii=False)}[datum.value] || ''"
+    return alt.Axis(title=title, values=ticks, labelExpr=expr, labelOverlap=True)
+
+
+def frame_dates(frame: pd.DataFrame) -> list[dt.date] | None:
+    """The `date` column of a monthly frame (one row per month) as dates, or None without one."""
+    if "date" not in frame.columns:
+        return None
+    return [pd.Timestamp(d).date() for d in frame["date"]]
+
+
+def _date_texts(dates: Sequence[dt.date] | None, lang: str) -> list[str] | None:
+    """Calendar months for tooltips (`March 2027` / `март 2027`), or None without dates."""
+    return None if dates is None else [texts.calendar_month(d, lang) for d in dates]
 
 
 def _money_scale(values: Any, lang: str, currency: str) -> tuple[float, str]:
@@ -199,6 +240,7 @@ def cash_chart(
         values = np.concatenate([values, pinned["value"].to_numpy(dtype=float)])
     scale, unit = _money_scale(values, lang, currency)
     horizon = int(frame["month"].max()) if len(frame) else 1
+    dates = frame_dates(frame)
     names = {
         "whatif": texts.t(lang, "series_whatif"),
         "preset": texts.t(lang, "series_preset"),
@@ -207,7 +249,8 @@ def cash_chart(
     domain = [names["whatif"], names["preset"], *pin_names] + ([names["band"]] if has_band else [])
     colors = [WHATIF_COLOR, PRESET_COLOR, *PIN_COLORS[: len(pin_names)]] + ([BAND_COLOR] if has_band else [])
     color = alt.Color("series:N", scale=alt.Scale(domain=domain, range=colors), legend=_legend())
-    x = alt.X("month:Q", axis=_month_axis(lang, horizon), scale=alt.Scale(domain=[1, horizon], nice=False))
+    axis = _month_axis(lang, horizon, dates=dates)
+    x = alt.X("month:Q", axis=axis, scale=alt.Scale(domain=[1, horizon], nice=False))
     y = alt.Y("y:Q", title=f"{texts.t(lang, 'cash_axis')}, {unit}", axis=alt.Axis(format=",~f"))
 
     layers: list[alt.Chart] = []
@@ -240,9 +283,11 @@ def cash_chart(
         # The label reads towards the middle of the plot: right of the line in the first half of the
         # horizon, left of it in the second, so it stays inside a phone's narrow plot.
         right = break_even > 0.55 * horizon
-        mark = pd.DataFrame(
-            {"month": [break_even], "label": [texts.t(lang, "break_even_at", n=int(break_even))]}
-        )
+        label = texts.t(lang, "break_even_at", n=int(break_even))
+        if dates is not None and 1 <= break_even <= len(dates):
+            when = texts.calendar_month(dates[int(break_even) - 1], lang, short=True)
+            label = texts.t(lang, "break_even_at_date", date=when)
+        mark = pd.DataFrame({"month": [break_even], "label": [label]})
         layers.append(
             alt.Chart(mark)
             .mark_rule(color=MARK_COLOR, strokeDash=[4, 3], tooltip=False, aria=False)
@@ -263,6 +308,9 @@ def cash_chart(
     hover = pd.DataFrame({"m0": frame["month"] - 0.5, "m1": frame["month"] + 0.5})
     hover["t_month"] = _numbers(frame["month"], lang)
     tips = [_tip("t_month", texts.t(lang, "month"))]
+    if dates is not None:
+        hover["t_date"] = _date_texts(dates, lang)
+        tips.append(_tip("t_date", texts.t(lang, "date")))
     for col, title in (
         ("whatif", names["whatif"]),
         ("preset", names["preset"]),
@@ -307,8 +355,11 @@ def cash_flow_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerC
     domain = [label[c] for c in shown]
     palette = [COMPONENT_COLORS[c] for c in shown]
     horizon = int(frame["month"].max()) if len(frame) else 1
+    dates = frame_dates(frame.drop_duplicates("month").sort_values("month")) if "date" in frame else None
     x = alt.X(
-        "month:Q", axis=_month_axis(lang, horizon), scale=alt.Scale(domain=[0.5, horizon + 0.5], nice=False)
+        "month:Q",
+        axis=_month_axis(lang, horizon, dates=dates),
+        scale=alt.Scale(domain=[0.5, horizon + 0.5], nice=False),
     )
     bars = (
         alt.Chart(data)
@@ -346,6 +397,9 @@ def cash_flow_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerC
     hover = pd.DataFrame({"m0": net["month"] - 0.5, "m1": net["month"] + 0.5})
     hover["t_month"] = _numbers(net["month"], lang)
     tips = [_tip("t_month", texts.t(lang, "month"))]
+    if dates is not None:
+        hover["t_date"] = _date_texts(dates, lang)
+        tips.append(_tip("t_date", texts.t(lang, "date")))
     for i, c in enumerate(shown):
         hover[f"t{i}"] = _money_texts(wide[c].reindex(net["month"]).to_numpy(), currency, lang)
         tips.append(_tip(f"t{i}", label[c]))
@@ -357,6 +411,60 @@ def cash_flow_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerC
         .encode(x=alt.X("m0:Q"), x2=alt.X2("m1:Q"), tooltip=tips)
     )
     return _layered([bars, line, hovered], _title(texts.t(lang, "flow_title")), 300, lang, currency)
+
+
+# --- a planned lever over the months ------------------------------------------------------------------
+
+
+def plan_chart(frame: pd.DataFrame, title: str, lang: str, decimals: int = 2) -> alt.LayerChart:
+    """A planned lever's value month by month (a step line: each month's value holds through the month),
+    its months labelled by the calendar when `frame` has dates; hovering a month shows its value.
+
+    `frame` is `sim.app.views.plan_path`'s table (month[, date], value in the lever's units); `title`
+    names the lever and its unit; tooltips show `decimals` decimals at most."""
+    horizon = int(frame["month"].max()) if len(frame) else 1
+    dates = frame_dates(frame)
+    x = alt.X(
+        "month:Q",
+        axis=_month_axis(lang, horizon, dates=dates),
+        scale=alt.Scale(domain=[1, max(horizon, 2)], nice=False),
+    )
+    values = frame["value"].to_numpy(dtype=float)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    pad = 0.1 * (high - low) if high > low else max(abs(high) * 0.1, 1.0)
+    y = alt.Y(
+        "value:Q",
+        title=None,
+        axis=alt.Axis(format=",~f"),
+        scale=alt.Scale(domain=[min(0.0, low - pad) if low >= 0 else low - pad, high + pad], nice=True),
+    )
+    line = (
+        alt.Chart(frame[["month", "value"]])
+        .mark_line(interpolate="step-after", color=WHATIF_COLOR, strokeWidth=2.5, tooltip=False, aria=False)
+        .encode(x=x, y=y)
+    )
+    hover = pd.DataFrame({"m0": frame["month"] - 0.5, "m1": frame["month"] + 0.5})
+    hover["t_month"] = _numbers(frame["month"], lang)
+    hover["t_value"] = [_short_number(v, lang, decimals) for v in values]
+    tips = [_tip("t_month", texts.t(lang, "month"))]
+    if dates is not None:
+        hover["t_date"] = _date_texts(dates, lang)
+        tips.append(_tip("t_date", texts.t(lang, "date")))
+    tips.append(_tip("t_value", texts.t(lang, "value")))
+    hovered = (
+        alt.Chart(hover)
+        .mark_bar(opacity=0.001, clip=True, aria=False)
+        .encode(x=alt.X("m0:Q"), x2=alt.X2("m1:Q"), tooltip=tips)
+    )
+    return _layered([line, hovered], _title(title), 200, lang, "")
+
+
+def _short_number(x: float, lang: str, decimals: int) -> str:
+    """A value with at most `decimals` decimals and no trailing zeros (`2 250`, `1,5`, `0.35`)."""
+    text = texts.number(float(x), lang, decimals)
+    if decimals and ("." in text or "," in text):
+        text = text.rstrip("0").rstrip(".,")
+    return text
 
 
 # --- cohort payback -----------------------------------------------------------------------------------
@@ -389,7 +497,12 @@ def cohort_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerChar
     cells["ratio"] = cells["margin"] / cells["cost"]
     cells["shade"] = cells["ratio"].clip(COHORT_STOPS[0], COHORT_STOPS[-1]).fillna(COHORT_STOPS[0])
     rows = sorted(cells["row"].unique())
-    names = {r: _cohort_name(int(r), per_row, lang) for r in rows}
+    dates = (
+        {int(c): pd.Timestamp(d).date() for c, d in zip(frame["cohort"], frame["date"], strict=True)}
+        if "date" in frame.columns
+        else None
+    )
+    names = {r: _cohort_name(int(r), per_row, lang, dates) for r in rows}
     cells["cohort"] = cells["row"].map(names)
     cells["a0"], cells["a1"] = cells["age"], cells["age"] + 1
     cells["t_age"] = _numbers(cells["age"], lang)
@@ -453,9 +566,13 @@ def cohort_chart(frame: pd.DataFrame, currency: str, lang: str) -> alt.LayerChar
     return _layered([heat, payback], title, height, lang, currency)
 
 
-def _cohort_name(row: int, per_row: int, lang: str) -> str:
-    """A row's name: the month of purchase, `months 4–6` or `year 2`."""
+def _cohort_name(row: int, per_row: int, lang: str, dates: Mapping[int, dt.date] | None = None) -> str:
+    """A row's name: the month of purchase, `months 4–6` or `year 2`; with the cohorts' `dates` (the first
+    day of each cohort's month), the calendar months: `Mar 2027`, `Jan–Mar 2027`, `2028`."""
     first = row * per_row + 1
+    if dates and first in dates:
+        last = max(c for c in dates if c < first + per_row)
+        return texts.month_range(dates[first], dates[last], lang)
     if per_row == 1:
         return texts.number(first, lang)
     if per_row == 12:

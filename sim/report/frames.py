@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analytic.expected_value import ExpectedResult
+from sim.model import plan
+from sim.model.scenario import Scenario
 
 if TYPE_CHECKING:
     from sim.engine.runs import SimulationResult
@@ -54,6 +56,13 @@ def band_summary(result: SimulationResult) -> BandSummary:
     )
 
 
+def month_dates(scenario: Scenario) -> pd.Series | None:
+    """The first day of each month 1 … horizon as a datetime column (`sim.model.plan.dates`), or None when
+    the scenario has no first month (`start`)."""
+    dates = plan.dates(scenario)
+    return None if dates is None else pd.Series(pd.to_datetime(dates), name="date")
+
+
 def to_horizon(values: np.ndarray, months: int) -> np.ndarray:
     """A monthly series cut to `months`, or padded with NaN if it is shorter (another horizon)."""
     return np.concatenate([values, np.full(max(0, months - values.size), np.nan)])[:months]
@@ -63,7 +72,8 @@ def cash_frame(
     whatif: ExpectedResult, preset: ExpectedResult, band: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Cumulative cash by month: the what-if's expected curve, the preset's, and the band if given
-    (columns month, whatif, preset[, mean, p10, p50, p90]; money in the scenario's currency).
+    (columns month[, date], whatif, preset[, mean, p10, p50, p90]; money in the scenario's currency; `date`,
+    the first day of each month, when the what-if has a first month).
 
     `band` is `SimulationResult.bands("cumulative_cash")` (month, mean, p10, p50, p90), used only if it
     covers the what-if's horizon exactly.
@@ -71,6 +81,9 @@ def cash_frame(
     H = whatif.scenario.horizon_months
     months = np.arange(1, H + 1)
     frame = pd.DataFrame({"month": months, "whatif": whatif.arrays["cumulative_cash"]})
+    dates = month_dates(whatif.scenario)
+    if dates is not None:
+        frame.insert(1, "date", dates)
     frame["preset"] = to_horizon(preset.arrays["cumulative_cash"], H)
     if band is not None and len(band) == H:
         for col in ("mean", "p10", "p50", "p90"):

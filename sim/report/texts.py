@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sim.model.levers import BY_KEY
 
 if TYPE_CHECKING:
     from sim.analytic.expected_value import ExpectedResult
+    from sim.model.scenario import Scenario
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """Languages of the page; the first is the default."""
@@ -69,7 +71,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "t_break_even_month": "Break-even month (business)",
         "t_max_cash_need": "Money to put in (business)",
         "t_cac": "Cost to win a customer (CAC)",
-        "t_ltv": "Customer's lifetime margin (LTV)",
+        "t_ltv": "Customer's lifetime net margin (LTV)",
         "t_ltv_to_cac": "LTV / CAC (one customer)",
         "t_payback_months": "Payback of one customer",
         "t_leads_per_sale": "Leads per sale",
@@ -84,7 +86,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_cac": "One customer: lead spend, referral bonuses and salaries divided by the customers won. "
         "“—”: nothing is sold, so there is no customer to put a price on.",
         "h_ltv": "One customer: the margin a new customer brings over their whole life with you, the first "
-        "sale included. “unbounded”: with no churn nobody ever leaves, so the sum has no end.",
+        "sale included, net of what serving them costs (the programme's contacts, fixing problems); the "
+        "gross figure, before those costs, is under the tiles when it differs. “unbounded”: with no churn "
+        "nobody ever leaves, so the sum has no end.",
         "h_ltv_to_cac": "One customer: what a customer brings for every 1 spent to win them; below 1 each "
         "new customer loses money.",
         "h_payback_months": "One customer: time from the purchase until the customer's margin covers what "
@@ -283,7 +287,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pg_gl_cac": "**{label}**: what winning one new customer costs (customer acquisition cost, CAC): "
         "lead spend, referral bonuses and salaries, divided by the new customers.",
         "pg_gl_ltv": "**{label}**: the margin one customer brings over their whole life with the business, "
-        "the first purchase included (lifetime value, LTV).",
+        "the first purchase included, minus what serving them costs (the programme's contacts, fixing "
+        "problems): the net lifetime value, LTV. Before those costs it is the gross LTV.",
         "pg_gl_payback_months": "**{label}**: the months from one customer's purchase until their margin "
         "has covered what it cost to win them (one customer; the break-even month is the whole business).",
         "pg_gl_band": "**P10–P90 band**: the business is replayed many times with chance in it (who calls, "
@@ -381,6 +386,95 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_sheet_monthly": "Monthly",
         "tx_sheet_kpis": "Key figures",
         "tx_sheet_cash": "Cumulative cash",
+        "tx_v_back_date": "the money comes back in month {n}, {date} ({when})",
+        "tx_ltv_gross": "LTV is net of what serving a customer costs (the programme's contacts, fixing "
+        "problems): {net}; before those costs (gross margin) it is {gross}.",
+        "break_even_at_date": "break-even: {date}",
+        "date": "Date",
+        "ch_year": "Year",
+        "cooling_none": "empty: leads do not go cold",
+        # --- pl_: the plan over time (its tab, its tables and the line above the chart)
+        "tab_plan": "Plan over time",
+        "tab_channels": "Channels",
+        "pl_intro": "Change levers month by month: a new value from a month on (a step), a steady change a "
+        "month (a trend) or a pattern that repeats every year (seasonality). The verdict, the chart, the "
+        "tiles and the link follow at once.",
+        "pl_start": "First month (YYYY-MM)",
+        "pl_start_none": "empty: months are numbered",
+        "pl_start_help": "The calendar month of month 1: the charts and the downloads then show dates, and "
+        "seasonality follows the calendar (January first). Empty: months are numbered 1, 2, 3 …",
+        "pl_steps": "Steps: from a month on, a lever takes a new value",
+        "pl_steps_help": "Add a row under the table (+); tick rows and press the bin to remove them. The "
+        "value is in the lever's unit (shares in %). Counts such as salespeople change by steps only.",
+        "pl_trends": "Trends: a steady change every month, compounded",
+        "pl_trends_help": "E.g. 1 % a month: the price of a lead grows by about 12.7 % a year. Negative: it "
+        "falls.",
+        "pl_seasonality": "Seasonality: a multiplier for each month of the year (1 = as usual)",
+        "pl_seasonality_help": "E.g. 0.8 in January: 20 % fewer leads than usual that month.",
+        "pl_season_numbered": "With no first month set, the columns are months 1–12 of the plan (then 13–24 "
+        "and so on); set a first month to use calendar months.",
+        "pl_from_month": "From month",
+        "pl_lever": "Lever",
+        "pl_value": "Value",
+        "pl_rate": "% a month",
+        "pl_invalid": "This part of the plan is not valid, so the page keeps its last valid version: {error}",
+        "pl_incomplete": "“{table}”, row {n}: not complete yet, not used.",
+        "pl_absent": "“{table}”, row {n}: “{lever}” is not in the scenario now (its part is off): the row is "
+        "kept, not used.",
+        "pl_twice": "“{table}”, row {n}: “{lever}” is set twice{when}; the last row counts.",
+        "pl_twice_when": " from month {n}",
+        "pl_reset": "Back to the scenario's own plan",
+        "pl_path": "Planned lever to show",
+        "pl_path_title": "{lever} by month",
+        "pl_nothing": "Nothing is planned yet: every lever keeps its value in every month.",
+        "pl_line": "Plan over time: {parts}.",
+        "pl_line_start": "month 1 is {date}",
+        # --- cn_: channels side by side
+        "cn_title": "What each source of leads costs and brings",
+        "cn_channel": "Channel",
+        "cn_leads": "Leads, whole horizon",
+        "cn_sales": "Sales, whole horizon",
+        "cn_cac": "Cost to win a customer (CAC)",
+        "cn_leads_per_sale": "Leads per sale",
+        "cn_lost": "Lost leads",
+        "cn_ltv_to_cac": "LTV / CAC",
+        "cn_payback": "Payback of one customer",
+        "cn_referrals": "Referrals",
+        "cn_note": "Expected values over the whole horizon. A channel's CAC is its lead spend (for "
+        "referrals: the bonuses) and its share of the salaries, per sale; LTV / CAC is the net LTV, the same "
+        "for every customer once bought, per the channel's CAC.",
+        "cn_none": "No leads in this scenario: nothing to compare.",
+        "cn_next_q": "Where should the next {amount} a month go?",
+        "cn_next_amount": "Extra lead budget a month, {cur}",
+        "cn_next_yes": "Into **{channel}**: {leads} more leads a month; by month {h} the cash is **{gain}** "
+        "higher, {be}.",
+        "cn_next_no": "No channel's extra leads pay for themselves within {h} months: {amount} a month more "
+        "into {channel}, the best of them ({leads} more leads a month), leaves **{loss}** less by the end; "
+        "{be}.",
+        "cn_next_none": "No paid channel with a price per lead to spend the money on.",
+        "cn_be_same": "break-even stays in month {n}",
+        "cn_be_sooner": "break-even {k} sooner (month {n})",
+        "cn_be_later": "break-even {k} later (month {n})",
+        "cn_be_new": "it breaks even in month {n} (never before)",
+        "cn_be_lost": "it no longer breaks even within the horizon",
+        "cn_be_never": "it still does not break even within the horizon",
+        "cn_be_same_short": "no change (month {n})",
+        "cn_be_sooner_short": "{k} sooner (month {n})",
+        "cn_be_later_short": "{k} later (month {n})",
+        "cn_be_new_short": "month {n} (never before)",
+        "cn_be_lost_short": "never (within the horizon)",
+        "cn_be_never_short": "still never",
+        "cn_extra_leads": "More leads a month",
+        "cn_cash_change": "Cash by the end",
+        "cn_be_change": "Break-even",
+        "a_staff_money": "For the money, the best is **{best}**: {diff} by month {h} against the {now} you "
+        "have now.",
+        "a_staff_money_now": "For the money, the best is the staff you have now (**{now}**): the most cash "
+        "by month {h}.",
+        "a_staff_money_small": "For the money, staff hardly matter here: the best, **{best}**, adds only "
+        "{diff} by month {h} (now {now}).",
+        "a_staff_money_free": "Salaries are 0 in this scenario, so extra salespeople cost nothing.",
+        "a_staff_money_edge": "More salespeople than {high} may be better still: the search stopped there.",
     },
     "ru": {
         "title": "Воронка лидов: когда вернутся деньги, потраченные на лиды?",
@@ -419,7 +513,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "t_break_even_month": "Месяц окупаемости бизнеса",
         "t_max_cash_need": "Нужно вложить в бизнес",
         "t_cac": "Цена привлечения клиента (CAC)",
-        "t_ltv": "Маржа клиента за всё время (LTV)",
+        "t_ltv": "Чистая маржа клиента за всё время (LTV)",
         "t_ltv_to_cac": "LTV / CAC одного клиента",
         "t_payback_months": "Окупаемость одного клиента",
         "t_leads_per_sale": "Лидов на одну продажу",
@@ -434,7 +528,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "h_cac": "Один клиент: расходы на лиды, бонусы за рекомендации и зарплаты, делённые на число новых "
         "клиентов. «—» — продаж нет, и цену клиента посчитать не из чего.",
         "h_ltv": "Один клиент: маржа, которую новый клиент приносит за всё время с вами, включая первую "
-        "покупку. «без предела» — оттока нет, клиенты не уходят, и сумма не кончается.",
+        "покупку, за вычетом затрат на его обслуживание (контакты программы, решение проблем); валовая "
+        "маржа без этих затрат — под плитками, если она другая. «без предела» — оттока нет, клиенты не "
+        "уходят, и сумма не кончается.",
         "h_ltv_to_cac": "Один клиент: сколько приносит клиент на каждый рубль, потраченный на его "
         "привлечение; меньше 1 — каждый новый клиент в убыток.",
         "h_payback_months": "Один клиент: сколько времени после покупки маржа клиента покрывает затраты на "
@@ -637,7 +733,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pg_gl_cac": "**{label}**: во сколько обходится один новый клиент (стоимость привлечения, CAC): "
         "расходы на лиды, бонусы за рекомендации и зарплаты, делённые на число новых клиентов.",
         "pg_gl_ltv": "**{label}**: маржа, которую один клиент приносит за всё время с бизнесом, включая "
-        "первую покупку (пожизненная ценность клиента, LTV).",
+        "первую покупку, за вычетом затрат на его обслуживание (контакты программы, решение проблем): "
+        "чистая пожизненная ценность клиента, LTV. Без этих затрат — валовый LTV.",
         "pg_gl_payback_months": "**{label}**: сколько месяцев после покупки нужно, чтобы маржа клиента "
         "покрыла затраты на его привлечение (это один клиент; месяц окупаемости — весь бизнес).",
         "pg_gl_band": "**Полоса P10–P90**: бизнес много раз проигрывается со случайностью (кто позвонит, "
@@ -735,6 +832,100 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_sheet_monthly": "По месяцам",
         "tx_sheet_kpis": "Показатели",
         "tx_sheet_cash": "Накопленные деньги",
+        "tx_v_back_date": "деньги вернутся на {n}-\u2060м месяце, {date} ({when})",
+        "tx_ltv_gross": "LTV — за вычетом затрат на обслуживание клиента (контакты программы, решение "
+        "проблем): {net}; без этих затрат (валовая маржа) — {gross}.",
+        "break_even_at_date": "окупаемость: {date}",
+        "date": "Дата",
+        "ch_year": "Год",
+        "cooling_none": "пусто: лиды не остывают",
+        # --- pl_: план по месяцам (вкладка, таблицы и строка над графиком)
+        "tab_plan": "План по месяцам",
+        "tab_channels": "Каналы",
+        "pl_intro": "Меняйте рычаги по месяцам: новое значение с какого-то месяца (шаг), равномерное "
+        "изменение каждый месяц (тренд) или картина, которая повторяется каждый год (сезонность). Вывод, "
+        "график, плитки и ссылка меняются сразу.",
+        "pl_start": "Первый месяц (ГГГГ-ММ)",
+        "pl_start_none": "пусто — месяцы по номерам",
+        "pl_start_help": "Календарный месяц первого месяца: тогда на графиках и в выгрузках — даты, а "
+        "сезонность идёт по календарю (первым — январь). Пусто — месяцы просто нумеруются: 1, 2, 3 …",
+        "pl_steps": "Шаги: с какого-то месяца рычаг получает новое значение",
+        "pl_steps_help": "Добавьте строку под таблицей (+); чтобы удалить строки, отметьте их и нажмите на "
+        "корзину. Значение — в единицах рычага (доли — в %). Число продавцов и другие количества меняются "
+        "только шагами.",
+        "pl_trends": "Тренды: равномерное изменение каждый месяц, сложным процентом",
+        "pl_trends_help": "Например, 1 % в месяц: цена лида растёт примерно на 12,7 % в год. Минус — "
+        "снижается.",
+        "pl_seasonality": "Сезонность: множитель для каждого месяца года (1 — как обычно)",
+        "pl_seasonality_help": "Например, 0,8 в январе: в этом месяце лидов на 20 % меньше обычного.",
+        "pl_season_numbered": "Пока первый месяц не задан, столбцы — это месяцы 1–12 плана (затем 13–24 и "
+        "так далее); задайте первый месяц, чтобы сезонность шла по календарю.",
+        "pl_from_month": "С месяца",
+        "pl_lever": "Рычаг",
+        "pl_value": "Значение",
+        "pl_rate": "% в месяц",
+        "pl_invalid": "Эта часть плана недопустима, поэтому на странице — её последний допустимый вариант: "
+        "{error}",
+        "pl_incomplete": "«{table}», строка {n}: ещё не заполнена, не учитывается.",
+        "pl_absent": "«{table}», строка {n}: рычага «{lever}» сейчас нет в сценарии (его часть выключена): "
+        "строка сохранена, но не учитывается.",
+        "pl_twice": "«{table}», строка {n}: рычаг «{lever}» задан дважды{when}; учитывается последняя "
+        "строка.",
+        "pl_twice_when": " с {n}-го месяца",
+        "pl_reset": "Вернуть план самого сценария",
+        "pl_path": "Какой рычаг показать",
+        "pl_path_title": "{lever} по месяцам",
+        "pl_nothing": "Пока ничего не запланировано: каждый рычаг одинаков во все месяцы.",
+        "pl_line": "План по месяцам: {parts}.",
+        "pl_line_start": "первый месяц — {date}",
+        # --- cn_: каналы рядом
+        "cn_title": "Во что обходится и что приносит каждый источник лидов",
+        "cn_channel": "Канал",
+        "cn_leads": "Лиды за весь горизонт",
+        "cn_sales": "Продажи за весь горизонт",
+        "cn_cac": "Цена привлечения клиента (CAC)",
+        "cn_leads_per_sale": "Лидов на одну продажу",
+        "cn_lost": "Потерянные лиды",
+        "cn_ltv_to_cac": "LTV / CAC",
+        "cn_payback": "Окупаемость одного клиента",
+        "cn_referrals": "Рекомендации",
+        "cn_note": "Ожидаемые значения за весь горизонт. CAC канала — его расходы на лиды (у рекомендаций — "
+        "бонусы) и его доля зарплат продавцов на одну продажу; LTV / CAC — чистый LTV, одинаковый для всех "
+        "купивших клиентов, делённый на CAC канала.",
+        "cn_none": "В этом сценарии нет лидов: сравнивать нечего.",
+        "cn_next_q": "Куда вложить следующие {amount} в месяц?",
+        "cn_next_amount": "Дополнительный бюджет на лиды в месяц, {cur}",
+        "cn_next_yes": "В канал **{channel}**: лидов в месяц больше на {leads}; к {h}-му месяцу денег на "
+        "**{gain}** больше, {be}.",
+        "cn_next_no": "Ни в одном канале дополнительные лиды не окупаются за {h} мес.: ещё {amount} в месяц "
+        "в лучший из них, {channel} (лидов в месяц больше на {leads}), к концу дают на **{loss}** меньше; "
+        "{be}.",
+        "cn_next_none": "Нет платного канала с ценой лида, куда можно вложить деньги.",
+        "cn_be_same": "окупаемость остаётся на {n}-м месяце",
+        "cn_be_sooner": "окупаемость на {k} раньше ({n}-й месяц)",
+        "cn_be_later": "окупаемость на {k} позже ({n}-й месяц)",
+        "cn_be_new": "бизнес окупается на {n}-м месяце (раньше не окупался)",
+        "cn_be_lost": "бизнес больше не окупается в пределах горизонта",
+        "cn_be_never": "бизнес по-прежнему не окупается в пределах горизонта",
+        "cn_be_same_short": "без изменений ({n}-й месяц)",
+        "cn_be_sooner_short": "на {k} раньше ({n}-й месяц)",
+        "cn_be_later_short": "на {k} позже ({n}-й месяц)",
+        "cn_be_new_short": "{n}-й месяц (раньше не было)",
+        "cn_be_lost_short": "нет (в пределах горизонта)",
+        "cn_be_never_short": "по-прежнему нет",
+        "cn_extra_leads": "Больше лидов в месяц",
+        "cn_cash_change": "Деньги к концу",
+        "cn_be_change": "Окупаемость",
+        "a_staff_money": "По деньгам лучше всего **{best}**: {diff} к {h}-му месяцу по сравнению с нынешним "
+        "штатом ({now}).",
+        "a_staff_money_now": "По деньгам лучше всего нынешний штат (**{now}**): больше всего денег к {h}-му "
+        "месяцу.",
+        "a_staff_money_small": "По деньгам штат здесь почти ничего не меняет: лучший вариант, **{best}**, "
+        "добавляет лишь {diff} к {h}-му месяцу (сейчас {now}).",
+        "a_staff_money_free": "Зарплата продавцов в этом сценарии равна 0, поэтому лишние продавцы ничего не "
+        "стоят.",
+        "a_staff_money_edge": "Возможно, ещё больше продавцов было бы ещё лучше: поиск остановился на "
+        "{high}.",
     },
 }
 """Every sentence of the page, by language and key."""
@@ -770,6 +961,8 @@ FIELD_LABELS_RU: dict[str, str] = {
     "referrals.per_customer_per_year": "Рекомендаций",
     "referrals.conversion_multiplier": "Конверсия рекомендаций",
     "referrals.bonus": "Бонус за продажу по рекомендации",
+    "channels.lead_quality": "Качество лидов: {name}",
+    "sales_desk.cooling_half_life_hours": "Лид остывает вдвое за",
 }
 """Russian lever names by `section.field` (the English ones are the lever catalogue's, `sim.model.levers`)."""
 
@@ -786,6 +979,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "months": ("months", "мес."),
     "per year": ("per customer a year", "на клиента в год"),
     "×": ("× a cold lead's", "× к холодному лиду"),
+    "× conversion": ("× the funnel's conversion", "× к конверсии воронки"),
     "contacts/month": ("per customer a month", "на клиента в мес."),
 }
 """Units as shown after a lever's name (`{cur}` is the currency symbol)."""
@@ -834,6 +1028,27 @@ def item_name(item: object, lang: str) -> str:
     an ASCII arrow `->` is shown as `→`."""
     name = (getattr(item, "name_ru", None) if lang == "ru" else None) or getattr(item, "name", "")
     return str(name).replace("->", "→")
+
+
+UNIT_BY_KEY: dict[str, str] = {"channels.lead_quality": "× conversion"}
+"""Levers whose unit reads otherwise than their catalogue unit's usual words (`×` alone is the referral
+multiplier's `× a cold lead's`; a channel's lead quality multiplies the funnel's conversion)."""
+
+PLACEHOLDERS: dict[str, str] = {
+    "sales_desk.patience_hours": "patience_none",
+    "sales_desk.cooling_half_life_hours": "cooling_none",
+}
+"""What an optional lever's empty box says (its text key), by `section.field`."""
+
+
+def lever_unit(lang: str, key: str, unit: str, currency: str) -> str:
+    """A lever's unit as shown after its name (`key` = `section.field`, `unit` its catalogue unit)."""
+    return unit_label(lang, UNIT_BY_KEY.get(key, unit), currency)
+
+
+def placeholder(lang: str, key: str) -> str:
+    """What an optional lever's empty box says (`key` = `section.field`)."""
+    return t(lang, PLACEHOLDERS.get(key, "patience_none"))
 
 
 def unit_label(lang: str, unit: str, currency: str) -> str:
@@ -953,6 +1168,12 @@ NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("salesperson", "salespeople"),
         "ru": ("продавец", "продавца", "продавцов", "продавца"),
     },
+    "step": {"en": ("step", "steps"), "ru": ("шаг", "шага", "шагов", "шага")},
+    "trend": {"en": ("trend", "trends"), "ru": ("тренд", "тренда", "трендов", "тренда")},
+    "season": {
+        "en": ("seasonal lever", "seasonal levers"),
+        "ru": ("сезонный рычаг", "сезонных рычага", "сезонных рычагов", "сезонного рычага"),
+    },
 }
 """Counted nouns: English (one, other); Russian (one, few, many, other) in the nominative."""
 NOUNS_GENITIVE_RU: dict[str, tuple[str, ...]] = {
@@ -960,6 +1181,9 @@ NOUNS_GENITIVE_RU: dict[str, tuple[str, ...]] = {
     "year": ("года", "лет", "лет", "года"),
     "run": ("прогона", "прогонов", "прогонов", "прогона"),
     "salesperson": ("продавца", "продавцов", "продавцов", "продавца"),
+    "step": ("шага", "шагов", "шагов", "шага"),
+    "trend": ("тренда", "трендов", "трендов", "тренда"),
+    "season": ("сезонного рычага", "сезонных рычагов", "сезонных рычагов", "сезонного рычага"),
 }
 """Russian genitive forms (after `более`, `больше`): one, few, many, other."""
 _PLURAL_INDEX = {"one": 0, "few": 1, "many": 2, "other": 3}
@@ -1034,6 +1258,98 @@ def about_when(month_: float, lang: str = "en") -> str:
     return t(lang, "tx_about_years", years=count(years, lang, "year"))
 
 
+# --- calendar months (Babel is not needed: twelve names in each language) --------------------------------
+
+MONTH_NAMES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "ru": (
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
+    ),
+}
+"""Calendar months by language, January first (Russian in the nominative: «март 2034»)."""
+MONTH_SHORT: dict[str, tuple[str, ...]] = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "ru": ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"),
+}
+"""Short month names for chart axes and table columns."""
+MONTH_IN_RU: tuple[str, ...] = (
+    "январе",
+    "феврале",
+    "марте",
+    "апреле",
+    "мае",
+    "июне",
+    "июле",
+    "августе",
+    "сентябре",
+    "октябре",
+    "ноябре",
+    "декабре",
+)
+"""Russian months in the prepositional case, after «в» («в марте 2034»)."""
+
+
+def calendar_month(d: date | datetime, lang: str = "en", short: bool = False) -> str:
+    """A month of the calendar: `March 2034` / `март 2034`; `short`: `Mar 2034` / `мар 2034`."""
+    names = (MONTH_SHORT if short else MONTH_NAMES).get(lang, MONTH_NAMES["en"])
+    return f"{names[d.month - 1]}{NBSP}{d.year}"
+
+
+def in_calendar_month(d: date | datetime, lang: str = "en") -> str:
+    """`in March 2034` / `в марте 2034`."""
+    if lang == "ru":
+        return f"в{NBSP}{MONTH_IN_RU[d.month - 1]}{NBSP}{d.year}"
+    return f"in {calendar_month(d, lang)}"
+
+
+def month_range(first: date | datetime, last: date | datetime, lang: str = "en") -> str:
+    """The months `first` … `last` (first days of months) as a cohort's name: `Mar 2034`, `Jan–Mar 2034`,
+    `Nov 2034–Jan 2035`; a calendar year whole: `2034`."""
+    short = MONTH_SHORT.get(lang, MONTH_SHORT["en"])
+    if (first.year, first.month) == (last.year, last.month):
+        return calendar_month(first, lang, short=True)
+    if first.year == last.year:
+        if first.month == 1 and last.month == 12:
+            return str(first.year)
+        return f"{short[first.month - 1]}–{short[last.month - 1]}{NBSP}{first.year}"
+    return f"{calendar_month(first, lang, short=True)}–{calendar_month(last, lang, short=True)}"
+
+
+def month_date(scenario: Scenario, m: int) -> date | None:
+    """The first day of month `m` (1-based, within the horizon) of a scenario whose `start` is set, else
+    None (`sim.model.plan.dates`)."""
+    if scenario.start is None or not 1 <= m <= scenario.horizon_months:
+        return None
+    from sim.model import plan  # numpy: loaded with the figures, not with the page's frame
+
+    days = plan.dates(scenario)
+    return None if days is None else days[m - 1]
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a download: how its figures are shown and its header (English, Russian)."""
@@ -1051,6 +1367,7 @@ class Column:
 C = Column
 COLUMNS: dict[str, Column] = {
     "month": C("month", 0, "Month", "Месяц"),
+    "date": C("date", 0, "Date", "Дата"),
     "leads_paid": C("count", 1, "Paid leads", "Платные лиды"),
     "leads_referral": C("count", 1, "Referral leads", "Лиды по рекомендациям"),
     "leads_lost": C("count", 1, "Lost leads", "Потерянные лиды"),
@@ -1090,6 +1407,12 @@ COLUMNS: dict[str, Column] = {
     "npv": C("money", 0, "Net present value", "Чистая приведённая стоимость"),
     "cac": C("money", 0),
     "ltv": C("money", 0),
+    "ltv_gross": C(
+        "money",
+        0,
+        "Customer's lifetime margin before the cost to serve (gross LTV)",
+        "Маржа клиента за всё время без затрат на обслуживание (валовый LTV)",
+    ),
     "ltv_to_cac": C("ratio", 2),
     "payback_months": C("months", 0),
     "leads_per_sale": C("ratio", 1),
@@ -1191,7 +1514,17 @@ def verdict(result: ExpectedResult, lang: str) -> str:
             span=horizon_span(horizon, lang),
         )
     else:
-        outcome = t(lang, "tx_v_back", n=number(month_, lang), when=about_when(month_, lang))
+        when = month_date(sc, int(month_))
+        if when is None:
+            outcome = t(lang, "tx_v_back", n=number(month_, lang), when=about_when(month_, lang))
+        else:
+            outcome = t(
+                lang,
+                "tx_v_back_date",
+                n=number(month_, lang),
+                date=in_calendar_month(when, lang),
+                when=about_when(month_, lang),
+            )
     return t(lang, "tx_v_with_need", cost=cost, need=need, outcome=outcome)
 
 

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server
@@ -153,3 +154,67 @@ def test_phone_shows_the_verdict_and_the_chart_first_without_deploy(
                     page.close()
         finally:
             browser.close()
+
+
+@pytest.mark.timeout(240)
+def test_a_plan_typed_in_the_table_in_chromium(chromium: str, server: str, tmp_path: Path) -> None:
+    """On the Russian page with a first month: a step's value typed into the plan's table goes into the
+    link and the tiles; half a salesperson shows the scenario model's named error while the link keeps
+    the last valid plan; the cash chart's axis names the years; the plan's tab has no English word."""
+    from playwright.sync_api import sync_playwright
+
+    staff = "sales_desk.staff"
+    latin = re.compile(r"[A-Za-z][A-Za-z0-9_\-–]*")
+    allowed = {"CAC", "LTV", "P10", "P90", "CSV", "XLSX", "PDF", "TOML"}
+
+    def typed(page: Any, box: dict[str, float], value: str) -> None:
+        """Type into the first row's value cell of the steps table: its first cell clicked (under the header
+        row), two cells to the right (month, lever, value), Enter opens the cell's editor."""
+        page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(400)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+        page.wait_for_timeout(200)
+        page.keyboard.press("Enter")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(
+                f"{server}/?preset=car_dealer_service&reps=0&lang=ru&tab=plan&start=2027-01&plan=13:{staff}%3D6"
+            )
+            grid = page.locator("[data-testid='stDataFrame']").first
+            grid.wait_for()
+            page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")")
+            years = page.locator("[data-testid='stVegaLiteChart']").first.locator(
+                "g[aria-roledescription='axis'][aria-label^='X-axis'] g.role-axis-label text"
+            )
+            assert years.evaluate_all("els => els.map(e => e.textContent)")[:2] == ["2027", "2028"]
+            grid.scroll_into_view_if_needed()
+            typed(page, grid.bounding_box(), "7")
+            page.wait_for_url(re.compile(re.escape(f"plan=13%3A{staff}%3D7") + r"(&|$)"))
+            planned = SERVICE.override({"start": "2027-01", "plan": [{"from_month": 13, staff: 7}]})
+            verdict = texts.verdict(sim.expected(planned), "ru")
+            page.get_by_text(verdict).first.wait_for()
+            panel = page.locator("[data-testid='stTabs']").first
+            seen = set(latin.findall(panel.inner_text())) - allowed
+            page.screenshot(path=str(tmp_path / "plan_typed_ru.png"), full_page=True)
+
+            grid = page.locator("[data-testid='stDataFrame']").first
+            grid.scroll_into_view_if_needed()
+            typed(page, grid.bounding_box(), "6.5")
+            named = f'plan[0]."{staff}" = 6.5: must be a whole number'
+            page.get_by_text(named).first.wait_for()
+            assert re.search(re.escape(f"plan=13%3A{staff}%3D7") + r"(&|$)", page.url), page.url
+            page.screenshot(path=str(tmp_path / "plan_invalid_ru.png"), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()
+    assert not seen, f"English words on the Russian plan tab: {sorted(seen)}"

@@ -32,6 +32,15 @@ NEW_PRESET = "salon_care_programme"
 DEALER = PRESETS.scenarios["car_dealer_service"]
 MEDICAL = PRESETS.scenarios["medical_service_programme"]
 SALON = PRESETS.scenarios[NEW_PRESET]
+PLANNED = SALON.override(
+    {
+        "start": "2027-09",
+        "plan": [{"from_month": 7, "channels.0.cost_per_lead": 500.0, "sales_desk.staff": 2}],
+        "trends": {"retention.monthly_churn": -0.01},
+        "seasonality": {"channels.0.leads_per_month": [0.8, 0.8, 1, 1, 1.1, 1.2, 1.2, 1.1, 1, 1, 0.9, 1.4]},
+    }
+)
+"""The new salon preset with a plan over time, from September 2027 (its months are dates)."""
 
 
 def cash_frame(result: sim.ExpectedResult, band: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -101,6 +110,15 @@ def _charts(lang: str) -> Iterator[tuple[str, alt.TopLevelMixin]]:
         yield "desk", charts.desk_chart(views.desk_curve(sc), sc.sales_desk.staff, lang)
     yield "programme", charts.programme_chart(sim.programme_value(SALON), SALON.currency, lang)
     yield "programme", charts.programme_chart(sim.programme_value(MEDICAL), MEDICAL.currency, lang)
+    dated = PLANNED  # months named by the calendar: the cash, the flow, the cohorts and a planned lever
+    result = sim.expected(dated)
+    yield "cash", charts.cash_chart(cash_frame(result), result.kpi["break_even_month"], dated.currency, lang)
+    yield "flow", charts.cash_flow_chart(views.components_frame(result), dated.currency, lang)
+    yield "cohorts", charts.cohort_chart(views.cohort_frame(result), dated.currency, lang)
+    levers = S.plan_levers(S.fields(dated), lang, dated.currency)
+    for path in views.planned_levers(dated, levers):
+        title = texts.t(lang, "pl_path_title", lever=levers[path].label)
+        yield "plan", charts.plan_chart(views.plan_path(dated, levers[path]), title, lang)
 
 
 # --- defect 2: the programme's points keep their colours in both languages ---------------------------
@@ -452,6 +470,31 @@ def test_charts_render_without_a_browser():
     spec = spec_of(charts.programme_chart(sim.programme_value(SALON), "RUB", "ru"))
     spec["width"] = 640
     assert texts.t("ru", "optimum") in vl_convert.vegalite_to_svg(spec)
+
+
+def test_calendar_months_on_the_axes_and_in_the_tooltips():
+    """With a first month the month axes are labelled by the calendar (`янв 2028`, or each January's year
+    past four years), hovering says the calendar month, and vl-convert draws the labels (the label table
+    is a Vega expression)."""
+    vl_convert = pytest.importorskip("vl_convert")
+    result = sim.expected(PLANNED)
+    spec = spec_of(charts.cash_chart(cash_frame(result), result.kpi["break_even_month"], "RUB", "ru"))
+    axis = next(u["encoding"]["x"]["axis"] for u in units(spec) if "axis" in u["encoding"].get("x", {}))
+    labels = json.loads(axis["labelExpr"].split("[datum.value]")[0])
+    months = range(1, PLANNED.horizon_months + 1)
+    dates = {m: texts.month_date(PLANNED, m) for m in months}
+    assert PLANNED.horizon_months <= 48  # so January and July are named, with their years
+    assert axis["values"] == [m for m in months if dates[m].month in (1, 7)]
+    assert [labels[m] for m in axis["values"]] == [
+        texts.calendar_month(dates[m], "ru", short=True) for m in axis["values"]
+    ]
+    assert labels[axis["values"][0]] == f"янв{texts.NBSP}2028"  # September 2027 + 4 months
+    hover = next(u for u in units(spec) if mark_type(u) == "bar")
+    first = rows_of(spec, hover)[0]
+    assert first["t_date"] == texts.calendar_month(texts.month_date(PLANNED, 1), "ru")
+    spec["width"] = 640
+    svg = vl_convert.vegalite_to_svg(spec)
+    assert f"янв{texts.NBSP}2028" in svg.replace("&#160;", texts.NBSP) and f"июл{texts.NBSP}2028" in svg
 
 
 # --- the page on a phone, in Chromium -----------------------------------------------------------------
