@@ -19,9 +19,8 @@ from sim.decisions.best import best
 from sim.decisions.goal_seek import goal_seek
 from sim.decisions.metrics import GoalSeekError, meets
 from sim.decisions.programme import ProgrammeValue, programme_value
-from sim.model import plan
 from sim.model.calendar import MONTH_DAYS
-from sim.model.levers import find_lever, value_of
+from sim.model.levers import find_lever
 from sim.model.scenario import Scenario
 from sim.report import texts
 
@@ -144,22 +143,10 @@ def _seek(
 
 
 def _within_plan(sc: Scenario, lever: str, low: float, high: float) -> tuple[float, float]:
-    """[low, high] narrowed so that the lever's planned months stay within its bounds as it moves: a planned
-    lever moves as a whole (`Scenario.override`), its plan steps scaled with it (shifted for whole numbers),
-    so a step above the base reaches the lever's top before the base does."""
-    if lever not in plan.planned_paths(sc):
-        return low, high
+    """[low, high] within the lever's bounds, which for a planned lever keep every planned month valid
+    as it moves as a whole (`sim.model.levers.all_levers`, `sim.model.plan.base_bounds`)."""
     lv = find_lever(sc, lever)
-    base = float(value_of(sc, lever))
-    path = plan.values(sc, lever)
-    top, bottom = float(path.max()), float(path.min())
-    if lv.integer or base == 0:  # shifted by the base's change
-        return max(low, lv.low + max(0.0, base - bottom)), min(high, lv.high - max(0.0, top - base))
-    if top > 0:  # scaled with the base
-        high = min(high, lv.high * base / top)
-    if bottom > 0 and lv.low > 0:
-        low = max(low, lv.low * base / bottom)
-    return low, high
+    return max(low, lv.low), min(high, lv.high)
 
 
 def _nice_step(x: float, fallback: float) -> float:

@@ -211,6 +211,10 @@ def all_levers(scenario: Scenario) -> list[Lever]:
                 if f.section != section:
                     continue
                 low, high, low_open, integer = model_bounds(SECTIONS[section], f.field)
+                if scenario.planned:  # a planned lever moves as a whole: keep every month in bounds
+                    from sim.model import plan
+
+                    low, high = plan.base_bounds(scenario, f"{prefix}.{f.field}", low, high)
                 out.append(
                     Lever(
                         path=f"{prefix}.{f.field}",

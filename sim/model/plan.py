@@ -52,22 +52,48 @@ def season_index(scenario: Scenario, months: int) -> np.ndarray:
     return (first + np.arange(months)) % SEASON_MONTHS
 
 
-def values(scenario: Scenario, path: str) -> np.ndarray:
-    """The lever at `path` in months 1 … horizon, as floats (the base value where nothing is planned)."""
+def _steps_and_factor(scenario: Scenario, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The lever's step value (the base before its first step) and its trend × season factor, by month:
+    `values` is their product."""
     H = scenario.horizon_months
-    base = paths.get(scenario, path)
-    out = np.full(H, float(base))
+    steps = np.full(H, float(paths.get(scenario, path)))
     for step in sorted(scenario.plan, key=lambda s: s.from_month):
         for p, v in step.values:
             if p == path and step.from_month <= H:
-                out[step.from_month - 1 :] = float(v)
+                steps[step.from_month - 1 :] = float(v)
+    factor = np.ones(H)
     trend = dict(scenario.trends).get(path)
     if trend:
-        out = out * (1.0 + trend) ** np.arange(H)
+        factor = factor * (1.0 + trend) ** np.arange(H)
     season = dict(scenario.seasonality).get(path)
     if season is not None:
-        out = out * np.asarray(season, dtype=float)[season_index(scenario, H)]
-    return out
+        factor = factor * np.asarray(season, dtype=float)[season_index(scenario, H)]
+    return steps, factor
+
+
+def values(scenario: Scenario, path: str) -> np.ndarray:
+    """The lever at `path` in months 1 … horizon, as floats (the base value where nothing is planned)."""
+    steps, factor = _steps_and_factor(scenario, path)
+    return steps * factor
+
+
+def base_bounds(scenario: Scenario, path: str, low: float, high: float) -> tuple[float, float]:
+    """The base values of a planned lever (what `Scenario.override` sets, moving its steps with it, see
+    `move_steps`) that keep it within [low, high] in every month; (low, high) for a lever not planned."""
+    if path not in planned_paths(scenario):
+        return low, high
+    steps, factor = _steps_and_factor(scenario, path)
+    base = float(steps[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if base != 0 and _key(path).split(".")[-1] not in _INTEGER_FIELDS:  # steps scale with the base
+            ratio = steps * factor / base
+            lo = max([low] + [low / r for r in ratio if r > 0])
+            hi = min([high] + [high / r for r in ratio if r > 0])
+        else:  # steps shift with the base: (step + b − base) × factor
+            offset = steps - base
+            lo = float(np.max(np.where(factor > 0, low / factor - offset, -np.inf), initial=low))
+            hi = float(np.min(np.where(factor > 0, high / factor - offset, np.inf), initial=high))
+    return float(max(lo, low)), float(min(hi, high))
 
 
 def check(scenario: Scenario, source: str) -> None:

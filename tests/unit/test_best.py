@@ -191,15 +191,16 @@ def test_a_plan_that_holds_from_month_one_gives_the_unplanned_answer():
     np.testing.assert_allclose(res.curve["metric"], flat.curve["metric"], rtol=1e-12)
 
 
-def test_invalid_values_are_skipped_and_reported():
+def test_a_planned_lever_is_searched_only_where_every_month_stays_valid():
     # Conversion 0.25 with a step to 0.5 from month 13: the step scales with the base, so a base above
-    # 0.5 puts the step above 1 (invalid); those values are skipped, not evaluated.
+    # 0.5 would put the step above 1. The lever's bounds say so (sim.model.plan.base_bounds): the search
+    # stops at 0.5, and a range beyond it is refused.
     planned = SERVICE.override({"plan": [{"from_month": 13, "funnel.0.conversion": 0.5}]})
     res = sim.best(planned, "funnel.0.conversion", "final_cumulative_cash", points=11)
-    assert res.skipped and min(res.skipped) > 0.5 and max(res.skipped) == 1.0
-    assert res.curve["value"].max() <= 0.5
-    assert not set(res.skipped) & set(res.curve["value"])
-    assert res.value == res.curve["value"].max(), "more conversion, more cash, up to the last valid value"
+    assert res.high == pytest.approx(0.5) and res.curve["value"].max() <= 0.5 and not res.skipped
+    assert res.value == pytest.approx(0.5), "more conversion, more cash, up to the last valid value"
+    with pytest.raises(sim.DecisionError, match=r"0\.5"):
+        sim.best(planned, "funnel.0.conversion", "final_cumulative_cash", high=1.0)
 
 
 def test_the_engine_with_common_random_numbers():

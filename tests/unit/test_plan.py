@@ -239,3 +239,19 @@ def test_switching_a_section_off_takes_its_levers_out_of_the_plan():
     assert plan.values(without, "sales_desk.staff")[12] == 3  # the other levers' steps stay
     no_repeat = sc.override({"repeat": []})
     assert no_repeat.repeat == () and no_repeat.plan == sc.plan
+
+
+def test_a_planned_levers_bounds_keep_every_month_valid(planned):
+    from sim.model.levers import all_levers
+
+    by_path = {lv.path: lv for lv in all_levers(planned)}
+    leads = by_path["channels.0.leads_per_month"]  # the step doubles the base, the season peaks at 1.2
+    assert leads.high == pytest.approx(1e7 / (2 * 1.2))
+    top = planned.override({"channels.0.leads_per_month": leads.high})
+    assert plan.values(top, "channels.0.leads_per_month").max() == pytest.approx(1e7)
+    with pytest.raises(ScenarioError, match="must be ≤"):
+        planned.override({"channels.0.leads_per_month": leads.high * 1.01})
+    churn = by_path["retention.monthly_churn"]  # 0.015 → 0.01 from month 12: the base may reach 1
+    assert churn.high == 1.0
+    staff = by_path["sales_desk.staff"]  # 4 → 6: shifted, so the base may go to 10,000 − 2
+    assert (staff.low, staff.high) == (1.0, 9998.0)
