@@ -88,6 +88,8 @@ CATALOGUE: tuple[LeverField, ...] = (
     F("sales_desk", "salary_per_month", "Convert", "money/month", "Salary per salesperson", plan="all"),
     F("first_purchase", "margin", "Convert", "money", "Margin per first sale", decision=True, plan="all"),
     F("retention", "monthly_churn", "Keep", "share", "Monthly churn", decision=True, plan="all"),
+    F("retention", "alpha", "Keep", "shape", "Churn spread α (customers differ)"),
+    F("retention", "beta", "Keep", "shape", "Churn spread β (customers differ)"),
     F(
         "service_programme",
         "contacts_per_month",

@@ -125,11 +125,50 @@ class FirstPurchase(_Model):
 
 
 class Retention(_Model):
-    """How customers leave."""
+    """How customers leave: all alike (`constant`), or each with its own churn (`sbg`, customers differ).
 
+    With `model = "sbg"` (the shifted-beta-geometric model, Fader & Hardie 2007, "How to project
+    customer retention", J. Interactive Marketing 21(1)) each customer draws θ ~ Beta(alpha, beta) at
+    purchase, and its monthly churn is θ × monthly_churn / E[θ] (capped at 1), E[θ] = alpha / (alpha +
+    beta): `monthly_churn` stays the mean churn of a new customer (the lever that plans, sensitivity and
+    the app move), and alpha, beta say how much customers differ. With monthly_churn = E[θ] (its default
+    under sbg) a cohort's survival is exactly S(t) = B(alpha, beta + t) / B(alpha, beta).
+    """
+
+    model: Literal["constant", "sbg"] = "constant"
+    """`constant`: every customer churns at `monthly_churn`; `sbg`: customers differ (Beta-distributed)."""
     monthly_churn: Probability
     """Probability that a customer leaves for good at each month's end, first check at the end of
-    month 1 after the purchase."""
+    month 1 after the purchase (with `sbg`: its mean over new customers; default alpha / (alpha + beta))."""
+    alpha: float | None = Field(default=None, gt=0.0, le=1e4, allow_inf_nan=False)
+    """sBG: the Beta distribution's first shape (with `model = "sbg"` only)."""
+    beta: float | None = Field(default=None, gt=0.0, le=1e4, allow_inf_nan=False)
+    """sBG: the Beta distribution's second shape (with `model = "sbg"` only)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sbg_mean_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("model") == "sbg" and data.get("monthly_churn") is None:
+            a, b = data.get("alpha"), data.get("beta")
+            if isinstance(a, int | float) and isinstance(b, int | float) and a > 0 and b > 0:
+                return {**data, "monthly_churn": float(a) / (float(a) + float(b))}
+            return {**data, "monthly_churn": 0.0}  # the shapes' own error says what is missing
+        return data
+
+    @model_validator(mode="after")
+    def _shapes_with_sbg(self) -> Retention:
+        if self.model == "sbg" and (self.alpha is None or self.beta is None):
+            raise ValueError('model = "sbg" needs alpha and beta (the Beta distribution of churn)')
+        if self.model == "constant" and (self.alpha is not None or self.beta is not None):
+            raise ValueError('alpha and beta are used only with model = "sbg"')
+        return self
+
+    @property
+    def mean_theta(self) -> float:
+        """E[θ] = alpha / (alpha + beta) under sbg (NaN with constant churn)."""
+        if self.model != "sbg":
+            return math.nan
+        return self.alpha / (self.alpha + self.beta)
 
 
 class RepeatStream(_Model):
@@ -260,6 +299,26 @@ class PlanStep(_Model):
         return {"from_month": self.from_month, **dict(self.values)}
 
 
+class Uncertain(_Model):
+    """A range of values of a lever nobody knows for sure: uniform on [low, high], or triangular with its
+    peak at `mode`."""
+
+    low: PlanValue
+    """Lowest value, in the lever's unit."""
+    high: PlanValue
+    """Highest value, in the lever's unit."""
+    mode: PlanValue | None = None
+    """Most likely value (triangular); absent = every value in the range equally likely (uniform)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uncertain:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode ({self.mode:g}) must lie between low and high")
+        return self
+
+
 Trends = Annotated[
     tuple[tuple[PlanPath, Annotated[float, Field(gt=-1.0, le=1.0, allow_inf_nan=False)]], ...],
     Field(max_length=200, strict=False),
@@ -320,6 +379,19 @@ class Scenario(_Model):
     """Compound change a month of levers from month 1, as (path, rate) pairs; TOML `[trends]`."""
     seasonality: Seasonality = ()
     """Twelve multipliers of levers, as (path, multipliers) pairs; TOML `[seasonality]`."""
+
+    uncertainty: tuple[tuple[PlanPath, Uncertain], ...] = Field(default=(), max_length=50, strict=False)
+    """Levers not known for sure, as (path, range) pairs; TOML `[uncertainty]`: each replication draws
+    each of them once (triangular with `mode`, else uniform) from its own random stream."""
+
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _uncertain_pairs(cls, value: Any) -> Any:
+        return tuple(value.items()) if isinstance(value, dict) else value
+
+    @field_serializer("uncertainty")
+    def _uncertain_table(self, value: tuple[tuple[str, Uncertain], ...]) -> dict[str, Any]:
+        return {path: r.model_dump(exclude_none=True) for path, r in value}
 
     @field_validator("channels")
     @classmethod
@@ -395,7 +467,7 @@ class Scenario(_Model):
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (no None values, no empty plan), as written to TOML."""
         out = self.model_dump(mode="json", exclude_none=True)
-        for key in ("plan", "trends", "seasonality"):
+        for key in ("plan", "trends", "seasonality", "uncertainty"):
             if not out.get(key):
                 out.pop(key, None)
         return out
@@ -433,7 +505,7 @@ def _plan_location(loc: tuple[Any, ...], data: dict[str, Any]) -> str | None:
     """A validation location inside the plan, trends or seasonality, named by the lever's path
     (`plan[1]."sales_desk.staff"`, `seasonality."channels.0.leads_per_month"[3]`); None elsewhere."""
     try:
-        if loc[0] in ("trends", "seasonality") and len(loc) >= 2 and isinstance(loc[1], int):
+        if loc[0] in ("trends", "seasonality", "uncertainty") and len(loc) >= 2 and isinstance(loc[1], int):
             path = list(data[loc[0]])[loc[1]]
             tail = f"[{loc[3]}]" if len(loc) > 3 and isinstance(loc[3], int) else ""
             return f'{loc[0]}."{path}"{tail}'
@@ -483,6 +555,10 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
         from sim.model import plan  # plan reads the lever catalogue, which reads this module
 
         plan.check(scenario, source)
+    if scenario.uncertainty:
+        from sim.model import uncertainty  # reads the lever catalogue, which reads this module
+
+        uncertainty.check(scenario, source)
     return scenario
 
 

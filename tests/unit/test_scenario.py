@@ -766,7 +766,11 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     },
     "funnel": {"conversion": PROB, "delay_days": Bound(float, 0.0, 3650.0)},
     "first_purchase": {"revenue": MONEY, "margin": MONEY},
-    "retention": {"monthly_churn": PROB},
+    "retention": {
+        "monthly_churn": PROB,
+        "alpha": Bound(float, 0.0, 1e4, lo_open=True),
+        "beta": Bound(float, 0.0, 1e4, lo_open=True),
+    },
     "repeat": {"interval_months": Bound(int, 1, 120), "revenue": MONEY, "margin": MONEY, "adoption": PROB},
     "referrals": {
         "per_customer_per_year": Bound(float, 0.0, 100.0),
@@ -833,6 +837,10 @@ def section_dict(draw: st.DrawFn, section: str) -> dict[str, Any]:
         out["name"] = draw(NAMES)
     if section == "sales_desk" and draw(st.booleans()):
         out["handling"] = draw(st.sampled_from(["exponential", "fixed"]))
+    if section == "retention" and ("alpha" in out or "beta" in out):  # the shapes go with sbg only
+        out["model"] = "sbg"
+        out.setdefault("alpha", 1.0)
+        out.setdefault("beta", 1.0)
     if "margin" in out:
         revenue = draw(number(MONEY))
         out["revenue"] = revenue
