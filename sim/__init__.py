@@ -7,8 +7,8 @@ charts) serves the CLI and the app.
 The public names below are imported from their modules on first use (PEP 562, as Scientific Python's
 SPEC 1 recommends): `import sim` itself loads nothing heavy, and the engine (SimPy, numba) is imported
 only by `sim.simulate`, `sim.compare`, `sim.sweep` and the decisions asked to use it (`best` and
-`next_budget` with `model="simulate"`). No public function shares its name with a module of the package,
-so `import sim.X` is always a module and everything pickles by name.
+`next_budget` with `model="simulate"`); SALib only when `sim.drivers` runs. No public function shares its
+name with a module of the package, so `import sim.X` is always a module and everything pickles by name.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from sim.version import __version__
 _SOURCES = {
     "ExpectedResult": "sim.analytic.expected_value",
     "expected": "sim.analytic.expected_value",
+    "ExpectedBand": "sim.analytic.uncertain",
+    "expected_band": "sim.analytic.uncertain",
     "BestResult": "sim.decisions.best",
     "best": "sim.decisions.best",
+    "drivers": "sim.decisions.drivers",
     "NextBudget": "sim.decisions.budget",
     "next_budget": "sim.decisions.budget",
     "DecisionError": "sim.decisions.metrics",
@@ -53,6 +56,7 @@ _SOURCES = {
 __all__ = [
     "BestResult",
     "DecisionError",
+    "ExpectedBand",
     "ExpectedResult",
     "GoalSeekError",
     "GoalSeekResult",
@@ -68,7 +72,9 @@ __all__ = [
     "best",
     "combine",
     "compare",
+    "drivers",
     "expected",
+    "expected_band",
     "goal_seek",
     "levers",
     "load_scenario",
@@ -84,10 +90,12 @@ __all__ = [
 
 if TYPE_CHECKING:
     from sim.analytic.expected_value import ExpectedResult, expected
+    from sim.analytic.uncertain import ExpectedBand, expected_band
     from sim.batch.points import SweepError, sweep_points
     from sim.batch.sweeps import SweepFrames, sweep
     from sim.decisions.best import BestResult, best
     from sim.decisions.budget import NextBudget, next_budget
+    from sim.decisions.drivers import drivers
     from sim.decisions.goal_seek import GoalSeekResult, goal_seek
     from sim.decisions.metrics import DecisionError, GoalSeekError
     from sim.decisions.programme import ProgrammeValue, programme_value

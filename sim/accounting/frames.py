@@ -111,6 +111,33 @@ def kpi_frame(rows: Sequence[dict[str, float]], replications: Sequence[int] | No
     return pd.DataFrame(data)
 
 
+def draws_frame(
+    rows: Sequence[dict[str, float | int]], levers: Sequence[str], replications: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per replication: `replication` and each uncertain lever's drawn value (a column named by
+    its path, in `levers`' order; whole numbers for a whole-number lever). No lever: no rows."""
+    if not levers:
+        return pd.DataFrame({"replication": np.zeros(0, dtype=np.int64)})
+    reps = list(range(len(rows))) if replications is None else list(replications)
+    data: dict[str, object] = {"replication": np.asarray(reps, dtype=np.int64)}
+    for path in levers:
+        values = [r[path] for r in rows]
+        whole = all(isinstance(v, int | np.integer) for v in values)
+        data[path] = np.asarray(values, dtype=np.int64 if whole and values else float)
+    return pd.DataFrame(data)
+
+
+def share_by_month(break_even: np.ndarray, month: int, horizon: int) -> float:
+    """The share of runs whose break-even month (NaN: never within the horizon) is at most `month`, a
+    whole number 0 … horizon (past the horizon a "never" might have come: not known); NaN if no runs."""
+    if not isinstance(month, int | np.integer) or isinstance(month, bool) or not 0 <= month <= horizon:
+        raise ValueError(f"month = {month!r}: must be a whole number from 0 to the horizon, {horizon}")
+    x = np.asarray(break_even, dtype=float)
+    if x.size == 0:
+        return float("nan")
+    return float(np.count_nonzero(x <= month) / x.size)  # NaN <= month is False: never counts as not
+
+
 def bands_frame(monthly: pd.DataFrame, column: str, quantiles: Sequence[float]) -> pd.DataFrame:
     """Per month: mean and the given quantiles of `column` over replications (`p10`, `p50` …)."""
     grouped = monthly.groupby("month")[column]

@@ -177,6 +177,11 @@ class Plan:
     def runs(self) -> int:
         return len(self.points) * self.replications
 
+    @property
+    def uncertain(self) -> tuple[str, ...]:
+        """The levers each replication draws (`[uncertainty]` less the swept levers), by path."""
+        return tuple(p for p, _ in self.scenario.uncertainty)
+
     def definition(self) -> dict[str, Any]:
         """Everything the results depend on besides the code (hashed into the manifest)."""
         return {
@@ -206,6 +211,17 @@ class Plan:
         return np.asarray(values, dtype={"bool": bool, "int": np.int64, "float": np.float64}[kind])
 
 
+def without_swept_ranges(scenario: Scenario, levers: Sequence[str]) -> Scenario:
+    """The scenario without the `[uncertainty]` ranges of the swept levers: a lever both swept and
+    uncertain takes the point's value in every run (it is not drawn); the other uncertain levers are
+    drawn in each replication as `simulate` draws them."""
+    swept = {paths.dotted(p) for p in levers}
+    kept = [(p, r) for p, r in scenario.uncertainty if paths.dotted(p) not in swept]
+    if len(kept) == len(scenario.uncertainty):
+        return scenario
+    return scenario.override({"uncertainty": {p: r.model_dump(exclude_none=True) for p, r in kept}})
+
+
 def make_plan(
     scenario: Scenario,
     grid: Mapping[str, Sequence[Any]] | None,
@@ -214,7 +230,8 @@ def make_plan(
     seed: int,
     monthly: bool,
 ) -> Plan:
-    """The validated plan (raises `SweepError` for malformed arguments, `ScenarioError` for bad values)."""
+    """The validated plan (raises `SweepError` for malformed arguments, `ScenarioError` for bad values).
+    Its scenario keeps the `[uncertainty]` ranges of the levers not swept (`without_swept_ranges`)."""
     dump = scenario.model_dump(mode="json")
     axes = _grid_axes(grid, dump) if grid is not None else []
     spec: dict[str, Any] = {"grid": {p: v for p, v in axes}}
@@ -235,6 +252,7 @@ def make_plan(
         points = [g + s for g in points for s in s_points]
     if len(set(levers)) != len(levers):
         raise SweepError("a lever path appears twice")
+    scenario = without_swept_ranges(scenario, levers)
     kinds = tuple(_lever_kind(p, [pt[j] for pt in points]) for j, p in enumerate(levers))
     _validate(scenario, levers, points)
     return Plan(scenario, tuple(levers), kinds, tuple(points), replications, seed, monthly, spec)

@@ -7,7 +7,9 @@ results of the chunks still to do, in the order they finish.
 Seeds (common random numbers): replication r of *every* point uses the random streams of (`seed`, r) —
 exactly what `simulate(point_scenario, replications, seed)` uses. The points are thus paired like a
 what-if comparison, and a run's result depends only on (scenario, point, seed, replication): never on
-the number of workers, the chunking or the order in which chunks finish.
+the number of workers, the chunking or the order in which chunks finish. With `[uncertainty]`, the
+point's values are set first and each replication then draws the uncertain levers that are not swept
+(`sim.engine.runs.run_full`); the drawn values are columns of the rows, named by their paths.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sim.accounting.ledger import MONTHLY_COLUMNS
 from sim.accounting.lifetimes import lifetime_tables
 from sim.batch.points import Plan, SweepError
 from sim.batch.storage import code_fingerprint
-from sim.engine.runs import run_one
+from sim.engine.runs import run_full
 from sim.model.scenario import parse_scenario
 from sim.version import __version__
 
@@ -50,7 +52,8 @@ CONNECT_TIMEOUT = "20s"
 Log = Callable[[str], None]
 """Receives one-line status messages (dashboard link, resume state)."""
 ChunkResult = dict[str, Any]
-"""What `run_chunk` returns: {"kpis": [KPI dict per run], "monthly": [{column: array}] per run or None}."""
+"""What `run_chunk` returns: {"kpis": [KPI dict per run], "monthly": [{column: array}] per run or None,
+"draws": [{path: drawn value}] per run (empty dicts without `[uncertainty]`)}."""
 
 
 def run_chunk(
@@ -71,8 +74,9 @@ def run_chunk(
     Replication r uses the engine's streams of (seed, r) whatever the point, as `simulate` does.
     `version` and `fingerprint` are the client's (`sim.batch.storage.code_fingerprint`): a worker running
     other code refuses the work, so the manifest's fingerprint is that of the code that made the rows.
-    Returns {"kpis": one KPI dict per run, "monthly": per run {column: array over months} or None};
-    plain data, so a chunk can run on any Dask worker.
+    Returns {"kpis": one KPI dict per run, "monthly": per run {column: array over months} or None,
+    "draws": per run {path: drawn value} of the uncertain levers}; plain data, so a chunk can run on any
+    Dask worker.
     """
     here = code_fingerprint()
     if (version, fingerprint) != (__version__, here):
@@ -84,15 +88,17 @@ def run_chunk(
     base = parse_scenario(scenario, source="sweep scenario")
     kpi_rows: list[dict[str, float]] = []
     monthly_runs: list[dict[str, np.ndarray]] = []
+    draws: list[dict[str, float | int]] = []
     for p, runs in itertools.groupby(range(start, stop), key=lambda i: i // replications):
         sc = base.override(dict(zip(levers, points[p], strict=True)))
-        tables = lifetime_tables(sc)
+        tables = None if sc.uncertainty else lifetime_tables(sc)  # with ranges: each run's drawn tables
         for i in runs:
-            month, row = run_one(sc, seed, i % replications, tables)
-            kpi_rows.append(row)
+            one = run_full(sc, seed, i % replications, tables)
+            kpi_rows.append(one.kpis)
+            draws.append(one.draws)
             if monthly:
-                monthly_runs.append({c: month[c] for c in MONTHLY_COLUMNS})
-    return {"kpis": kpi_rows, "monthly": monthly_runs if monthly else None}
+                monthly_runs.append({c: one.monthly[c] for c in MONTHLY_COLUMNS})
+    return {"kpis": kpi_rows, "monthly": monthly_runs if monthly else None, "draws": draws}
 
 
 def chunk_frames(
@@ -105,6 +111,11 @@ def chunk_frames(
     k.insert(0, "point", points)
     for j, path in enumerate(plan.levers):
         k.insert(2 + j, path, plan.lever_column(j, points))
+    at = 2 + len(plan.levers)
+    # Without ranges there is nothing to add (and a result may come without "draws").
+    drawn = frames.draws_frame(result["draws"], plan.uncertain, reps.tolist()) if plan.uncertain else None
+    for j, path in enumerate(plan.uncertain):
+        k.insert(at + j, path, drawn[path].to_numpy())
     if result["monthly"] is None:
         return k, None
     m = frames.monthly_frame(result["monthly"], reps.tolist())
@@ -112,6 +123,8 @@ def chunk_frames(
     m.insert(0, "point", np.repeat(points, H))
     for j, path in enumerate(plan.levers):
         m.insert(2 + j, path, plan.lever_column(j, np.repeat(points, H)))
+    for j, path in enumerate(plan.uncertain):
+        m.insert(at + j, path, np.repeat(drawn[path].to_numpy(), H))
     return k, m
 
 

@@ -66,14 +66,16 @@ FINGERPRINTED = ("model", "accounting", "engine", "analytic", "batch/points.py",
 def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
     """SHA-256 (hex) of the Python source files a sweep's rows are computed by, under `root`.
 
-    Hashed: `model` (parsing, validation and overrides of the scenario), `accounting` (ledger, KPIs,
-    lifetimes, frames), `engine` (the simulation), `batch/points.py` (points, lever columns) and
+    Hashed: `model` (parsing, validation and overrides of the scenario, the values of `[uncertainty]`
+    from their uniforms), `accounting` (ledger, KPIs, lifetimes, frames), `engine` (the simulation, the
+    random streams of the draws), `batch/points.py` (points, lever columns, the ranges a sweep keeps) and
     `batch/runners.py` (`run_chunk`, the rows of a chunk). Also `analytic` (the expected-value and
-    queueing models): no sweep run goes through it today (the engine sits below it), but it is cheap (two
-    files) and a needless refusal only costs a rerun, while a change that later routed rows through it
-    unnoticed would mix two models' numbers in one dataset. Not hashed: `storage.py` and `sweeps.py` (they
-    move rows, they do not compute them; the layout has its own FORMAT), the CLI, app, report and
-    decision layers (not on a sweep's path), and the version (recorded next to the fingerprint).
+    queueing models, the expected band): no sweep run goes through it today (the engine sits below it),
+    but it is cheap (a few files) and a needless refusal only costs a rerun, while a change that later
+    routed rows through it unnoticed would mix two models' numbers in one dataset. Not hashed:
+    `storage.py` and `sweeps.py` (they move rows, they do not compute them; the layout has its own
+    FORMAT), the CLI, app, report and decision layers (not on a sweep's path), and the version (recorded
+    next to the fingerprint).
 
     Every `*.py` file (what a wheel installs; `__pycache__` and its numba caches are skipped), in order of
     its relative POSIX path, contributes its path and its bytes: the same on any machine and from a copy

@@ -96,6 +96,10 @@ def sweep(
     - Seeds: replication r of every point uses the engine's streams of (`seed`, r), as
       `simulate(point_scenario, replications, seed)` does: points are paired (common random numbers)
       and results are the same for any workers, chunking and order of completion.
+    - `[uncertainty]`: the point's values are set first, then each replication draws the uncertain
+      levers as `simulate` does (the same values at every point: paired). A lever both swept and
+      uncertain takes the swept value and is not drawn. Each drawn lever is a column (its path) after
+      the swept ones.
     - `workers=1` runs in-process; `workers=N` (default: this machine's cores) a LocalCluster of N
       processes; `scheduler` ("tcp://host:8786" or a `distributed.Client`) an existing cluster.
     - `out`: a directory receiving a Parquet dataset of a few large `part-*.parquet` files (finished
@@ -108,9 +112,9 @@ def sweep(
       `progress`: a tqdm bar on stderr; `log`: receives status lines (dashboard link, resume).
 
     Returns one row per (point, replication) — `point`, `replication`, each lever (column named by
-    its path), every KPI (`sim.accounting.ledger.KPI_COLUMNS`) — sorted by point and replication. With
-    `monthly=True`, `SweepFrames(kpis, monthly)`: also one row per (point, replication, month).
-    Invalid points raise `ScenarioError` (path and value) before anything runs.
+    its path; swept, then drawn), every KPI (`sim.accounting.ledger.KPI_COLUMNS`) — sorted by point and
+    replication. With `monthly=True`, `SweepFrames(kpis, monthly)`: also one row per (point,
+    replication, month). Invalid points raise `ScenarioError` (path and value) before anything runs.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = whole_number("replications", replications, 1, SweepError)

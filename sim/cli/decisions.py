@@ -205,8 +205,54 @@ def _programme(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_text(value: float, conf: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f} ± {conf:.2f}"
+
+
+def _drivers(args: argparse.Namespace) -> int:
+    from sim.decisions.drivers import drivers
+
+    scenario = load_scenario(args.scenario)
+    table = drivers(scenario, metric=args.metric, samples=args.samples, seed=args.seed)
+    a = table.attrs
+    print(
+        f"{scenario.name}: what to find out first for {args.metric}: Sobol' indices over "
+        f"{len(table)} uncertain lever(s), {a['samples']} samples ({a['evaluations']} evaluations of the "
+        f"expected-value model), seed {args.seed}"
+    )
+    rows = [["lever", "label", "range", "first-order S1", "total ST"]]
+    for r in table.to_dict("records"):
+        low, high = f"{r['low']:.6g}", f"{r['high']:.6g}"
+        rng = f"{low} … {high}" if math.isnan(r["mode"]) else f"{low} … {r['mode']:.6g} … {high}"
+        rows.append(
+            [
+                r["lever"],
+                r["label"],
+                rng,
+                _index_text(r["S1"], r["S1_conf"]),
+                _index_text(r["ST"], r["ST_conf"]),
+            ]
+        )
+    print(text_table(rows, left=3))
+    print(
+        f"{args.metric}: mean {kpi_text(a['mean'], args.metric)}, standard deviation "
+        f"{kpi_text(a['std'], args.metric)} over the samples; ± is the {a['conf_level']:.0%} interval"
+    )
+    if a["never_share"] > 0:
+        what = args.metric.replace("_", " ")
+        print(
+            f"{a['never_share']:.0%} of the samples reach no {what} within the horizon "
+            f"(counted as month {scenario.horizon_months + 1})"
+        )
+    if a["std"] == 0:
+        print(f"{args.metric} is the same over all the ranges: no lever is worth finding out for it")
+    else:
+        print("find out first the lever with the largest total index; one near 0 does not matter here")
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add `sensitivity`, `goal-seek` and `programme` to the subparsers."""
+    """Add `sensitivity`, `goal-seek`, `best`, `budget`, `programme` and `drivers` to the subparsers."""
     sen = sub.add_parser("sensitivity", help="which lever moves the metric most (a tornado)")
     sen.add_argument("scenario", help="scenario TOML file")
     sen.add_argument("--metric", choices=list(METRICS), default="break_even_month")
@@ -256,6 +302,20 @@ def register(sub: Any) -> None:
     pr = sub.add_parser("programme", help="is the service programme worth its cost?")
     pr.add_argument("scenario", help="scenario TOML file")
     pr.set_defaults(func=_programme)
+
+    dr = sub.add_parser(
+        "drivers", help="which uncertain lever to find out first (Sobol' indices over [uncertainty])"
+    )
+    dr.add_argument("scenario", help="scenario TOML file with an [uncertainty] table")
+    dr.add_argument("--metric", choices=list(METRICS), default="break_even_month")
+    dr.add_argument(
+        "--samples",
+        type=positive_int,
+        default=256,
+        help="Saltelli's N, a power of two: N × (levers + 2) evaluations (default 256)",
+    )
+    dr.add_argument("--seed", type=seed, default=0, help="seed of the Sobol' scrambling and the bootstrap")
+    dr.set_defaults(func=_drivers)
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,8 @@
 """The command line: `funnel-sim …` (the same as `python -m sim …`).
 
 One parser, with the commands of `sim.cli.runs` (run, validate, compare), `sim.cli.decisions`
-(sensitivity, goal-seek, best, budget, programme), `sim.cli.sweep` (sweep) and `sim.cli.report` (report),
-and one error path: bad input (a missing or invalid file, a bad option or value) prints one line on
+(sensitivity, goal-seek, best, budget, programme, drivers), `sim.cli.sweep` (sweep) and `sim.cli.report`
+(report), and one error path: bad input (a missing or invalid file, a bad option or value) prints one line on
 stderr and exits 2, never a traceback.
 """
 

@@ -20,7 +20,7 @@ from sim.cli.common import (
     seed,
     text_table,
 )
-from sim.model.scenario import ScenarioError, load_scenario
+from sim.model.scenario import Scenario, ScenarioError, load_scenario
 
 
 def kpi_table(summary: pd.DataFrame, replications: int) -> str:
@@ -65,17 +65,52 @@ def channel_table(channel_kpis: pd.DataFrame) -> str:
     return text_table(rows, left=1)
 
 
+def _number_text(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.6g}"
+
+
+def uncertainty_table(scenario: Scenario, draws: pd.DataFrame) -> str:
+    """The levers given as ranges: path, distribution, low, mode, high and the mean of the values drawn
+    (`SimulationResult.draws`)."""
+    rows = [["lever", "distribution", "low", "mode", "high", "drawn mean"]]
+    for path, rng in scenario.uncertainty:
+        drawn = draws[path].to_numpy(dtype=float) if path in draws else np.zeros(0)
+        rows.append(
+            [
+                path,
+                "uniform" if rng.mode is None else "triangular",
+                _number_text(float(rng.low)),
+                "" if rng.mode is None else _number_text(float(rng.mode)),
+                _number_text(float(rng.high)),
+                _number_text(float(drawn.mean())) if drawn.size else "—",
+            ]
+        )
+    return text_table(rows, left=2)
+
+
 def _run(args: argparse.Namespace) -> int:
     from sim.engine.runs import simulate
 
     scenario = load_scenario(args.scenario)
+    if args.by_month is not None and args.by_month > scenario.horizon_months:
+        raise BadInput(
+            f"--by-month {args.by_month}: past the horizon ({scenario.horizon_months} months) of "
+            f"{scenario.name!r}"
+        )
     progress = progress_bar(args.replications, scenario.name)
     result = simulate(scenario, replications=args.replications, seed=args.seed, progress=progress)
     print(
         f"{scenario.name}: {args.replications} replication(s), seed {args.seed}, "
         f"{scenario.horizon_months} months, money in {scenario.currency}"
     )
+    if scenario.uncertainty:
+        print(f"uncertain levers, each drawn once per replication ({len(scenario.uncertainty)}):")
+        print(uncertainty_table(scenario, result.draws))
+        print()
     print(kpi_table(result.summary(), args.replications))
+    if args.by_month is not None:
+        p = result.p_break_even_by(args.by_month)
+        print(f"P(break-even by month {args.by_month}) = {kpi_text(p, 'p_break_even')}")
     channels = getattr(result, "channel_kpis", None)
     if channels is not None and len(channels) and scenario.referrals is None:  # no referral row to show
         channels = channels[channels["channel"].isin([c.name for c in scenario.channels])]
@@ -90,7 +125,14 @@ def _run(args: argparse.Namespace) -> int:
             out = result.save(args.out)
         except OSError as exc:
             raise BadInput(f"cannot write to {args.out}: {exc.strerror or exc}") from None
-        names = ("monthly.parquet", "kpis.parquet", "channels.parquet", "channel_kpis.parquet", "run.json")
+        names = (
+            "monthly.parquet",
+            "kpis.parquet",
+            "channels.parquet",
+            "channel_kpis.parquet",
+            "draws.parquet",
+            "run.json",
+        )
         print("wrote " + ", ".join(str(out / n) for n in names if (out / n).exists()))
     return 0
 
@@ -137,6 +179,12 @@ def register(sub: Any) -> None:
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--replications", "-n", type=positive_int, default=1, help="Monte Carlo replications")
     run.add_argument("--seed", type=seed, default=0, help="random seed (same seed, same result)")
+    run.add_argument(
+        "--by-month",
+        type=positive_int,
+        metavar="N",
+        help="also print the probability of breaking even by month N",
+    )
     run.add_argument("--out", help="directory for monthly.parquet, kpis.parquet and run.json")
     run.set_defaults(func=_run)
 

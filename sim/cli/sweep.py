@@ -198,6 +198,9 @@ def run(args: argparse.Namespace) -> int:
         f"{scenario.name}: {points} point(s) × {args.replications} replication(s) = {len(kpis)} runs, "
         f"seed {args.seed}, {scenario.horizon_months} months, money in {scenario.currency}"
     )
+    drawn = [p for p, _ in scenario.uncertainty if p not in levers]
+    if drawn:
+        print(f"drawn once per replication ([uncertainty], columns of the output): {', '.join(drawn)}")
     print("\n".join(summary_lines(kpis, levers)))
     if args.out:
         from sim.batch.storage import PART_GLOB

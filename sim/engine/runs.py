@@ -17,6 +17,7 @@ from sim.accounting import frames
 from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.replication import run_replication
+from sim.engine.streams import drawn_scenario
 from sim.model import plan
 from sim.model.numbers import whole_number
 from sim.model.scenario import Scenario, load_scenario
@@ -45,6 +46,9 @@ class SimulationResult:
     `channel` (the paid channels' names, then `referrals`) and `sim.accounting.ledger.CHANNEL_COLUMNS`."""
     channel_kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per (replication, channel): `sim.accounting.ledger.CHANNEL_KPI_COLUMNS` over the horizon."""
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """With `[uncertainty]`: one row per replication, `replication` and each uncertain lever's drawn value
+    (column named by its path); without, no rows."""
 
     def bands(
         self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)
@@ -58,9 +62,15 @@ class SimulationResult:
         """Each KPI's mean, p10, p50, p90 and the probability of breaking even within the horizon."""
         return frames.summary_frame(self.kpis)
 
+    def p_break_even_by(self, month: int) -> float:
+        """The share of replications whose break-even month is at most `month` (0 … horizon; a "never"
+        counts as not); `p_break_even_by(horizon)` is the summary's `p_break_even`."""
+        be = self.kpis["break_even_month"].to_numpy(dtype=float)
+        return frames.share_by_month(be, month, self.scenario.horizon_months)
+
     def save(self, directory: str | Path) -> Path:
-        """Write monthly.parquet, kpis.parquet, channels.parquet, channel_kpis.parquet and run.json into
-        `directory` (created if needed)."""
+        """Write monthly.parquet, kpis.parquet, channels.parquet, channel_kpis.parquet, run.json and, with
+        `[uncertainty]`, draws.parquet (the drawn values) into `directory` (created if needed)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         tables = (
@@ -68,6 +78,7 @@ class SimulationResult:
             ("kpis", self.kpis),
             ("channels", self.channels),
             ("channel_kpis", self.channel_kpis),
+            *((("draws", self.draws),) if self.scenario.uncertainty else ()),
         )
         for name, df in tables:
             tmp = out / f".{name}.parquet.tmp"
@@ -91,11 +102,21 @@ class OneRun:
     """`sim.accounting.ledger.CHANNEL_COLUMNS`, arrays of shape (channels + 1, months), referrals last."""
     channel_kpis: dict[str, np.ndarray]
     """`sim.accounting.ledger.CHANNEL_KPI_COLUMNS`, arrays over channels + 1, referrals last."""
+    draws: dict[str, float | int] = field(default_factory=dict)
+    """The drawn value of each uncertain lever, by path (empty without `[uncertainty]`)."""
 
 
-def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTables) -> OneRun:
+def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None) -> OneRun:
     """One replication: its monthly columns, KPIs, per-channel months and per-channel KPIs. `tables` are
-    the scenario's `lifetime_tables` (shared by replications)."""
+    the scenario's `lifetime_tables` (shared by replications; computed here if None). With
+    `[uncertainty]` the replication runs its drawn scenario (`drawn_scenario`) with that scenario's own
+    tables (`tables` is then not used), and `OneRun.draws` holds the drawn values."""
+    draws: dict[str, float | int] = {}
+    if scenario.uncertainty:
+        scenario, draws = drawn_scenario(scenario, seed, replication)
+        tables = lifetime_tables(scenario)
+    elif tables is None:
+        tables = lifetime_tables(scenario)
     out = run_replication(scenario, seed, replication, tables)
     monthly = complete_monthly(scenario, out.monthly)
     # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
@@ -105,14 +126,15 @@ def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTa
     row = kpis(scenario, monthly, tables, ltv, ltv_gross, out.desk_busy_days, out.desk_open_days)
     totals = {col: out.channels[col].sum(axis=1) for col in CHANNEL_COLUMNS}
     per_channel = channel_kpis(totals, float(monthly["staff_cost"].sum()), ltv, tables)
-    return OneRun(monthly=monthly, kpis=row, channels=out.channels, channel_kpis=per_channel)
+    return OneRun(monthly=monthly, kpis=row, channels=out.channels, channel_kpis=per_channel, draws=draws)
 
 
 def run_one(
-    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables
+    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """One replication: its monthly columns (`sim.accounting.ledger.MONTHLY_COLUMNS`, arrays over months)
-    and its KPIs (`run_full` gives the channels too). `tables` are the scenario's `lifetime_tables`."""
+    and its KPIs (`run_full` gives the channels and the drawn values too). `tables` are the scenario's
+    `lifetime_tables` (not used with `[uncertainty]`: each replication has its drawn scenario's)."""
     one = run_full(scenario, seed, replication, tables)
     return one.monthly, one.kpis
 
@@ -129,13 +151,14 @@ def simulate(
     Same scenario and seed give bit-identical results; two scenarios run with the same seed share
     each random source's draws (a paired comparison). `first` numbers the replications first …
     first + replications − 1, so a long run can be split into parts (`combine` joins them into the
-    result of one run).
+    result of one run). With `[uncertainty]`, replication r first draws each uncertain lever once from
+    its own stream and runs that drawn scenario (docs/model.md); `result.draws` keeps the values.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = whole_number("replications", replications, 1)
     seed = whole_number("seed", seed, 0)
     first = whole_number("first", first, 0)
-    tables = lifetime_tables(sc)
+    tables = None if sc.uncertainty else lifetime_tables(sc)
     ones: list[OneRun] = []
     numbers = range(first, first + replications)
     for done, r in enumerate(numbers, start=1):
@@ -153,6 +176,7 @@ def simulate(
         record=_record(sc, seed, replications, first),
         channels=frames.channel_frame([o.channels for o in ones], names, numbers, dates),
         channel_kpis=frames.channel_kpi_frame([o.channel_kpis for o in ones], names, numbers),
+        draws=frames.draws_frame([o.draws for o in ones], [p for p, _ in sc.uncertainty], numbers),
     )
 
 
@@ -191,6 +215,7 @@ def combine(parts: Sequence[SimulationResult]) -> SimulationResult:
         record=_record(sc, seed, replications, numbers[0]),
         channels=pd.concat([p.channels for p in ordered], ignore_index=True),
         channel_kpis=pd.concat([p.channel_kpis for p in ordered], ignore_index=True),
+        draws=pd.concat([p.draws for p in ordered], ignore_index=True) if sc.uncertainty else parts[0].draws,
     )
 
 

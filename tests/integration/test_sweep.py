@@ -540,6 +540,8 @@ def test_code_fingerprint_follows_the_source_files_a_run_goes_through(tmp_path: 
 
     for rel in ("engine/desk.py", "model/scenario.py", "accounting/ledger.py", "analytic/queueing.py"):
         assert changed(append(rel)), rel
+    for rel in ("model/uncertainty.py", "engine/streams.py", "analytic/uncertain.py"):  # the draws' code
+        assert changed(append(rel)), rel
     assert changed(append("batch/runners.py")) and changed(append("batch/points.py"))
     assert changed(lambda root: (root / "engine" / "extra.py").write_text("x = 1\n"))
     assert not changed(append("cli/sweep.py")) and not changed(append("batch/storage.py"))
@@ -571,6 +573,66 @@ def test_monthly_tables(tmp_path: Path) -> None:
         sweep(SMALL, grid=GRID, replications=2, workers=1, out=out)
 
 
+# --- levers given as ranges ([uncertainty]) --------------------------------------------------------------
+
+UNSURE = SMALL.override(
+    {
+        "uncertainty": {
+            "channels.0.cost_per_lead": {"low": 2000.0, "high": 2500.0},
+            "retention.monthly_churn": {"low": 0.01, "mode": 0.02, "high": 0.05},
+            "sales_desk.staff": {"low": 2, "high": 5},
+        }
+    }
+)
+
+
+def test_a_sweep_of_an_uncertain_scenario_draws_what_is_not_swept(tmp_path: Path) -> None:
+    """Each point's replications draw the uncertain levers as `simulate` does (the same values at every
+    point: paired); a lever both swept and uncertain takes the swept value and is not drawn; the drawn
+    values are columns named by their paths, after the swept levers."""
+    grid = {"retention.monthly_churn": [0.01, 0.03], "funnel.0.conversion": [0.2, 0.3]}
+    res = sweep(UNSURE, grid=grid, replications=3, workers=1, monthly=True, out=tmp_path / "o", chunk_size=5)
+    kpis, monthly = res
+    drawn = ["channels.0.cost_per_lead", "sales_desk.staff"]
+    assert list(kpis.columns[:6]) == ["point", "replication", *grid, *drawn]
+    assert list(monthly.columns[:7]) == ["point", "replication", *grid, *drawn, "month"]
+    assert kpis["sales_desk.staff"].dtype == np.int64
+    kept = UNSURE.override({"uncertainty": {p: UNSURE.to_dict()["uncertainty"][p] for p in drawn}})
+    for point, changes in enumerate(sweep_points(UNSURE, grid=grid)):
+        want = sim.simulate(kept.override(changes), replications=3, seed=0)
+        got = kpis[kpis["point"] == point].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[list(want.kpis.columns)], want.kpis, check_exact=True)
+        pd.testing.assert_frame_equal(got[list(want.draws.columns)], want.draws, check_exact=True)
+        assert (got["retention.monthly_churn"] == changes["retention.monthly_churn"]).all()
+        rows = monthly[monthly["point"] == point].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows[list(want.monthly.columns)], want.monthly, check_exact=True)
+    assert kpis.groupby("replication")["channels.0.cost_per_lead"].nunique().eq(1).all()  # paired
+    assert_same(sweep(UNSURE, grid=grid, replications=3, workers=1, chunk_size=2), kpis)
+    manifest = json.loads((tmp_path / "o" / storage.MANIFEST).read_text())
+    assert sorted(manifest["definition"]["scenario"]["uncertainty"]) == drawn
+
+
+def test_an_uncertain_lever_that_is_swept_is_not_drawn() -> None:
+    only = SMALL.override({"uncertainty": {"sales_desk.staff": {"low": 2, "high": 5}}})
+    kpis = sweep(only, grid={"sales_desk.staff": [3]}, replications=2, workers=1)
+    assert list(kpis.columns[:3]) == ["point", "replication", "sales_desk.staff"]
+    assert "channels.0.cost_per_lead" not in kpis.columns
+    want = sim.simulate(SMALL.override({"sales_desk.staff": 3}), replications=2, seed=0).kpis
+    pd.testing.assert_frame_equal(kpis[list(want.columns)], want, check_exact=True)
+
+
+def test_cli_names_the_drawn_levers(tmp_path: Path, capsys: Any) -> None:
+    toml = tmp_path / "unsure.toml"
+    toml.write_text(UNSURE.to_toml(), encoding="utf-8")
+    code = cli_main(
+        ["sweep", str(toml), "--grid", "retention.monthly_churn=0.01,0.03", "-n", "2", "--workers", "1"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "drawn once per replication ([uncertainty], columns of the output): " in out
+    assert "channels.0.cost_per_lead, sales_desk.staff\n" in out
+
+
 # --- points and validation ------------------------------------------------------------------------------
 
 
@@ -583,7 +645,7 @@ def test_a_value_out_of_bounds_is_refused_before_any_work(
         raise AssertionError("work started")
 
     monkeypatch.setattr(runners, "run_chunk", forbidden)
-    monkeypatch.setattr(runners, "run_one", forbidden)
+    monkeypatch.setattr(runners, "run_full", forbidden)
     monkeypatch.setattr(distributed, "LocalCluster", forbidden)
     out = tmp_path / "o"
     bad = {"channels.0.cost_per_lead": [2000, -5], "retention.monthly_churn": [0.01, 1.5]}

@@ -27,6 +27,12 @@ INVALID = "invalid.toml"
 """Written into the test's folder: two invalid values and two missing sections."""
 FREE = "free.toml"
 """Written into the test's folder: the dealer whose leads cost nothing."""
+UNSURE = "unsure.toml"
+"""Written into the test's folder: the dealer with the CPL and a conversion given as ranges."""
+RANGES = {
+    "channels.0.cost_per_lead": {"low": 1500.0, "high": 2500.0},
+    "funnel.2.conversion": {"low": 0.08, "mode": 0.1, "high": 0.14},
+}
 
 
 def cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -91,6 +97,13 @@ BAD_INPUT = [
     (["budget", DEALER, "--amount", "lots"], "'lots' is not a number"),
     (["budget", FREE], "no paid channel"),
     (["budget", DEALER, "--metric", "nonsense"], "invalid choice: 'nonsense'"),
+    (["run", DEALER, "--by-month", "0"], "argument --by-month: 0 must be >= 1"),
+    (["run", DEALER, "--by-month", "121"], "--by-month 121: past the horizon (120 months)"),
+    (["drivers", MISSING], "no such file"),
+    (["drivers", DEALER], "has no [uncertainty]: give the levers nobody knows for sure as ranges first"),
+    (["drivers", UNSURE, "--samples", "100"], "samples = 100: must be a power of two (e.g. 64 or 128)"),
+    (["drivers", UNSURE, "--samples", "0"], "argument --samples: 0 must be >= 1"),
+    (["drivers", UNSURE, "--metric", "nonsense"], "invalid choice: 'nonsense'"),
     (["nonsense"], "invalid choice: 'nonsense'"),
 ]
 
@@ -111,6 +124,9 @@ def test_bad_input_exits_2_with_one_line(
     )
     (tmp_path / FREE).write_text(
         sim.load_scenario(DEALER).override({"channels.0.cost_per_lead": 0.0}).to_toml(), encoding="utf-8"
+    )
+    (tmp_path / UNSURE).write_text(
+        sim.load_scenario(DEALER).override({"uncertainty": RANGES}).to_toml(), encoding="utf-8"
     )
     code, _, err = cli(argv, capsys)
     assert code == 2, f"exit code {code}: {err}"
@@ -252,3 +268,57 @@ def test_run_without_referrals_shows_no_referral_row(capsys: pytest.CaptureFixtu
     lines = out.splitlines()
     start = lines.index("per channel:")
     assert [line.split()[0] for line in lines[start + 3 :]] == ["Calls"]
+
+
+def test_run_by_month_prints_the_probability(capsys: pytest.CaptureFixture[str]):
+    code, out, _ = cli(["run", SERVICE, "-n", "3", "--seed", "2", "--by-month", "100"], capsys)
+    assert code == 0
+    p = sim.simulate(SERVICE, replications=3, seed=2).p_break_even_by(100)
+    assert f"P(break-even by month 100) = {p:.1%}\n" in out
+    assert "uncertain levers" not in out
+
+
+def test_run_with_ranges_lists_the_uncertain_levers(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    unsure = sim.load_scenario(SERVICE).override({"horizon_months": 60, "uncertainty": RANGES})
+    path = write(unsure, tmp_path, UNSURE)
+    code, out, _ = cli(["run", path, "-n", "4", "--by-month", "48", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0
+    result = sim.simulate(unsure, replications=4, seed=0)
+    lines = out.splitlines()
+    start = lines.index("uncertain levers, each drawn once per replication (2):")
+    assert lines[start + 1].split() == ["lever", "distribution", "low", "mode", "high", "drawn", "mean"]
+    cpl, conv = (lines[start + 3].split(), lines[start + 4].split())
+    mean = result.draws["channels.0.cost_per_lead"].mean()
+    assert cpl == ["channels.0.cost_per_lead", "uniform", "1500", "2500", f"{mean:.6g}"]
+    assert conv[:5] == ["funnel.2.conversion", "triangular", "0.08", "0.1", "0.14"]
+    assert f"P(break-even by month 48) = {result.p_break_even_by(48):.1%}" in lines
+    assert "draws.parquet" in lines[-1]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o" / "draws.parquet"), result.draws)
+
+
+def test_drivers_prints_the_levers_by_total_index(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    unsure = sim.load_scenario(SERVICE).override(
+        {
+            "horizon_months": 60,
+            "uncertainty": {**RANGES, "retention.monthly_churn": {"low": 0.01, "high": 0.02}},
+        }
+    )
+    path = write(unsure, tmp_path, UNSURE)
+    code, out, err = cli(["drivers", path, "--samples", "32", "--metric", "final_cumulative_cash"], capsys)
+    assert (code, err) == (0, "")
+    table = sim.drivers(unsure, metric="final_cumulative_cash", samples=32)
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{unsure.name}: what to find out first for final_cumulative_cash: Sobol' indices over 3 uncertain "
+        "lever(s), 32 samples (160 evaluations of the expected-value model), seed 0"
+    )
+    assert lines[1].split()[:3] == ["lever", "label", "range"]
+    rows = lines[3:6]
+    assert [r.split()[0] for r in rows] == table["lever"].tolist()
+    top = table.iloc[0]
+    assert (
+        f"{top['S1']:.2f} ± {top['S1_conf']:.2f}" in rows[0]
+        and f"{top['ST']:.2f} ± {top['ST_conf']:.2f}" in rows[0]
+    )
+    assert "0.08 … 0.1 … 0.14" in out and "1500 … 2500" in out
+    assert lines[-1].startswith("find out first the lever with the largest total index")

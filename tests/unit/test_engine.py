@@ -145,6 +145,26 @@ def test_replication_r_does_not_depend_on_how_many_run():
     ), "replications 0 and 3 drew the same leads: replications are not independent streams"
 
 
+def test_random_sources_keep_their_index():
+    """A stream is keyed by its source's index: sources are only ever added at the end (the uncertain
+    levers' is last), so every other source draws the same numbers as before it came."""
+    from sim.engine.streams import SOURCES
+
+    assert SOURCES == (
+        "paid_arrivals",
+        "paid_handling",
+        "paid_funnel",
+        "referral_arrivals",
+        "referral_handling",
+        "referral_funnel",
+        "adoption",
+        "lifetime",
+        "problems",
+        "existing",
+        "uncertainty",
+    )
+
+
 # --- common random numbers ---------------------------------------------------------------------------------
 
 

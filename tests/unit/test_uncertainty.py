@@ -1,0 +1,293 @@
+"""Levers given as ranges (`[uncertainty]`, docs/model.md "What is not known"): the engine's draws (one
+uniform per lever and replication from its own stream; the replication runs its drawn scenario, LTV
+from that scenario's tables), the drawn values kept and saved, `p_break_even_by`, the expected band
+(`sim.expected_band`, paired with the engine's draws) and the Sobol' drivers (`sim.drivers`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.accounting import frames
+from sim.accounting.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
+from sim.decisions.metrics import DecisionError
+from sim.engine import streams
+from sim.engine.streams import drawn_scenario, stream, uncertainty_uniforms
+from sim.model import uncertainty
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE = sim.load_scenario(ROOT / "scenarios" / "car_dealer_service.toml")
+DEALER = sim.load_scenario(ROOT / "scenarios" / "car_dealer.toml")
+SMALL = SERVICE.override({"channels.0.leads_per_month": 200.0, "horizon_months": 24})
+RANGES = {
+    "channels.0.cost_per_lead": {"low": 2000.0, "high": 2500.0},
+    "funnel.2.conversion": {"low": 0.3, "mode": 0.5, "high": 0.6},
+    "retention.monthly_churn": {"low": 0.01, "high": 0.05},
+    "sales_desk.staff": {"low": 2, "high": 5},
+}
+UNSURE = SMALL.override({"uncertainty": RANGES})
+PATHS = list(RANGES)
+
+
+@pytest.fixture(scope="module")
+def unsure_run() -> sim.SimulationResult:
+    return sim.simulate(UNSURE, replications=4, seed=5)
+
+
+# --- the engine's draws ------------------------------------------------------------------------------
+
+
+def test_each_lever_draws_one_uniform_from_its_own_stream(unsure_run: sim.SimulationResult) -> None:
+    d = unsure_run.draws
+    assert list(d.columns) == ["replication", *PATHS] and d["replication"].tolist() == [0, 1, 2, 3]
+    for r in range(4):
+        u = {p: stream(5, r, "uncertainty", uncertainty.stream_index(p)).random() for p in PATHS}
+        assert uncertainty_uniforms(5, r, PATHS) == u
+        want = uncertainty.values(UNSURE, u)
+        assert {p: d.loc[r, p] for p in PATHS} == want
+    assert d["sales_desk.staff"].dtype == np.int64 and d["sales_desk.staff"].between(2, 5).all()
+    for path, rng in RANGES.items():
+        assert d[path].between(rng["low"], rng["high"]).all()
+    assert d[PATHS].nunique().min() > 1, "every replication drew the same value"
+
+
+def test_a_replication_is_the_engine_on_its_drawn_scenario(unsure_run: sim.SimulationResult) -> None:
+    """Replication r = `simulate(drawn scenario of r, first=r)`: every table, bit for bit; so its KPIs,
+    LTV included, come from the drawn scenario's own lifetime tables."""
+    for r in range(4):
+        drawn, values = drawn_scenario(UNSURE, 5, r)
+        assert drawn.uncertainty == () and values == {p: unsure_run.draws.loc[r, p] for p in PATHS}
+        assert drawn.channels[0].cost_per_lead == values["channels.0.cost_per_lead"]
+        alone = sim.simulate(drawn, replications=1, seed=5, first=r)
+        for table in ("monthly", "kpis", "channels", "channel_kpis"):
+            got = getattr(unsure_run, table)
+            got = got[got["replication"] == r].reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, getattr(alone, table), check_exact=True)
+    ltv = unsure_run.kpis["ltv"].to_numpy()
+    assert np.unique(ltv).size == 4, "the LTV did not follow the drawn churn"
+
+
+def test_draws_are_paired_across_scenarios_and_levers() -> None:
+    """A lever draws the same value whatever the other levers and ranges are (its own stream)."""
+    one = SMALL.override({"uncertainty": {"retention.monthly_churn": RANGES["retention.monthly_churn"]}})
+    other = UNSURE.override({"channels.0.leads_per_month": 300.0})
+    for r in range(3):
+        churn = uncertainty_uniforms(5, r, PATHS)["retention.monthly_churn"]
+        assert uncertainty_uniforms(5, r, ["retention.monthly_churn"]) == {"retention.monthly_churn": churn}
+        assert (
+            drawn_scenario(one, 5, r)[1]["retention.monthly_churn"]
+            == drawn_scenario(other, 5, r)[1]["retention.monthly_churn"]
+        )
+    assert uncertainty_uniforms(5, 0, PATHS) != uncertainty_uniforms(6, 0, PATHS)
+
+
+def test_a_scenario_without_ranges_draws_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No `[uncertainty]`: no draw from the uncertainty streams (the other sources keep their numbers:
+    bit-identical results), no drawn values, no draws.parquet."""
+
+    def forbidden(*_a: object, **_k: object) -> object:
+        raise AssertionError("drew from the uncertainty streams")
+
+    monkeypatch.setattr(streams, "uncertainty_uniforms", forbidden)
+    res = sim.simulate(SMALL, replications=2, seed=1)
+    assert list(res.draws.columns) == ["replication"] and res.draws.empty
+    res.save(tmp_path / "run")
+    assert not (tmp_path / "run" / "draws.parquet").exists()
+    assert streams.SOURCES.index("uncertainty") == len(streams.SOURCES) - 1  # the others keep their index
+    with pytest.raises(AssertionError, match="drew from the uncertainty streams"):
+        sim.simulate(UNSURE, replications=1, seed=1)  # the seam is the one the engine draws through
+
+
+def test_draws_are_combined_and_saved(unsure_run: sim.SimulationResult, tmp_path: Path) -> None:
+    parts = [sim.simulate(UNSURE, replications=2, seed=5, first=f) for f in (2, 0)]
+    joined = sim.combine(parts)
+    pd.testing.assert_frame_equal(joined.draws, unsure_run.draws, check_exact=True)
+    pd.testing.assert_frame_equal(joined.kpis, unsure_run.kpis, check_exact=True)
+    out = unsure_run.save(tmp_path / "run")
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "draws.parquet"), unsure_run.draws)
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["scenario"]["uncertainty"]["funnel.2.conversion"] == RANGES["funnel.2.conversion"]
+
+
+def test_drawn_values_follow_their_distributions() -> None:
+    """2,000 replications' draws against each range's distribution (Kolmogorov–Smirnov). Detects a
+    distribution function off by more than 0.036 + 2.33 × 0.011 ≈ 0.06 anywhere (p < 0.01 at D = 0.036)."""
+    from scipy import stats
+
+    n = 2000
+    rows = [uncertainty.values(UNSURE, uncertainty_uniforms(11, r, PATHS)) for r in range(n)]
+    cpl = np.array([r["channels.0.cost_per_lead"] for r in rows])
+    conv = np.array([r["funnel.2.conversion"] for r in rows])
+    staff = np.array([r["sales_desk.staff"] for r in rows])
+    assert stats.kstest(cpl, stats.uniform(2000, 500).cdf).pvalue > 0.01
+    assert stats.kstest(conv, stats.triang((0.5 - 0.3) / 0.3, loc=0.3, scale=0.3).cdf).pvalue > 0.01
+    # Whole numbers: the rounded uniform on [2, 5] gives 2 and 5 half the weight of 3 and 4 (1/6, 1/3).
+    shares = np.array([np.mean(staff == k) for k in (2, 3, 4, 5)])
+    np.testing.assert_allclose(shares, [1 / 6, 1 / 3, 1 / 3, 1 / 6], atol=0.04)  # SE <= 0.011: 3.7 SE
+
+
+# --- P(break-even by month N) ------------------------------------------------------------------------
+
+
+def test_p_break_even_by_counts_never_as_not() -> None:
+    kpis = pd.DataFrame({"replication": np.arange(5), **{c: np.zeros(5) for c in KPI_COLUMNS}})
+    kpis["break_even_month"] = [1.0, 5.0, np.nan, 12.0, 5.0]
+    res = sim.SimulationResult(scenario=SMALL, seed=0, replications=5, monthly=pd.DataFrame(), kpis=kpis)
+    assert [res.p_break_even_by(m) for m in (0, 1, 4, 5, 11, 12, 24)] == [0, 0.2, 0.2, 0.6, 0.6, 0.8, 0.8]
+    assert res.p_break_even_by(24) == res.summary().loc["p_break_even", "mean"]
+    for bad in (25, -1, 2.0, True):
+        with pytest.raises(ValueError, match="whole number from 0 to the horizon, 24"):
+            res.p_break_even_by(bad)  # type: ignore[arg-type]
+    assert math.isnan(frames.share_by_month(np.zeros(0), 3, 24))
+
+
+def test_p_break_even_by_on_a_run(unsure_run: sim.SimulationResult) -> None:
+    be = unsure_run.kpis["break_even_month"].to_numpy()
+    assert np.isfinite(be).any(), "the scenario should break even in some replications"
+    for m in range(25):
+        assert unsure_run.p_break_even_by(m) == np.mean(np.nan_to_num(be, nan=99) <= m)
+
+
+# --- the expected band ---------------------------------------------------------------------------------
+
+
+def test_the_band_uses_the_engines_draws_and_the_expected_model(unsure_run: sim.SimulationResult) -> None:
+    band = sim.expected_band(UNSURE, draws=4, seed=5)
+    pd.testing.assert_frame_equal(band.draws, unsure_run.draws, check_exact=True)
+    assert band.evaluations == 4 and band.replications == (0, 1, 2, 3)
+    for r in range(4):
+        want = sim.expected(drawn_scenario(UNSURE, 5, r)[0])
+        for col in MONTHLY_COLUMNS:
+            np.testing.assert_array_equal(band.arrays[col][r], want.arrays[col], err_msg=col)
+        assert band.kpis.iloc[r].drop("replication").to_dict() == pytest.approx(want.kpi, nan_ok=True, rel=0)
+    later = sim.expected_band(UNSURE, draws=2, seed=5, first=2)
+    pd.testing.assert_frame_equal(later.kpis, band.kpis.iloc[2:].reset_index(drop=True))
+    assert list(later.draws["replication"]) == [2, 3]
+
+
+def test_band_tables_match_the_engines_formats() -> None:
+    band = sim.expected_band(UNSURE, draws=40, seed=2)
+    assert list(band.monthly.columns) == ["replication", "month", *MONTHLY_COLUMNS]
+    long = frames.bands_frame(band.monthly, "cumulative_cash", (0.1, 0.5, 0.9))
+    pd.testing.assert_frame_equal(band.bands(), long, check_exact=False, rtol=1e-12)
+    assert list(band.bands("sales").columns) == ["month", "mean", "p10", "p50", "p90"]
+    b = band.bands()
+    assert (b["p10"] <= b["p50"]).all() and (b["p50"] <= b["p90"]).all() and (b["p10"] < b["p90"]).any()
+    assert list(band.summary().index) == [*KPI_COLUMNS, "p_break_even"]
+    be = band.kpi["break_even_month"]
+    assert band.p_break_even_by(12) == np.mean(np.nan_to_num(be, nan=99) <= 12)
+    with pytest.raises(ValueError, match="no monthly column"):
+        band.bands("nonsense")
+
+
+def test_band_evaluates_each_drawn_scenario_once() -> None:
+    staff_only = SMALL.override({"uncertainty": {"sales_desk.staff": {"low": 2, "high": 5}}})
+    band = sim.expected_band(staff_only, draws=60, seed=0)
+    assert band.evaluations == band.draws["sales_desk.staff"].nunique() == 4
+    for staff, group in band.kpis.groupby(band.draws["sales_desk.staff"]):
+        want = sim.expected(SMALL.override({"sales_desk.staff": int(staff)})).kpi["final_cumulative_cash"]
+        assert (group["final_cumulative_cash"] == want).all()
+    plain = sim.expected_band(SMALL, draws=5)
+    assert plain.evaluations == 1 and plain.draws.empty
+    assert (plain.kpi["final_cumulative_cash"] == sim.expected(SMALL).kpi["final_cumulative_cash"]).all()
+    with pytest.raises(ValueError, match="draws = 0"):
+        sim.expected_band(SMALL, draws=0)
+
+
+# --- drivers (Sobol' indices) ------------------------------------------------------------------------------
+
+
+def test_drivers_known_answer_for_an_additive_model() -> None:
+    """The dealer without repeat visits or referrals: final cash = S × margin − L × CPL + const (S first
+    sales, L paid leads, neither moved by the margin or the CPL), and the churn moves nothing. So
+    S1 = ST = S² Var(margin) / (S² Var(margin) + L² Var(CPL)) for the margin, 1 minus that for the CPL,
+    and exactly 0 for the churn (its AB rows give the same cash to the last bit). The estimates must be
+    within their 95 % bootstrap intervals of the truth and within 0.05 (the bias this can detect)."""
+    ranges = {
+        "channels.0.cost_per_lead": {"low": 2000.0, "high": 2500.0},
+        "first_purchase.margin": {"low": 80_000.0, "high": 120_000.0},
+        "retention.monthly_churn": {"low": 0.01, "high": 0.05},
+    }
+    sc = DEALER.override({"horizon_months": 36, "uncertainty": ranges})
+    base = sim.expected(sc.override({"uncertainty": {}})).arrays
+    S = float(base["margin_first_sale"].sum() / sc.first_purchase.margin)
+    L = float(base["leads_paid"].sum())
+    v_margin, v_cpl = S**2 * 40_000.0**2 / 12, L**2 * 500.0**2 / 12
+    truth = {
+        "first_purchase.margin": v_margin / (v_margin + v_cpl),
+        "channels.0.cost_per_lead": v_cpl / (v_margin + v_cpl),
+        "retention.monthly_churn": 0.0,
+    }
+    table = sim.drivers(sc, metric="final_cumulative_cash", samples=512, seed=3)
+    assert list(table.columns) == ["lever", "label", "low", "mode", "high", "S1", "S1_conf", "ST", "ST_conf"]
+    assert table["ST"].is_monotonic_decreasing
+    assert table.attrs["evaluations"] == 512 * 5 and table.attrs["never_share"] == 0.0
+    for row in table.to_dict("records"):
+        want = truth[row["lever"]]
+        for idx in ("S1", "ST"):
+            assert abs(row[idx] - want) <= max(row[f"{idx}_conf"], 1e-12), (row["lever"], idx, row[idx], want)
+            assert abs(row[idx] - want) < 0.05, (row["lever"], idx)
+    churn = table.set_index("lever").loc["retention.monthly_churn"]
+    assert churn["S1"] == 0.0 and churn["ST"] == 0.0
+    again = sim.drivers(sc, metric="final_cumulative_cash", samples=512, seed=3)
+    pd.testing.assert_frame_equal(again, table, check_exact=True)
+    zero = [sim.drivers(sc, metric="final_cumulative_cash", samples=16, seed=0) for _ in range(2)]
+    pd.testing.assert_frame_equal(zero[0], zero[1], check_exact=True)  # seed 0 fixes the bootstrap too
+
+
+def test_drivers_count_never_as_one_month_past_the_horizon() -> None:
+    sc = SERVICE.override(
+        {
+            "horizon_months": 48,
+            "uncertainty": {
+                "channels.0.cost_per_lead": {"low": 1500.0, "high": 2500.0},
+                "funnel.2.conversion": {"low": 0.08, "mode": 0.1, "high": 0.14},
+                "sales_desk.salary_per_month": {"low": 0.0, "high": 1.0},
+            },
+        }
+    )
+    table = sim.drivers(sc, samples=64)
+    assert 0 < table.attrs["never_share"] < 1 and table.attrs["metric"] == "break_even_month"
+    assert np.isfinite(table[["S1", "ST"]].to_numpy()).all()
+    assert table["lever"].iloc[-1] == "sales_desk.salary_per_month"  # 4 × 1 rub a month: no break-even move
+    assert table["ST"].iloc[-1] == 0.0
+    assert set(table["lever"].iloc[:2]) == {"channels.0.cost_per_lead", "funnel.2.conversion"}
+    assert table.attrs["mean"] <= 49  # never counts as 49, not more
+
+
+def test_drivers_of_a_metric_that_does_not_vary_are_zero() -> None:
+    sc = DEALER.override({"uncertainty": {"retention.monthly_churn": {"low": 0.01, "high": 0.05}}})
+    table = sim.drivers(sc, metric="break_even_month", samples=16)
+    assert math.isnan(sim.expected(DEALER).kpi["break_even_month"])  # never: H + 1 at every sample
+    assert table.attrs["std"] == 0.0 and table.attrs["never_share"] == 1.0
+    assert (table[["S1", "S1_conf", "ST", "ST_conf"]].to_numpy() == 0).all()
+
+
+def test_drivers_refuse_what_they_cannot_answer() -> None:
+    with pytest.raises(DecisionError, match=r"has no \[uncertainty\]"):
+        sim.drivers(SMALL)
+    with pytest.raises(DecisionError, match=r"samples = 100: must be a power of two \(e\.g\. 64 or 128\)"):
+        sim.drivers(UNSURE, samples=100)
+    with pytest.raises(DecisionError, match="metric 'nonsense'"):
+        sim.drivers(UNSURE, metric="nonsense")
+    with pytest.raises(DecisionError, match="conf_level"):
+        sim.drivers(UNSURE, samples=4, conf_level=1.5)
+
+
+def test_the_band_and_the_drivers_load_no_engine_and_salib_only_when_run() -> None:
+    code = (
+        "import sys, sim\n"
+        "import sim.decisions.drivers, sim.analytic.uncertain\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'SALib', 'simpy', 'numba'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
