@@ -6,7 +6,9 @@ against which the fast engine (`sim/engine/`) is tested statistically, and the b
 benchmark. It shares no code and no random streams with the engine (only the scenario model):
 `run_reference(scenario, seed)` draws everything from one `numpy.random.default_rng(seed)`, and reads a
 planned scenario month by month through `sim.model.plan.months` (month m's lever values as a scenario
-without a plan; past the horizon the last month's values hold).
+without a plan; past the horizon the last month's values hold). A scenario with `[uncertainty]` first
+draws its uncertain levers from a generator of their own (`draw_uncertain`) and then runs the drawn
+scenario.
 
 Conventions (see docs/model.md):
 
@@ -30,6 +32,10 @@ Conventions (see docs/model.md):
   of the last month (at time T itself) are still processed (the run goes on until no event is left).
 - Existing customers bought before month 1 (purchase month index -1, time 0): their age month k is
   calendar month k, so their first check is at the end of month 1.
+- Customers differ (`[retention] model = "sbg"`): each customer, new or existing, draws θ ~ Beta(alpha,
+  beta) once, when it starts (at purchase; existing customers at time 0), and fails the check at the end
+  of month m with probability min(1, θ × c(m) / E[θ]), c(m) month m's churn × programme multiplier (the
+  same clipped c(m) a constant-churn customer uses), E[θ] = alpha / (alpha + beta).
 - Channels: row i of the `channel_*` arrays is paid channel i, the last row the referral leads.
 """
 
@@ -45,6 +51,7 @@ import simpy
 
 import sim
 from sim.model import plan
+from sim.model.levers import all_levers
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month, in days."""
@@ -127,11 +134,13 @@ def next_change(values: Sequence[float]) -> list[int]:
 class _Customer:
     """State shared between a customer's lifetime process and its referral process."""
 
-    __slots__ = ("left_at",)
+    __slots__ = ("left_at", "theta")
 
-    def __init__(self) -> None:
+    def __init__(self, theta: float | None) -> None:
         self.left_at = math.inf
         """Time at which the customer left (end of the month whose check failed); inf while it stays."""
+        self.theta = theta
+        """The customer's own θ ~ Beta(alpha, beta) under `model = "sbg"`; None with constant churn."""
 
 
 class _Lead:
@@ -181,6 +190,12 @@ class _Reference:
             self.tick_at = math.inf  # time of the earliest wake-up the dispatcher has asked for
             self.env.process(self.dispatcher())
 
+        retention = scenario.retention  # alpha and beta are not planned: the scenario's own
+        self.sbg = retention.model == "sbg"
+        if self.sbg:
+            self.alpha, self.beta = retention.alpha, retention.beta
+            self.mean_theta = retention.alpha / (retention.alpha + retention.beta)  # E[θ]
+
         pr = scenario.problems
         self.problem_probability = pr.visit_problem_probability if pr else 0.0
         self.problem_leave = pr.leave_probability if pr else 0.0
@@ -204,6 +219,17 @@ class _Reference:
 
     def exponential(self, mean: float) -> float:
         return float(self.rng.exponential(mean)) if mean > 0 else 0.0
+
+    def churn(self, customer: _Customer, s: sim.Scenario) -> float:
+        """The customer's probability of leaving at a month-end check whose month's values are `s`.
+
+        c = monthly churn × the programme's multiplier, clipped to [0, 1] (`effective_churn`); under sbg
+        the customer's own min(1, θ × c / E[θ]).
+        """
+        c = s.effective_churn
+        if customer.theta is None:
+            return c
+        return min(1.0, customer.theta * c / self.mean_theta)
 
     def visit_problem(self, month: int) -> bool:
         """Draw whether a visit (or the first purchase) in `month` has a problem, and book it."""
@@ -413,7 +439,8 @@ class _Reference:
     # --- customers -------------------------------------------------------------------------------
 
     def start_customer(self, existing: bool) -> None:
-        """Adopt the repeat streams and start the customer's lifetime and referral processes."""
+        """Draw θ (sbg), adopt the repeat streams and start the customer's lifetime and referral processes."""
+        theta = float(self.rng.beta(self.alpha, self.beta)) if self.sbg else None  # once, for its whole life
         streams = []  # (stream index, interval, first age month with a visit)
         for j, stream in enumerate(self.s.repeat):
             if self.rng.random() < stream.adoption:
@@ -422,7 +449,7 @@ class _Reference:
                 else:
                     first = stream.interval_months
                 streams.append((j, stream.interval_months, first))
-        customer = _Customer()
+        customer = _Customer(theta)
         self.env.process(self.customer(customer, streams, existing))
         if self.any_referrals:
             self.env.process(self.referrer(customer))
@@ -446,7 +473,7 @@ class _Reference:
             month = m0 + k
             yield env.timeout((month + 1) * MONTH_DAYS - env.now)  # the end of age month k
             s = self.at(month)  # the check at the end of calendar month `month` uses that month's churn
-            leaves = self.rng.random() < s.effective_churn
+            leaves = self.rng.random() < self.churn(customer, s)
             for _ in range(problems_last_month):
                 leaves = (self.rng.random() < self.problem_leave) or leaves
             if leaves:
@@ -520,14 +547,61 @@ class _Reference:
         return result
 
 
+UNCERTAINTY_STREAM = 1
+"""The uncertain levers' generator is `default_rng([seed, UNCERTAINTY_STREAM])`, apart from the run's own
+`default_rng(seed)`."""
+
+
+def draw_uncertain(scenario: sim.Scenario, seed: int) -> dict[str, float | int]:
+    """One draw of every lever of `[uncertainty]` (docs/model.md, "What is not known"), in file order.
+
+    `{low, high}` is uniform, `{low, mode, high}` triangular (numpy's `triangular`); a whole-number lever
+    (the lever catalogue's `integer`, e.g. staff) takes the rounded draw, kept within [low, high].
+    """
+    rng = np.random.default_rng([seed, UNCERTAINTY_STREAM])
+    integer = {lever.path: lever.integer for lever in all_levers(scenario)}
+    out: dict[str, float | int] = {}
+    for path, r in scenario.uncertainty:
+        if r.mode is None:
+            x = float(rng.uniform(r.low, r.high))
+        else:
+            x = float(rng.triangular(r.low, r.mode, r.high))
+        out[path] = min(max(round(x), math.ceil(r.low)), math.floor(r.high)) if integer[path] else x
+    return out
+
+
 def run_reference(scenario: sim.Scenario, seed: int, trace: bool = False) -> dict[str, Any]:
     """Simulate `scenario` once, every lead and customer its own SimPy process (docs/model.md).
 
     Returns monthly float arrays of length `horizon_months` (index 0 = month 1) under the keys of
     `MONTHLY_KEYS`; per-channel monthly arrays of shape (paid channels + 1, horizon_months) under the keys
-    of `CHANNEL_KEYS` (the last row the referral leads), their row names under `"channel_names"`; and
-    `"leads_total_processed"`: the number of leads (paid and referral) that arrived within the horizon.
-    With `trace`, also `"contact_starts"`: the start time (days) of every first contact at the desk, in the
-    order they started.
+    of `CHANNEL_KEYS` (the last row the referral leads), their row names under `"channel_names"`;
+    `"leads_total_processed"`: the number of leads (paid and referral) that arrived within the horizon;
+    and `"drawn"`: the values drawn for the levers of `[uncertainty]` (empty without it). With uncertainty
+    the run is that of the drawn scenario (`Scenario.override` with the drawn values, a planned lever
+    moving as a whole, and no `[uncertainty]` left). With `trace`, also `"contact_starts"`: the start time
+    (days) of every first contact at the desk, in the order they started.
     """
-    return _Reference(scenario, seed, trace).run()
+    drawn = draw_uncertain(scenario, seed) if scenario.uncertainty else {}
+    if drawn:
+        scenario = scenario.override({**drawn, "uncertainty": {}})
+    result = _Reference(scenario, seed, trace).run()
+    result["drawn"] = drawn
+    return result
+
+
+def cohort_survival(scenario: sim.Scenario, customers: int, seed: int, existing: bool = False) -> np.ndarray:
+    """The share of a cohort still active at the end of each age month k (index k), by the customer
+    process alone: `customers` customers start at time 0 (new: bought at time 0, age month k = calendar
+    month k + 1; existing: age month k = calendar month k), no leads arrive. Index 0 is 1; the last index is
+    the horizon's last month. Without problems this is the cohort's churn survival S(k) (a programme and
+    a plan scale c(m) as in a run).
+    """
+    if scenario.referrals is not None:
+        raise ValueError("cohort_survival: referrals would bring new customers into the cohort")
+    ref = _Reference(scenario, seed)
+    for _ in range(customers):
+        ref.start_customer(existing)
+    ref.env.run()
+    active = ref.out["active_customers"] / customers
+    return np.concatenate(([1.0], active)) if existing else active
