@@ -47,6 +47,11 @@ _SOURCES = {
     "loads_scenario": "sim.model.scenario",
     "parse_scenario": "sim.model.scenario",
     "SweepError": "sim.batch.points",
+    "CrmError": "sim.calibration.crm",
+    "FitResult": "sim.calibration.fit",
+    "fit": "sim.calibration.fit",
+    "fit_paths": "sim.calibration.fit",
+    "write_records": "sim.calibration.records",
     "SweepFrames": "sim.batch.sweeps",
     "sweep": "sim.batch.sweeps",
     "sweep_points": "sim.batch.points",
@@ -55,9 +60,11 @@ _SOURCES = {
 
 __all__ = [
     "BestResult",
+    "CrmError",
     "DecisionError",
     "ExpectedBand",
     "ExpectedResult",
+    "FitResult",
     "GoalSeekError",
     "GoalSeekResult",
     "Lever",
@@ -75,6 +82,8 @@ __all__ = [
     "drivers",
     "expected",
     "expected_band",
+    "fit",
+    "fit_paths",
     "goal_seek",
     "levers",
     "load_scenario",
@@ -86,6 +95,7 @@ __all__ = [
     "simulate",
     "sweep",
     "sweep_points",
+    "write_records",
 ]
 
 if TYPE_CHECKING:
@@ -93,6 +103,9 @@ if TYPE_CHECKING:
     from sim.analytic.uncertain import ExpectedBand, expected_band
     from sim.batch.points import SweepError, sweep_points
     from sim.batch.sweeps import SweepFrames, sweep
+    from sim.calibration.crm import CrmError
+    from sim.calibration.fit import FitResult, fit, fit_paths
+    from sim.calibration.records import write_records
     from sim.decisions.best import BestResult, best
     from sim.decisions.budget import NextBudget, next_budget
     from sim.decisions.drivers import drivers

@@ -1,7 +1,7 @@
 """README's examples run, and the figures it quotes are what the model gives.
 
 Every Python block and every `python -m sim` line runs in a temporary folder holding a copy of
-`scenarios/`: the snippets' relative paths resolve there and nothing is written into the checkout. The
+`scenarios/` and `examples/`: the snippets' relative paths resolve there and nothing is written into the checkout. The
 figures are parsed from README's text (a README edit that changes a figure must match the model) and
 checked to the precision README gives them (`25.6 M` = within 0.05 M, `281 k` = within 0.5 k).
 """
@@ -32,8 +32,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def copy_of_scenarios(folder: Path) -> Path:
-    """`folder` with a copy of the shipped scenarios, as the snippets' working directory."""
+    """`folder` with a copy of the shipped scenarios and the examples, as the snippets' working directory."""
     shutil.copytree(ROOT / "scenarios", folder / "scenarios")
+    shutil.copytree(ROOT / "examples", folder / "examples")
     return folder
 
 
