@@ -51,6 +51,8 @@ _SOURCES = {
     "FitResult": "sim.calibration.fit",
     "fit": "sim.calibration.fit",
     "fit_paths": "sim.calibration.fit",
+    "SbgFit": "sim.calibration.sbg",
+    "fit_sbg": "sim.calibration.sbg",
     "write_records": "sim.calibration.records",
     "SweepFrames": "sim.batch.sweeps",
     "sweep": "sim.batch.sweeps",
@@ -72,6 +74,7 @@ __all__ = [
     "ProgrammeValue",
     "Scenario",
     "ScenarioError",
+    "SbgFit",
     "SimulationResult",
     "SweepError",
     "SweepFrames",
@@ -84,6 +87,7 @@ __all__ = [
     "expected_band",
     "fit",
     "fit_paths",
+    "fit_sbg",
     "goal_seek",
     "levers",
     "load_scenario",
@@ -106,6 +110,7 @@ if TYPE_CHECKING:
     from sim.calibration.crm import CrmError
     from sim.calibration.fit import FitResult, fit, fit_paths
     from sim.calibration.records import write_records
+    from sim.calibration.sbg import SbgFit, fit_sbg
     from sim.decisions.best import BestResult, best
     from sim.decisions.budget import NextBudget, next_budget
     from sim.decisions.drivers import drivers

@@ -16,6 +16,12 @@ repeat margins by the month they apply in; the desk month by month. Churn is a p
 the end of calendar month m uses month m's churn for every customer), so with a planned churn or repeat
 margins the customers' figures are cohort × calendar sums: each purchase month m0 has its own survival
 path, an O(H²) matrix. Without a plan this is the same model as before, computed the same way.
+
+Customers who differ (`[retention] model = "sbg"`, docs/model.md): every customer's churn is its own θ ×
+c(m) / E[θ]. The new customers' figures come from the lifetime tables, which mix over θ exactly; the
+existing customers' and a planned cohort's churn survival are the same mixture (`ChurnMixture.survival`,
+`ChurnMixture.paths`: E_θ of the product of the checks' pass probabilities), and a planned cohort's
+remainder after the horizon mixes over the θ of its own survivors (`horizon_remaining`).
 """
 
 from __future__ import annotations
@@ -31,7 +37,13 @@ import pandas as pd
 
 from sim.accounting import frames
 from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthly, kpis
-from sim.accounting.lifetimes import LifetimeTables, lifetime_tables, problem_leave_factor
+from sim.accounting.lifetimes import (
+    ChurnMixture,
+    LifetimeTables,
+    horizon_remaining,
+    lifetime_tables,
+    problem_leave_factor,
+)
 from sim.analytic.queueing import DeskPerformance, desk_performance
 from sim.model import plan
 from sim.model.calendar import MONTH_DAYS, YEAR_DAYS, monthly_discount
@@ -180,7 +192,7 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
 
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
     """Expected visits, margin, revenue, problems, active and presence of the customers at month 0, per
-    calendar month (age month k = month k)."""
+    calendar month (age month k = month k). Customers who differ: `_existing_planned`."""
     N = scenario.existing_customers.count
     keys = ("visits", "margin", "revenue", "problems", "active", "presence")
     if N == 0:
@@ -403,9 +415,14 @@ def _constant_month_values(sc: Scenario) -> MonthValues:
 # --- customers ---------------------------------------------------------------------------------------
 
 
-def _existing_planned(scenario: Scenario, mv: MonthValues, H: int) -> dict[str, np.ndarray]:
+def _existing_planned(
+    scenario: Scenario, mv: MonthValues, H: int, mixture: ChurnMixture | None = None
+) -> dict[str, np.ndarray]:
     """`_existing_by_age` with churn, repeat margins and revenues by calendar month (age month k of the
-    customers at month 0 is calendar month k: the check at its end uses month k's churn)."""
+    customers at month 0 is calendar month k: the check at its end uses month k's churn). `mixture`:
+    customers who differ (each with its own θ, from the same Beta as new customers'), with or without a
+    plan: the survival to the end of month k is then the churn part E_θ[Π_{t<k} (1 − min(1, θ s(t)))]
+    (`ChurnMixture.survival`; θ is independent of the visits) × the problems' part."""
     N = scenario.existing_customers.count
     keys = ("visits", "margin", "revenue", "problems", "active", "presence")
     if N == 0:
@@ -416,13 +433,19 @@ def _existing_planned(scenario: Scenario, mv: MonthValues, H: int) -> dict[str, 
     p = pr.visit_problem_probability if pr else 0.0
     streams = scenario.repeat
     margins, revenues = mv.repeat_margin, mv.repeat_revenue  # (streams, H), by calendar month
+    mixed = None if mixture is None else mixture.survival(np.arange(H))[1:]  # checks at the ends of 1 … H
     with np.errstate(divide="ignore"):
         log_pass = np.log1p(-mv.churn)  # -inf where churn is 1
     combos = math.prod(1 + s.interval_months for s in streams) if streams else 1
     if keep >= 1.0 or combos > MAX_PHASE_COMBINATIONS:
         rate = sum(s.adoption / s.interval_months for s in streams)
-        log_step = log_pass + (rate * math.log(keep) if keep > 0 else -math.inf)
-        surv = np.exp(np.cumsum(log_step))
+        if mixed is None:
+            log_step = log_pass + (rate * math.log(keep) if keep > 0 else -math.inf)
+            surv = np.exp(np.cumsum(log_step))
+        else:
+            log_keep = rate * math.log(keep) if keep > 0 else -math.inf
+            with np.errstate(invalid="ignore"):
+                surv = mixed * (np.exp(log_keep * k) if math.isfinite(log_keep) else np.zeros(H))
         weights = np.array([s.adoption / s.interval_months for s in streams]).reshape(-1, 1)
         vis = np.full(H, rate) * surv
         mar = (weights * margins).sum(axis=0) * surv
@@ -458,10 +481,14 @@ def _existing_planned(scenario: Scenario, mv: MonthValues, H: int) -> dict[str, 
         prev = np.zeros_like(V)
         prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            steps = log_pass[None, :] + np.where(
-                prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0
-            )
-            S = np.exp(np.cumsum(steps, axis=1))
+            if mixed is None:
+                steps = log_pass[None, :] + np.where(
+                    prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0
+                )
+                S = np.exp(np.cumsum(steps, axis=1))
+            else:
+                steps = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
+                S = mixed[None, :] * np.exp(np.cumsum(steps, axis=1))
         surv = W @ S
         vis = W @ (V * S)
         mar = W @ (np.array(m_rows) * S)
@@ -566,7 +593,11 @@ class _CohortMatrix:
         by_stream = due * ((prob[:, None] * use).T @ self.survive_problems)  # (streams, H): visits by age
         lag, after = _lags(H)
         self.lag = lag
-        self.churn_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)  # C(m0, m)
+        self.mixture = tables.calendar.mixture
+        if self.mixture is None:
+            self.churn_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)  # C(m0, m)
+        else:  # customers differ: E_θ of the product of the checks' pass probabilities
+            self.churn_path = self.mixture.paths()
 
         def by_calendar(x: np.ndarray) -> np.ndarray:
             return self.churn_path * np.append(x, 0.0)[lag]
@@ -615,12 +646,13 @@ class _CohortMatrix:
         final = tables.final
         ages = H - 1 - np.arange(H)  # age at the horizon's end of each cohort
         there = self.churn_path[:, H - 1][:, None] * self.survive_problems[:, ages].T  # (m0, patterns)
+        rests = horizon_remaining(tables) if self.mixture is not None else (None, None)
         out = []
-        for within, remaining, block in (
-            (net, final.remaining_ltv, final.tail_block),
-            (gross, final.remaining_ltv_gross, final.tail_block_gross),
+        for within, remaining, block, mixed in (
+            (net, final.remaining_ltv, final.tail_block, rests[0]),
+            (gross, final.remaining_ltv_gross, final.tail_block_gross, rests[1]),
         ):
-            rest = remaining[:, ages].T  # (m0, patterns)
+            rest = remaining[:, ages].T if mixed is None else mixed  # (m0, patterns)
             weight = there * self.prob[None, :]
             infinite = ~np.isfinite(rest) & (weight > 0)
             with np.errstate(invalid="ignore"):
@@ -836,12 +868,13 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
     T = H * MONTH_DAYS
     tables = tables if tables is not None else lifetime_tables(sc)
     mv = month_values(sc)
+    mixture = tables.calendar.mixture  # customers who differ (None: constant churn)
     if sc.planned:
         cohorts: Cohorts = _CohortMatrix(sc, mv, tables, H)
-        existing = _existing_planned(sc, mv, H)
+        existing = _existing_planned(sc, mv, H, mixture)
     else:
         cohorts = _AgeCohorts(sc, tables, H)
-        existing = _existing_by_age(sc, H)
+        existing = _existing_by_age(sc, H) if mixture is None else _existing_planned(sc, mv, H, mixture)
     paid = mv.leads.sum(axis=0)
     paid_by_channel = mv.paid_conversion * mv.leads  # buyers among the paid leads if all are reached
     paid_conversions = paid_by_channel.sum(axis=0)

@@ -5,6 +5,11 @@ With a plan (docs/model.md, "Plans over time") every age month of a customer is 
 month's values: the churn at the check at the end of calendar month m is c(m) (a period effect), a repeat
 visit's margin and revenue are those of the visit's month. Problems are not plannable. Past the horizon
 the last month's values hold (the expected remainder of each customer's LTV).
+
+When customers differ (`[retention] model = "sbg"`, docs/model.md "Customers differ") each customer, new or
+existing, draws its own θ ~ Beta(alpha, beta) once, and its check at the end of calendar month m fails with
+probability min(1, θ c(m) / E[θ]); its expected remainder after the horizon is its own θ's
+(`sim.accounting.lifetimes.remaining_given_theta`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.accounting.lifetimes import LifetimeTables, cohort_ages
+from sim.accounting.lifetimes import ChurnMixture, LifetimeTables, cohort_ages, remaining_given_theta
 from sim.model.calendar import MONTH_DAYS
 from sim.model.scenario import Scenario
 
@@ -58,12 +63,15 @@ def draw_batch(
     churn check is geometric when the churn is the same at every check within the horizon (always without
     a plan: the draws of a scenario without a plan are those the engine always made); with a churn that
     changes over the cohort's months it is drawn exactly by inverse CDF, one uniform u ∈ (0, 1] per
-    customer: the first age month k whose survival Π_{i≤k} (1 − c(month0 + i)) is below u.
+    customer: the first age month k whose survival Π_{i≤k} (1 − c(month0 + i)) is below u. When customers
+    differ (sbg) `rng_life` first draws each customer's θ (n Beta variates), then one uniform u per customer:
+    the same inverse CDF with the customer's own churn min(1, θ c(m) / E[θ]).
 
     Per-customer LTV: the realised discounted margin, minus the realised cost to serve (the programme's
     contacts for each month active at its end, the cost of each problem at a visit that happened), within
     the horizon, plus — for a customer still there at its end — the expected remainder of the last
-    month's tables (`tables.final.remaining_ltv` at the age reached). Its mean is `cohort_ltv`'s value.
+    month's tables (`tables.final.remaining_ltv` at the age reached; when customers differ, the remainder
+    given the customer's own θ). Its mean is `cohort_ltv`'s value.
     """
     H = ledger["margin_repeat"].shape[0]
     A = H - 1 - month0  # last age month inside the horizon
@@ -107,8 +115,12 @@ def draw_batch(
         problem_fail = np.full(n, _NEVER)
 
     # Churn checks at the ends of age months 1, 2, …: the age month of the first failing one.
-    checks = values.churn[month0 + 1 :] if planned else None  # churn at the checks of ages 1 … A
-    churn_fail = _churn_fail(scenario, checks, values.churn[-1], n, A, rng_life)
+    theta = None
+    if values.mixture is None:
+        checks = values.churn[month0 + 1 :] if planned else None  # churn at the checks of ages 1 … A
+        churn_fail = _churn_fail(scenario, checks, values.churn[-1], n, A, rng_life)
+    else:
+        theta, churn_fail = _sbg_churn_fail(values.mixture, month0, n, A, rng_life)
     first_fail = np.minimum(churn_fail, problem_fail)  # age month whose check fails
     passed = np.minimum(first_fail - 1, A)  # checks passed within the horizon (A = alive at its end)
     alive = np.arange(A + 1)[None, :] <= passed[:, None]  # there at the end of age month k
@@ -143,13 +155,43 @@ def draw_batch(
     final = tables.final
     there = passed >= A  # still there at the horizon's end: the expected remainder follows
     own = ((margin * alive) * disc).sum(axis=1)
-    ltv_gross = own + np.where(there, final.remaining_ltv_gross[row, A], 0.0)
+    if theta is None:
+        rest_net, rest_gross = final.remaining_ltv[row, A], final.remaining_ltv_gross[row, A]
+    else:  # each customer still there at the horizon's end: the remainder given its own θ
+        rest_net, rest_gross = np.zeros(n), np.zeros(n)
+        rest_net[there], rest_gross[there] = remaining_given_theta(tables, row[there], A, theta[there])
+    ltv_gross = own + np.where(there, rest_gross, 0.0)
     cost = values.contact_cost[month][None, :] * alive
     if problems is not None:
         cost = cost + pr.cost_per_problem * (problems * happened)
     own_net = own - (cost * disc).sum(axis=1)
-    ltv = own_net + np.where(there, final.remaining_ltv[row, A], 0.0)
+    ltv = own_net + np.where(there, rest_net, 0.0)
     return CustomerBatch(stay_until=stay_until, ltv=ltv, ltv_gross=ltv_gross)
+
+
+def _sbg_churn_fail(
+    mix: ChurnMixture, month0: int, n: int, A: int, rng_life: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(θ of each customer, age month of its first failing churn check) when customers differ: θ ~
+    Beta(alpha, beta) (n draws from `rng_life`), then one uniform u ∈ (0, 1] per customer (`rng_life`), and
+    the checks passed are the ages k ≤ A whose survival Π_{i≤k} (1 − min(1, θ s(month0 + i))) is at least
+    u (exact inverse CDF; `_NEVER`: none fails within the horizon)."""
+    theta = rng_life.beta(mix.alpha, mix.beta, n)
+    u = 1.0 - rng_life.random(n)
+    if A == 0:
+        return theta, np.full(n, _NEVER)
+    scale = mix.scale[month0 + 1 : month0 + 1 + A]  # the checks at the ends of ages 1 … A
+    log_u = np.log(u)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if np.all(scale == scale[0]):
+            # one churn per customer: S(k) = (1 − c)^k >= u for k up to log u / log(1 − c)
+            log_stay = np.log1p(-np.minimum(1.0, theta * scale[0]))
+            ratio = np.where(log_stay < 0, log_u / log_stay, np.inf)
+            passed = np.floor(np.minimum(ratio, A)).astype(np.int64)
+        else:
+            log_stay = np.log1p(-np.minimum(1.0, np.multiply.outer(theta, scale)))  # (n, A)
+            passed = (np.cumsum(log_stay, axis=1) >= log_u[:, None]).sum(axis=1)
+    return theta, np.where(passed < A, passed + 1, _NEVER)
 
 
 def _churn_fail(

@@ -364,6 +364,10 @@ def test_cli_line_runs(line: str, tmp_path: Path) -> None:
     elif "--out" in line and " report " in line:
         pdf = cwd / args[args.index("--out") + 1]
         assert pdf.read_bytes().startswith(b"%PDF"), f"`{line}` wrote no PDF"
+    elif "--out" in line and " fit " in line:
+        fitted = sim.load_scenario(cwd / args[args.index("--out") + 1])
+        assert fitted.start is not None, f"`{line}` wrote no fitted scenario"
+        assert (cwd / args[args.index("--report") + 1]).stat().st_size > 0, f"`{line}` wrote no report"
     elif "--out" in line:
         for name in ("monthly.parquet", "kpis.parquet", "run.json"):
             assert (cwd / "results" / name).is_file(), f"`{line}` did not write {name}"
