@@ -1,9 +1,9 @@
 """README's examples run, and the figures it quotes are what the model gives.
 
 Every Python block and every `python -m sim` line runs in a temporary folder holding a copy of
-`scenarios/` and `examples/`: the snippets' relative paths resolve there and nothing is written into the checkout. The
-figures are parsed from README's text (a README edit that changes a figure must match the model) and
-checked to the precision README gives them (`25.6 M` = within 0.05 M, `281 k` = within 0.5 k).
+`scenarios/` and `examples/`: the snippets' relative paths resolve there and nothing is written into the
+checkout. The figures are parsed from README's text (a README edit that changes a figure must match the
+model) and checked to the precision README gives them (`25.6 M` = within 0.05 M, `281 k` = within 0.5 k).
 """
 
 from __future__ import annotations
