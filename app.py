@@ -9,6 +9,8 @@ band in `sim.app.band` (background processes). The results are drawn before the 
 (their values are read from the session state first), so the verdict and the curve appear as soon as
 possible. While an upload is missing or bad the page keeps the last good scenario (the error above it), and
 the widgets keep their values for the session, so a detour never resets the levers or the band. The
+levers may be given as ranges (the "Not sure?" tab: the band, the chance to break even and what to find out
+first carry them), and customers may differ (α, β, with their survival chart in the sidebar). The
 server's settings (no Deploy button, no file watcher) are in `.streamlit/config.toml`.
 """
 
@@ -36,6 +38,7 @@ from sim.report import texts
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.analytic.uncertain import ExpectedBand
     from sim.app.answers import Answers
     from sim.app.band import Band, BandKey, BandRunner, Status
     from sim.app.views import Tile
@@ -59,11 +62,14 @@ GLOSSARY_TILES = ("break_even_month", "max_cash_need", "cac", "ltv", "payback_mo
 PAGE_CSS = """<style>
 .st-key-pg_tiles [data-testid="stMetricLabel"] .stMarkdownEllipsis,
 .st-key-pg_tiles [data-testid="stMetricLabel"] p { white-space: normal; overflow: visible; }
+.st-key-pg_chance_tile p { margin-bottom: 0; font-size: 0.875rem; }
+.st-key-pg_chance_tile p.pg-chance-value { font-size: 2.25rem; line-height: 1.2; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
   .st-key-pg_head h1 { font-size: 1.5rem; padding-bottom: 0.25rem; }
   .st-key-pg_verdict h3 { font-size: 1.15rem; }
   .st-key-pg_tiles [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  .st-key-pg_chance_tile p.pg-chance-value { font-size: 1.6rem; }
   .st-key-pg_downloads button .stMarkdownEllipsis,
   .st-key-pg_downloads button p { white-space: normal; overflow: visible; }
   .st-key-pg_tiles [data-testid="stHorizontalBlock"],
@@ -118,6 +124,19 @@ def band_of(toml: str, replications: int, seed: int) -> Band:
 def sensitivity_of(toml: str, metric: str) -> pd.DataFrame:
     """The sensitivity table."""
     return sim.sensitivity(sim.loads_scenario(toml, "app"), metric=metric)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def expected_band_of(toml: str, draws: int, seed: int) -> ExpectedBand:
+    """The expected-value model over draws of the scenario's ranges (the chance to break even before the
+    Monte Carlo band is ready)."""
+    return sim.expected_band(sim.loads_scenario(toml, "app"), draws=draws, seed=seed)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def drivers_of(toml: str, metric: str) -> pd.DataFrame:
+    """What to find out first: the Sobol indices of the metric over the scenario's ranges."""
+    return sim.drivers(sim.loads_scenario(toml, "app"), metric=metric)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -181,7 +200,10 @@ def lever_state(base: S.Base, P: S.Presets, link: S.View | None) -> S.Checked[S.
         if key not in ss:
             ss[key] = S.initial_switch(base.scenario, part, link, donors)
     switches = {part: bool(ss[S.switch_key(base.id, part)]) for part in S.SWITCHES}
-    switched = S.apply_switches(base.scenario, switches, donors)
+    model = S.retention_key(base.id)
+    if model not in ss:
+        ss[model] = S.initial_retention(base.scenario, link)
+    switched = S.apply_retention(S.apply_switches(base.scenario, switches, donors), ss[model])
     specs = S.fields(switched)
     defaults = S.widget_values(switched, specs)
     initial = S.initial_values(specs, defaults, link)
@@ -206,25 +228,41 @@ def pin_state(base: S.Base, P: S.Presets, link: S.View | None) -> list[str]:
 
 
 def plan_state(base: S.Base, link: S.View | None, levers: S.Levers) -> None:
-    """The base's plan over time in the session, from the link's on the base's first run (its tables'
-    rows from the link's plan; checked when the what-if is built, like any plan typed)."""
+    """The base's plan over time and its ranges in the session, from the link's on the base's first run
+    (the tables' rows from the link's; checked when the what-if is built, like any typed)."""
     ss = st.session_state
     if S.plan_key(base.id) not in ss:
         lv = S.plan_levers(levers.specs, "en", base.scenario.currency)
         ss[S.plan_key(base.id)] = S.initial_plan(levers.switched, link, lv)
+    if S.ranges_key(base.id) not in ss:
+        lv = S.range_levers(levers.specs, levers.values, "en", base.scenario.currency)
+        ss[S.ranges_key(base.id)] = S.initial_ranges(link, lv)
 
 
-def planned_whatif(base: S.Base, levers: S.Levers, lang: str) -> tuple[S.WhatIf, S.Planned]:
-    """The what-if the widgets and the plan's tables set (the plan's edits merged in first; while the plan
-    typed is not valid, the last valid one, with the error); ScenarioError if the levers are not valid."""
+def planned_whatif(base: S.Base, levers: S.Levers, lang: str) -> tuple[S.WhatIf, S.Planned, S.Ranged]:
+    """The what-if the widgets, the plan's tables and the ranges table set (their edits merged in first;
+    while a plan or ranges typed are not valid, the last valid ones, with the error); ScenarioError if the
+    levers are not valid."""
     ss = st.session_state
     S.take_plan_edits(ss, base.id)
+    S.take_range_edits(ss, base.id)
     built = S.build_whatif(levers.switched, levers.specs, levers.values)
     lv = S.plan_levers(levers.specs, lang, base.scenario.currency)
     planned, state = S.plan_whatif(built.scenario, S.session_plan(ss, base.id), lv, lang)
     ss[S.plan_key(base.id)] = state
+    rl = S.range_levers(levers.specs, levers.values, lang, base.scenario.currency)
+    ranged, kept = S.ranges_whatif(planned.scenario, S.session_ranges(ss, base.id), rl, lang)
+    ss[S.ranges_key(base.id)] = kept
     edits = plans.differing(planned.edits, levers.switched)
-    return S.WhatIf(planned.scenario, built.changes, edits), planned
+    model = levers.switched.retention.model
+    whatif = S.WhatIf(
+        ranged.scenario,
+        built.changes,
+        edits,
+        retention=model if model != base.scenario.retention.model else None,
+        ranges=plans.differing_ranges(ranged.ranges, levers.switched),
+    )
+    return whatif, planned, ranged
 
 
 def tab_labels(lang: str) -> list[str]:
@@ -299,11 +337,12 @@ def main() -> None:
     problems = (link.problems if link is not None else []) + levers.problems + pin_state(base, P, view)
     if problems:
         st.warning(texts.t(lang, "link_problem", problems="; ".join(problems)))
+    shown_whatif: list[sim.Scenario] = []  # the what-if drawn, for the levers' ranges and the churn chart
     try:
-        results(base, levers.value, lang)
+        results(base, levers.value, lang, shown_whatif)
     finally:
         with controls:
-            lever_widgets(levers.value, lang, base.scenario.currency, P)
+            lever_widgets(base, levers.value, lang, P, shown_whatif[0] if shown_whatif else None)
 
 
 def load_base(preset: str, linked_source: str | None, lang: str) -> S.Shown:
@@ -328,9 +367,10 @@ def load_base(preset: str, linked_source: str | None, lang: str) -> S.Shown:
     return S.shown_base(None, None, ss)
 
 
-def results(base: S.Base, levers: S.Levers, lang: str) -> None:
-    """The verdict, the cash curve with its band (first, so a phone shows them on its first screen), the
-    guided start, the tiles, the glossary, downloads and the tabs; the link kept in step."""
+def results(base: S.Base, levers: S.Levers, lang: str, shown: list[sim.Scenario]) -> None:
+    """The verdict, the cash curve with its band and the chance to break even (first, so a phone shows them
+    on its first screen), the guided start, the tiles, the glossary, downloads and the tabs; the link kept
+    in step. The what-if drawn is appended to `shown`."""
     from sim.app import views
     from sim.app.band import BandKey, JobState
     from sim.report import charts, frames
@@ -339,7 +379,7 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
     labels = tab_labels(lang)
     try:
-        built, planned = planned_whatif(base, levers, lang)
+        built, planned, ranged = planned_whatif(base, levers, lang)
     except sim.ScenarioError as exc:
         st.error(t("invalid", error=exc))
         sync_link(S.link_view(ss, base, levers.switches))
@@ -347,6 +387,7 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     view = S.link_view(ss, base, levers.switches, built)
     sync_link(view)
     sc = built.scenario
+    shown.append(sc)
     try:
         whatif = sim.expected(sc)
         loaded = expected_of(base.scenario.to_toml())
@@ -357,6 +398,8 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     st.markdown(views.scenario_line(sc, lang))
     if planned.error:  # the last valid plan is shown, with why the one typed is not
         st.error(t("pl_invalid", error=planned.error))
+    if ranged.error:  # the same for the ranges
+        st.error(t("un_invalid", error=ranged.error))
     line = views.plan_line(sc, lang)
     if line:
         st.caption(line)
@@ -382,6 +425,7 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
         band_progress(key, ss["owner"], lang)
     else:
         st.caption(t("band_off"))
+    chance_tile(sc, band, view.seed, lang)
 
     against = S.session_pins(ss, base.id).base_name(lang)
     columns, base_index = views.comparison_columns(loaded, pinned, against, lang)
@@ -389,7 +433,12 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     if pinned:
         comparison(base.id, columns, base_index, lang)
     guided_start(lang)
-    tiles(views.tiles(whatif.kpi, loaded.kpi, currency, lang, horizon=sc.horizon_months))
+    differ = sc.retention.model == "sbg"
+    tiles(
+        views.tiles(
+            whatif.kpi, loaded.kpi, currency, lang, horizon=sc.horizon_months, customers_differ=differ
+        )
+    )
     st.caption(" ".join(filter(None, [t("vs_preset"), views.ltv_note(whatif.kpi, currency, lang)])))
     glossary(lang)
     downloads(base, sc, whatif, loaded, frame, band, lang, views.report_pins(columns, base_index))
@@ -397,7 +446,7 @@ def results(base: S.Base, levers: S.Levers, lang: str) -> None:
     for tab_id, tab in zip(S.TABS, st.tabs(labels, key="tab", on_change="rerun"), strict=True):
         with tab:
             if tab.open:
-                show_tab(tab_id, sc, whatif, levers, lang, base.id, planned)
+                show_tab(tab_id, sc, whatif, levers, lang, base.id, planned, ranged)
 
 
 # --- what-ifs pinned side by side --------------------------------------------------------------------
@@ -512,7 +561,7 @@ def pin_add(base: S.Base, lang: str) -> None:
     ss = st.session_state
     try:
         levers = lever_state(base, presets(), None).value
-        whatif, _ = planned_whatif(base, levers, lang)
+        whatif, _, _ = planned_whatif(base, levers, lang)
     except sim.ScenarioError as exc:
         ss[PIN_MESSAGE] = texts.t(lang, "invalid", error=exc)
         return
@@ -632,9 +681,14 @@ def band_progress(key: BandKey, owner: str, lang: str) -> None:
     poll()
 
 
-def lever_widgets(levers: S.Levers, lang: str, currency: str, P: S.Presets) -> None:
-    """Switches, the lever groups and the Monte Carlo settings (their values were read before)."""
+def lever_widgets(
+    base: S.Base, levers: S.Levers, lang: str, P: S.Presets, whatif: sim.Scenario | None
+) -> None:
+    """Switches, the lever groups (with customers alike or different, their survival chart and each
+    lever's range when not sure of it), the way to the ranges and the Monte Carlo settings (their values
+    were read before); `whatif` is the scenario drawn (None if it could not be built)."""
     t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    currency = base.scenario.currency
     donors = P.donors()
     st.subheader(t("switches"))
     for part in S.SWITCHES:
@@ -647,16 +701,105 @@ def lever_widgets(levers: S.Levers, lang: str, currency: str, P: S.Presets) -> N
             persist_state="session",
         )
     st.subheader(t("levers"))
+    ranges: dict[str, str] = {}  # each lever's range, when not sure of it
+    if whatif is not None and whatif.uncertainty:
+        rl = S.range_levers(levers.specs, levers.values, lang, currency)
+        ranges = {rng[0]: S.range_text(rng, rl.get(rng[0]), lang) for rng in plans.ranges_of(whatif)}
     for group in GROUPS:
         group_specs = [s for s in levers.specs if s.group == group]
         if not group_specs:
             continue
         with st.expander(t(f"g_{group}"), expanded=group in ("Attract", "Keep")):
             for spec in group_specs:
+                if spec.path == "retention.monthly_churn":
+                    retention_choice(base, levers, lang)
                 value = levers.values[spec.path]  # the label repeats it the page's way (`30 M`, `2,5`)
-                widget = S.widget(spec, levers.defaults[spec.path], lang, currency, value=value)
+                unsure = ranges.get(spec.path, "")
+                widget = S.widget(
+                    spec, levers.defaults[spec.path], lang, currency, value=value, uncertain=unsure
+                )
                 lever_widget(widget, S.lever_key(levers.base_id, spec.path))
+                if spec.path == S.SHAPE_PATHS[-1] and whatif is not None:
+                    retention_curve(whatif, lang)
+    st.button(t("un_button"), key="pg_unsure", on_click=open_tab, args=("uncertainty",))
     monte_carlo_settings(lang)
+
+
+def retention_choice(base: S.Base, levers: S.Levers, lang: str) -> None:
+    """Customers alike (churn the same for everyone) or different (each their own churn around the same
+    mean); picking `different` starts the shapes where the mean churn stays (a callback)."""
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    st.radio(
+        t("rt_model"),
+        S.RETENTION_MODELS,
+        format_func=lambda m: t(f"rt_{m}"),
+        key=S.retention_key(base.id),
+        horizontal=True,
+        help=t("rt_model_help"),
+        on_change=retention_changed,
+        args=(base, levers.specs),
+        persist_state="session",
+    )
+
+
+def retention_changed(base: S.Base, specs: list[S.FieldSpec]) -> None:
+    """Customers alike or different picked (a callback): the shapes' widgets start where the mean churn
+    stays (or at the scenario's own shapes)."""
+    ss = st.session_state
+    for key, value in S.retention_shapes(base, ss[S.retention_key(base.id)], ss, specs).items():
+        ss[key] = value
+
+
+def retention_curve(whatif: sim.Scenario, lang: str) -> None:
+    """A month's customers still there by months after the purchase, churn alike against customers who
+    differ, with a sentence that reads it."""
+    from sim.app import views
+    from sim.report import charts
+
+    frame = views.retention_frame(whatif, lang)
+    st.markdown(f"**{texts.t(lang, 'rt_chart_title')}**")
+    st.altair_chart(charts.retention_chart(frame, lang))
+    caption = views.retention_caption(frame, whatif, lang)
+    if caption:
+        st.caption(caption)
+
+
+def open_tab(tab_id: str) -> None:
+    """Open a tab (a callback: the tabs are drawn after it, on the page's language)."""
+    ss = st.session_state
+    ss["tab"] = S.tab_labels(ss.get("lang", S.DEFAULT_LANG))[S.TABS.index(tab_id)]
+
+
+# Draws of the ranges for the first estimate of the chance to break even (the expected model: about 0.1–0.4 s;
+# its standard error is at most 5 percentage points).
+FAST_DRAWS = 100
+
+
+def chance_tile(sc: sim.Scenario, band: Band | None, seed: int, lang: str) -> None:
+    """The chance to break even by the Answers tab's month: from the Monte Carlo band when it is drawn,
+    else, with ranges, a first estimate from the expected model over draws of them (nothing without
+    either)."""
+    from sim.app import views
+
+    ss = st.session_state
+    fast = None
+    if band is None and sc.uncertainty:
+        try:
+            fast = expected_band_of(sc.to_toml(), FAST_DRAWS, seed)
+        except MODEL_ERRORS as exc:
+            st.warning(texts.t(lang, "model_failed", error=exc))
+            return
+    tile = views.chance(sc, S.answer_settings(ss, sc.horizon_months).by_month, lang, band=band, fast=fast)
+    if tile is None:
+        return
+    # Drawn like a tile but not as one of the KPI tiles (`st.metric`): those are the what-if's expected
+    # figures, this one is the runs'.
+    with st.container(key="pg_chance"):
+        box, words = st.columns([1, 2], vertical_alignment="center")
+        with box.container(border=True, key="pg_chance_tile"):
+            st.markdown(tile.label, help=tile.help)
+            st.markdown(f'<p class="pg-chance-value">{tile.value}</p>', unsafe_allow_html=True)
+        words.caption(tile.caption)
 
 
 def monte_carlo_settings(lang: str) -> None:
@@ -754,6 +897,7 @@ def show_tab(
     lang: str,
     base_id: str,
     planned: S.Planned,
+    ranged: S.Ranged,
 ) -> None:
     """The open tab's content (only the open tab is computed)."""
     from sim.app import answers, views
@@ -790,6 +934,8 @@ def show_tab(
             chart = charts.sensitivity_chart(table, metric, cur, lang, names, sc.horizon_months)
             st.altair_chart(chart)
             st.caption(t("sens_caption"))
+        elif tab_id == "uncertainty":
+            uncertainty_tab(base_id, sc, levers, ranged, lang)
         elif tab_id == "desk":
             if sc.sales_desk is None:
                 st.info(t("desk_off"))
@@ -912,6 +1058,73 @@ def plan_columns(part: str, options: list[str], sc: sim.Scenario, lang: str) -> 
         for column, name in zip(plans.SEASON_COLUMNS, names, strict=True)
     }
     return {"lever": lever, **season}
+
+
+def uncertainty_tab(base_id: str, sc: sim.Scenario, levers: S.Levers, ranged: S.Ranged, lang: str) -> None:
+    """The values the user is not sure of: the ranges table (each edit redraws the page; a range the
+    scenario model refuses shows its error and the last valid ranges stay) and what to find out first."""
+    from sim.app import views
+    from sim.report import charts
+
+    ss = st.session_state
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    state = S.session_ranges(ss, base_id)
+    lv = S.range_levers(levers.specs, levers.values, lang, sc.currency)
+    rows = state.draft if state.draft is not None else plans.range_rows(plans.ranges_of(sc), lv)
+    st.caption(t("un_intro"))
+    if ranged.error:
+        st.error(t("un_invalid", error=ranged.error))
+    for note in ranged.notes:
+        st.warning(note)
+    title, reset = st.columns([2, 1], vertical_alignment="bottom")
+    title.markdown(f"**{t('un_table')}**")
+    reset.button(
+        t("un_reset"), key=f"un_reset|{base_id}", on_click=S.reset_ranges, args=(ss, base_id), width="stretch"
+    )
+    key = S.ranges_editor_key(base_id, state.revision, lang)
+    st.data_editor(
+        views.ranges_table(rows, lv),
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        placeholder=t("dash"),  # an empty "most likely" (not "None")
+        column_config={
+            "lever": st.column_config.SelectboxColumn(
+                t("pl_lever"), options=[lever.label for lever in lv.values()], required=True, width=160
+            ),  # widths in px that keep the lever and the lowest value on a phone's screen (about 360 px)
+            "low": st.column_config.NumberColumn(t("un_low"), required=True, width=76),
+            "mode": st.column_config.NumberColumn(t("un_mode"), width=76),
+            "high": st.column_config.NumberColumn(t("un_high"), required=True, width=76),
+        },
+    )
+    ss[S.ranges_shown_key(base_id)] = S.EditorShown(
+        key, rows, {lever.label: lever.path for lever in lv.values()}
+    )
+    st.caption(t("un_table_help"))
+    if not sc.uncertainty:
+        st.info(t("un_drivers_none"))
+        return
+    metric = st.selectbox(
+        t("sens_metric"),
+        S.SENSITIVITY_METRICS,
+        format_func=lambda m: t(f"m_{m}"),
+        key="metric",
+        persist_state="session",
+    )
+    name = texts.t(lang, f"m_{metric}")
+    try:
+        with st.spinner(t("un_drivers_wait")):
+            table = drivers_of(sc.to_toml(), metric)
+    except MODEL_ERRORS as exc:
+        st.warning(t("un_drivers_failed", error=exc))
+        return
+    if not (table["ST"].abs() > 0).any():
+        st.info(t("un_drivers_flat", metric=name))
+        return
+    names = S.lever_names(levers.specs, lang)
+    st.altair_chart(charts.drivers_chart(views.drivers_frame(table, names, lang), metric, lang))
+    st.caption(t("un_drivers_caption", metric=name))
 
 
 def channels_tab(sc: sim.Scenario, result: sim.ExpectedResult, lang: str) -> None:

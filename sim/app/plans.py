@@ -1,6 +1,8 @@
 """The plan over time as the page edits it, without Streamlit (and without numpy, so the page's frame
 loads first): the edits the page applies to the what-if (`PlanEdits`), the tables' rows as typed
-(`PlanDraft`), the levers a plan may name (`PlanLever`) and the editors' changes merged into the rows.
+(`PlanDraft`), the levers a plan may name (`PlanLever`) and the editors' changes merged into the rows; and
+the same for the ranges of values not known for sure (`Range`, the scenario's `[uncertainty]`, edited in
+a table of their own).
 
 A what-if's plan is four parts, each either as the scenario has it (None: untouched, so the scenario's
 own plan steps move with their lever's slider, `sim.model.plan.move_steps`) or set by the page:
@@ -353,3 +355,89 @@ def has_changes(delta: Any) -> bool:
     if not isinstance(delta, Mapping):
         return False
     return bool(delta.get("edited_rows") or delta.get("added_rows") or delta.get("deleted_rows"))
+
+
+# --- ranges of values not known for sure (`[uncertainty]`) ------------------------------------------------
+
+Range = tuple[str, float | int, float | int | None, float | int]
+"""(lever path, lowest, most likely or None, highest), in the model's units."""
+RANGE_COLUMNS: tuple[str, ...] = ("lever", "low", "mode", "high")
+"""The ranges table's columns (`lever` holds the lever's name on the page; rows hold its path)."""
+
+
+def ranges_of(scenario: Scenario) -> tuple[Range, ...]:
+    """A scenario's own ranges (`[uncertainty]`), in its order."""
+    return tuple((path, r.low, r.mode, r.high) for path, r in scenario.uncertainty)
+
+
+def ranges_table(ranges: Sequence[Range]) -> dict[str, dict[str, float | int]]:
+    """Ranges as `Scenario.override` takes `uncertainty` (a most likely value only where one is given)."""
+    return {
+        path: {"low": low, "high": high} | ({"mode": mode} if mode is not None else {})
+        for path, low, mode, high in ranges
+    }
+
+
+def _range_key(ranges: Sequence[Range]) -> dict[str, tuple[float, float | None, float]]:
+    return {p: (float(lo), None if m is None else float(m), float(hi)) for p, lo, m, hi in ranges}
+
+
+def same_ranges(a: Sequence[Range], b: Sequence[Range]) -> bool:
+    """Two sets of ranges give the same `[uncertainty]` (in any order)."""
+    return _range_key(a) == _range_key(b)
+
+
+def apply_ranges(scenario: Scenario, ranges: Sequence[Range] | None) -> Scenario:
+    """`scenario` with these ranges as its `[uncertainty]` (None: its own); ScenarioError (naming the
+    lever, the range and the rule) if a range is not valid."""
+    if ranges is None or same_ranges(ranges, ranges_of(scenario)):
+        return scenario
+    return scenario.override({"uncertainty": ranges_table(ranges)})
+
+
+def differing_ranges(ranges: Sequence[Range] | None, scenario: Scenario) -> tuple[Range, ...] | None:
+    """The ranges if they differ from the scenario's own (what a link keeps), else None."""
+    if ranges is None or same_ranges(ranges, ranges_of(scenario)):
+        return None
+    return tuple(ranges)
+
+
+def range_rows(ranges: Sequence[Range], levers: Mapping[str, PlanLever]) -> tuple[Row, ...]:
+    """The ranges table's rows for `ranges`: values in the levers' widget units (shares in %; a lever the
+    table does not offer keeps its model values)."""
+
+    def shown(path: str, value: float | int | None) -> float | None:
+        if value is None:
+            return None
+        lever = levers.get(path)
+        return float(lever.to_widget(value)) if lever is not None else float(value)
+
+    return tuple(
+        {"path": p, "low": shown(p, lo), "mode": shown(p, m), "high": shown(p, hi)} for p, lo, m, hi in ranges
+    )
+
+
+def read_ranges(
+    rows: Sequence[Row], levers: Mapping[str, PlanLever], lang: str
+) -> tuple[tuple[Range, ...], list[str]]:
+    """The ranges the rows typed give (model units) and a note for each row not used: not complete yet
+    (a lever, the lowest and the highest value are needed; the most likely is optional), or its lever not
+    in the scenario now (its part off); a lever given twice keeps its last row, with a note. Checking the
+    values is the scenario model's job."""
+    notes: list[str] = []
+    kept: dict[str, Range] = {}
+    for n, row in enumerate(rows, start=1):
+        path = row.get("path")
+        low, mode, high = _num(row.get("low")), _num(row.get("mode")), _num(row.get("high"))
+        if not path or low is None or high is None:
+            notes.append(texts.t(lang, "un_incomplete", n=n))
+            continue
+        lever = levers.get(path)
+        if lever is None:
+            notes.append(texts.t(lang, "un_absent", n=n, lever=path))
+            continue
+        if lever.path in kept:
+            notes.append(texts.t(lang, "un_twice", n=n, lever=lever.label))
+        model_mode = None if mode is None else lever.to_model(mode)
+        kept[lever.path] = (lever.path, lever.to_model(low), model_mode, lever.to_model(high))
+    return tuple(kept.values()), notes

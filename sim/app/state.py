@@ -1,10 +1,12 @@
 """The app's state without Streamlit: presets, switches, lever fields and their widgets, the link, and the
 session's settings.
 
-The page is a preset (or an uploaded file) + switches (optional parts on or off) + changed lever values
-(dotted path → value, as in `Scenario.override`) + the plan over time (first month, steps, trends,
-seasonality: `sim.app.plans`) + view settings + the what-ifs pinned for comparison (each a name with its own
-switches, lever changes and plan against the preset). All of it round-trips through the URL's query
+The page is a preset (or an uploaded file) + switches (optional parts on or off) + customers alike or
+different (the retention model; α and β are levers only when they differ) + changed lever values (dotted
+path → value, as in `Scenario.override`) + the plan over time (first month, steps, trends, seasonality:
+`sim.app.plans`) + the ranges of values not known for sure (`[uncertainty]`) + view settings + the what-ifs
+pinned for comparison (each a name with its own switches, retention model, lever changes, plan and ranges
+against the preset). All of it round-trips through the URL's query
 parameters (`encode_view` / `decode_view`), so a copied link reproduces the view. The functions on
 the session take Streamlit's session state as a plain mapping.
 """
@@ -17,13 +19,13 @@ import hashlib
 import math
 import re
 import zlib
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sim.app import plans
-from sim.app.plans import PlanDraft, PlanEdits, PlanLever
+from sim.app.plans import PlanDraft, PlanEdits, PlanLever, Range, Row
 from sim.model import paths
 from sim.model.levers import all_levers, model_bounds  # the same catalogue and bounds as the decisions
 from sim.model.numbers import parse_number, parse_whole
@@ -51,7 +53,17 @@ MAX_SOURCE_CHARS = 16_000
 DEFAULT_MAX_LOST = 0.05
 """Answers: the share of leads the desk may lose, unless the user sets another."""
 
-TABS: tuple[str, ...] = ("flow", "plan", "channels", "cohorts", "sensitivity", "desk", "programme", "answers")
+TABS: tuple[str, ...] = (
+    "flow",
+    "plan",
+    "channels",
+    "cohorts",
+    "sensitivity",
+    "uncertainty",
+    "desk",
+    "programme",
+    "answers",
+)
 SENSITIVITY_METRICS: tuple[str, ...] = (
     "break_even_month",
     "final_cumulative_cash",
@@ -75,6 +87,11 @@ class Checked(Generic[T]):
     problems: list[str] = field(default_factory=list)
 
 
+RETENTION_MODELS: tuple[str, ...] = ("constant", "sbg")
+"""How customers leave (`Retention.model`): all alike, or each with its own churn (customers differ)."""
+SHAPE_PATHS: tuple[str, ...] = ("retention.alpha", "retention.beta")
+"""The shapes of customers who differ (sBG): levers only with `model = "sbg"` (None otherwise)."""
+
 _SLIDER_FIELDS = {"hours_per_day", "interval_months"}
 _SMALL_RATES = {"monthly_churn", "visit_problem_probability", "leave_probability_per_day"}
 """Shares whose useful values are a few percent: a number box (steps of 0.1 %), not a 0–100 % slider."""
@@ -90,6 +107,7 @@ _UNIT_STEP = {
     "×": 0.1,
     "contacts/month": 0.1,
     "share": 0.1,
+    "shape": 0.1,
 }
 
 
@@ -191,16 +209,20 @@ def _step(unit: str, integer: bool, value: float | None, percent: bool) -> float
     if integer:
         return 1.0
     base = _UNIT_STEP.get(unit, 1.0)
-    if percent or value is None or value <= 0:
+    if percent or unit == "shape" or value is None or value <= 0:  # a shape goes below 1 too
         return base
     return max(base, 10.0 ** (math.floor(math.log10(value)) - 1))
 
 
 def fields(scenario: Scenario) -> list[FieldSpec]:
-    """The lever widgets for the parts present in `scenario`, in page order (the lever catalogue's)."""
+    """The lever widgets for the parts present in `scenario`, in page order (the lever catalogue's); the
+    shapes of customers who differ (α, β) only when they do (`retention.model = "sbg"`), never empty."""
     out: list[FieldSpec] = []
     for lever in all_levers(scenario):
         value = paths.get(scenario, lever.path)
+        shape = lever.path in SHAPE_PATHS
+        if shape and value is None:  # churn the same for everyone: no shapes
+            continue
         name = lever.key.split(".")[1]
         percent = lever.unit == "share"
         step = _step(lever.unit, lever.integer, value, percent)
@@ -218,7 +240,7 @@ def fields(scenario: Scenario) -> list[FieldSpec]:
                 low=lever.low,
                 high=lever.high,
                 low_open=lever.low_open,
-                optional=lever.optional,
+                optional=lever.optional and not shape,
                 percent=percent,
                 slider=(percent and lever.high <= 1.0 and name not in _SMALL_RATES) or name in _SLIDER_FIELDS,
                 step=step,
@@ -243,6 +265,8 @@ class Widget:
     """printf-style, as Streamlit takes it (`%d`, `%.1f`)."""
     placeholder: str | None
     """What an empty box says (an optional lever), else None."""
+    help: str | None = None
+    """The widget's tooltip (what a shape of customers who differ does), else None."""
 
 
 def widget(
@@ -251,6 +275,7 @@ def widget(
     lang: str,
     currency: str,
     value: float | int | None = None,
+    uncertain: str = "",
 ) -> Widget:
     """A lever's widget: a slider for shares and short ranges, else a number box; bounds from the model
     (a float widget's lower bound reaches down to `default`, the scenario's value, if it is below).
@@ -258,19 +283,25 @@ def widget(
     The browser's box writes a number only as `30000000` or `2.5` (Streamlit's formats must print a plain
     number: no thousands separator, no decimal comma). So the box shows no needless decimals (`2`, not
     `2.0`, unless the scenario's own value shows the step's decimals), and with the box's current `value`
-    the label repeats it the page's way where that reads differently: `…, ₽ a year: 30 M`, `…, %: 2,5`."""
+    the label repeats it the page's way where that reads differently: `…, ₽ a year: 30 M`, `…, %: 2,5`.
+    `uncertain` is the lever's range when the user is not sure of it (`range_text`), said after the label."""
     label = f"{lever_name(spec, lang)}, {texts.lever_unit(lang, spec.key, spec.unit, currency)}"
     readable = _readable(spec, value, lang)
     if readable:
         label = f"{label}: {readable}"
+    if uncertain:
+        label = f"{label} {texts.t(lang, 'un_on_label', range=uncertain)}"
     placeholder = texts.placeholder(lang, spec.key) if spec.optional else None
+    tip = texts.t(lang, "rt_help_shape") if spec.path in SHAPE_PATHS else None
     if spec.integer:
-        return Widget(spec.slider, label, int(spec.widget_low), int(spec.widget_high), 1, "%d", placeholder)
+        return Widget(
+            spec.slider, label, int(spec.widget_low), int(spec.widget_high), 1, "%d", placeholder, tip
+        )
     low = spec.widget_low if default is None else min(spec.widget_low, float(default))
     step_decimals = _decimals(spec.step, None)
     fixed = default is not None and _value_decimals(float(default)) >= step_decimals
     fmt = f"%.{spec.decimals}f" if fixed or step_decimals == 0 else PLAIN_FORMAT
-    return Widget(spec.slider, label, low, spec.widget_high, spec.step, fmt, placeholder)
+    return Widget(spec.slider, label, low, spec.widget_high, spec.step, fmt, placeholder, tip)
 
 
 def _readable(spec: FieldSpec, value: float | int | None, lang: str) -> str:
@@ -360,8 +391,9 @@ def has_part(scenario: Scenario, part: str) -> bool:
 
 def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Mapping[str, Donor]) -> Scenario:
     """The scenario with each part on (its own section, else the donor's) or off; a part switched off takes
-    its levers out of the scenario's own plan over time (steps, trends, seasonality)."""
+    its levers out of the scenario's own plan over time (steps, trends, seasonality) and its ranges."""
     changes: dict[str, Any] = {}
+    off: list[str] = []
     for part, on in switches.items():
         present = has_part(scenario, part)
         if on and not present:
@@ -370,7 +402,89 @@ def apply_switches(scenario: Scenario, switches: Mapping[str, bool], donors: Map
             changes[part] = donors[part].section
         elif not on and present:
             changes[part] = [] if part == "repeat" else None  # override drops its plan entries too
+            off.append(part)
+    ranges = _ranges_without(scenario, lambda path: path.split(".")[0] in off)
+    if ranges is not None:
+        changes["uncertainty"] = ranges
     return scenario.override(changes) if changes else scenario
+
+
+def _ranges_without(scenario: Scenario, drop: Any) -> dict[str, Any] | None:
+    """The scenario's `[uncertainty]` without the ranges whose path `drop(path)` is true (as
+    `Scenario.override` takes it), or None when none is dropped."""
+    kept = {p: r.model_dump(exclude_none=True) for p, r in scenario.uncertainty if not drop(p)}
+    return kept if len(kept) < len(scenario.uncertainty) else None
+
+
+# --- customers alike or different (the retention model) ------------------------------------------------
+
+
+START_ALPHA = 2.0
+"""The first shape α when customers start to differ: at α ≤ 1 some customers practically never leave, a
+customer's expected life has no end and an undiscounted LTV neither; at 2 customers clearly differ."""
+
+
+def mean_keeping_shapes(churn: float, alpha: float = START_ALPHA) -> tuple[float, float]:
+    """Shapes of customers who differ whose mean churn is `churn` (a share a month): α as given,
+    β = α (1 − c)/c, so E[θ] = α/(α + β) = c; β rounded to two decimals and kept within the scenario
+    model's bounds."""
+    from sim.model.scenario import Retention
+
+    low, high = model_bounds(Retention, "beta")[:2]
+    c = float(churn)
+    beta = alpha * (1.0 - c) / c if c > 0 else high
+    return alpha, min(max(round(beta, 2), 0.01, low), high)
+
+
+def apply_retention(scenario: Scenario, model: str) -> Scenario:
+    """The scenario with customers alike (`constant`: its churn for everyone) or different (`sbg`: the
+    shapes that keep its mean churn, `mean_keeping_shapes`); as it is if it has that model already. Alike
+    customers have no shapes, so ranges on them are dropped."""
+    if model not in RETENTION_MODELS:
+        raise ScenarioError(f"retention = {model!r}: must be one of {', '.join(RETENTION_MODELS)}")
+    if scenario.retention.model == model:
+        return scenario
+    if model == "sbg":
+        alpha, beta = mean_keeping_shapes(scenario.retention.monthly_churn)
+        changes: dict[str, Any] = {"retention.model": "sbg", "retention.alpha": alpha, "retention.beta": beta}
+    else:
+        changes = {"retention.model": "constant", "retention.alpha": None, "retention.beta": None}
+        ranges = _ranges_without(scenario, lambda path: path in SHAPE_PATHS)
+        if ranges is not None:
+            changes["uncertainty"] = ranges
+    return scenario.override(changes)
+
+
+def retention_key(base_id: str) -> str:
+    """The session key of the base's retention model (`constant` or `sbg`)."""
+    return f"ret|{base_id}"
+
+
+def initial_retention(base: Scenario, link: View | None) -> str:
+    """The retention model on a base's first run: the link's, else the base's own."""
+    if link is not None and link.retention in RETENTION_MODELS:
+        return link.retention
+    return base.retention.model
+
+
+def retention_shapes(
+    base: Base, model: str, session: Mapping[str, Any], specs: Sequence[FieldSpec]
+) -> dict[str, float]:
+    """The shapes' widget values when the user picks `model` (lever key → value): for customers who
+    differ, the base's own shapes if it has them, else those that keep the mean churn now set
+    (`mean_keeping_shapes` of the churn widget's value); nothing for customers alike."""
+    if model != "sbg":
+        return {}
+    if base.scenario.retention.model == "sbg":
+        alpha, beta = base.scenario.retention.alpha, base.scenario.retention.beta
+    else:
+        churn = base.scenario.retention.monthly_churn
+        spec = next((s for s in specs if s.path == "retention.monthly_churn"), None)
+        shown = session.get(lever_key(base.id, "retention.monthly_churn"))
+        if spec is not None and isinstance(shown, int | float) and spec.check(spec.to_model(shown)) is None:
+            churn = float(spec.to_model(shown))
+        alpha, beta = mean_keeping_shapes(churn)
+    return {lever_key(base.id, "retention.alpha"): alpha, lever_key(base.id, "retention.beta"): beta}
 
 
 def switch_changes(base: Scenario, switches: Mapping[str, bool]) -> dict[str, bool]:
@@ -428,6 +542,10 @@ class WhatIf:
     """The lever values that differ from the switched scenario: dotted path → model value."""
     plan: PlanEdits = field(default_factory=PlanEdits)
     """The parts of the plan over time that differ from the switched scenario's own (`plans.differing`)."""
+    retention: str | None = None
+    """The retention model when it differs from the base's (`constant` or `sbg`), else None."""
+    ranges: tuple[Range, ...] | None = None
+    """The ranges of values not known for sure when they differ from the base's own, else None."""
 
 
 def build_whatif(
@@ -568,10 +686,26 @@ class Pin:
     """Changed levers against the base with its parts switched: dotted path → model value."""
     plan: PlanEdits = field(default_factory=PlanEdits)
     """The parts of the plan over time set against the base's own."""
+    retention: str | None = None
+    """The retention model against the base's (None: the base's)."""
+    ranges: tuple[Range, ...] | None = None
+    """The ranges of values not known for sure against the base's own (None: the base's)."""
 
     def same_settings(self, other: Pin) -> bool:
         """Whether `other` pins the same settings (under any name)."""
-        return self.switches == other.switches and self.values == other.values and self.plan == other.plan
+        return (
+            self.switches == other.switches
+            and self.values == other.values
+            and self.plan == other.plan
+            and self.retention == other.retention
+            and _same_ranges(self.ranges, other.ranges)
+        )
+
+
+def _same_ranges(a: tuple[Range, ...] | None, b: tuple[Range, ...] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return plans.same_ranges(a, b)
 
 
 def pin_name(text: str) -> str:
@@ -591,6 +725,10 @@ def encode_pin(pin: Pin) -> str:
         if parts:
             items.append(f"{word}={','.join(parts)}")
     items += [f"{name}={text}" for name, text in encode_plan(pin.plan).items()]
+    if pin.retention is not None:
+        items.append(f"{RETENTION_PARAM}={pin.retention}")
+    if pin.ranges is not None:
+        items.append(f"{RANGES_PARAM}={encode_ranges(pin.ranges)}")
     return PIN_SEPARATOR.join(items)
 
 
@@ -603,12 +741,18 @@ def decode_pin(text: str) -> Pin:
     switches: dict[str, bool] = {}
     values: dict[str, float | int | None] = {}
     planned: dict[str, str] = {}
+    retention: str | None = None
+    ranges: tuple[Range, ...] | None = None
     for item in items:
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"{item!r} is not PATH=VALUE, on=PARTS or off=PARTS")
         if key in PLAN_PARAMS:
             planned[key] = value
+        elif key == RETENTION_PARAM:
+            retention = decode_retention(value)
+        elif key == RANGES_PARAM:
+            ranges = decode_ranges(value)
         elif key in ("on", "off"):
             for part in value.split(","):
                 if part not in SWITCHES:
@@ -624,7 +768,7 @@ def decode_pin(text: str) -> Pin:
     plan = PlanEdits()
     for key, text in planned.items():
         plan = replace(plan, **{PLAN_FIELDS[key]: decode_plan_part(key, text)})
-    return Pin(name, switches, values, plan)
+    return Pin(name, switches, values, plan, retention, ranges)
 
 
 def _pin_number(name: str) -> int | None:
@@ -661,6 +805,12 @@ class View:
     plan: PlanEdits = field(default_factory=PlanEdits)
     """The parts of the plan over time set against the scenario's own (`start`, `plan`, `trend`,
     `season` in the link)."""
+    retention: str | None = None
+    """The retention model against the scenario's (`retention=sbg`: customers differ; None: the
+    scenario's)."""
+    ranges: tuple[Range, ...] | None = None
+    """The ranges of values not known for sure against the scenario's own (`unc=…` in the link; () for
+    none, None: the scenario's)."""
 
 
 PLAN_FIELDS: dict[str, str] = {"start": "start", "plan": "steps", "trend": "trends", "season": "seasonality"}
@@ -668,6 +818,11 @@ PLAN_FIELDS: dict[str, str] = {"start": "start", "plan": "steps", "trend": "tren
 PLAN_PARAMS: tuple[str, ...] = tuple(PLAN_FIELDS)
 NONE_WORD = "none"
 """A plan part set to nothing in a link (`plan=none`: no steps, though the scenario has some)."""
+RETENTION_PARAM = "retention"
+"""The link's retention model (`retention=sbg`: customers differ; `retention=constant`: alike)."""
+RANGES_PARAM = "unc"
+"""The link's ranges: `unc=retention.monthly_churn=0.01:0.02:0.04;channels.0.cost_per_lead=2000:2500`
+(lowest:most likely:highest, or lowest:highest; model units; `unc=none`: no ranges)."""
 _RESERVED = {
     "preset",
     "src",
@@ -681,6 +836,8 @@ _RESERVED = {
     "lost",
     "metric",
     "pinbase",
+    RETENTION_PARAM,
+    RANGES_PARAM,
     *PLAN_PARAMS,
 }
 
@@ -723,6 +880,10 @@ def encode_view(view: View) -> dict[str, str]:
     if view.metric != SENSITIVITY_METRICS[0]:
         out["metric"] = view.metric
     out |= encode_plan(view.plan)
+    if view.retention is not None:
+        out[RETENTION_PARAM] = view.retention
+    if view.ranges is not None:
+        out[RANGES_PARAM] = encode_ranges(view.ranges)
     for i, pin in enumerate(view.pins[:MAX_PINS], start=1):
         out[f"pin{i}"] = encode_pin(pin)
     if 0 < view.pin_base <= min(len(view.pins), MAX_PINS):
@@ -809,6 +970,16 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
             except ValueError as exc:
                 problems.append(f"{name}={text[:60]}: {exc}")
     changes["plan"] = plan
+    for name, decode, attr in (
+        (RETENTION_PARAM, decode_retention, "retention"),
+        (RANGES_PARAM, decode_ranges, "ranges"),
+    ):
+        text = get(name)
+        if text is not None:
+            try:
+                changes[attr] = decode(text)
+            except ValueError as exc:
+                problems.append(f"{name}={text[:60]}: {exc}")
     values: dict[str, float | int | None] = {}
     for name in params:
         if name in _RESERVED or _pin_number(name) is not None:
@@ -995,6 +1166,8 @@ def link_view(
         view,
         values=whatif.changes,
         plan=whatif.plan,
+        retention=whatif.retention,
+        ranges=whatif.ranges,
         by_month=asked.by_month if asked.by_month != default_by_month(horizon) else None,
         max_lost=asked.max_lost if asked.max_lost != DEFAULT_MAX_LOST else None,
     )
@@ -1033,12 +1206,12 @@ def pin_scenario(base: Scenario, pin: Pin, donors: Mapping[str, Donor]) -> Scena
     """The scenario a pin keeps: `base` with the pin's parts switched and its lever values; ScenarioError
     (naming the lever, its value and the rule) if a part cannot be switched or a value is not valid."""
     switches = {p: pin.switches.get(p, has_part(base, p)) for p in SWITCHES}
-    switched = apply_switches(base, switches, donors)
+    switched = apply_retention(apply_switches(base, switches, donors), pin.retention or base.retention.model)
     checked = check_values(fields(switched), pin.values)
     if checked.problems:
         raise ScenarioError("; ".join(checked.problems))
     levered = switched.override(checked.value) if checked.value else switched
-    return plans.apply(levered, pin.plan)
+    return plans.apply_ranges(plans.apply(levered, pin.plan), pin.ranges)
 
 
 def initial_pins(base: Scenario, link: View | None, donors: Mapping[str, Donor]) -> Checked[Pinned]:
@@ -1133,8 +1306,10 @@ def choose_base(pinned: Pinned, name: str) -> Pinned:
 
 
 def pin_of(name: str, base: Base, switches: Mapping[str, bool], whatif: WhatIf) -> Pin:
-    """The current what-if as a pin named `name`: its switches, lever changes and plan against `base`."""
-    return Pin(name, switch_changes(base.scenario, switches), dict(whatif.changes), whatif.plan)
+    """The current what-if as a pin named `name`: its switches, lever changes, plan, retention model and
+    ranges against `base`."""
+    changes = switch_changes(base.scenario, switches)
+    return Pin(name, changes, dict(whatif.changes), whatif.plan, whatif.retention, whatif.ranges)
 
 
 # --- the guided start (the article's story in three steps) ---------------------------------------------
@@ -1163,9 +1338,13 @@ def guide_changes(session: Mapping[str, Any], step: str) -> tuple[dict[str, Any]
     planned = session_plan(session, GUIDE_PRESET)
     if planned.draft != PlanDraft() or planned.good != PlanEdits():
         sets[plan_key(GUIDE_PRESET)] = PlanState(revision=planned.revision + 1)
+    ranged = session_ranges(session, GUIDE_PRESET)
+    if ranged.draft is not None or ranged.good is not None:
+        sets[ranges_key(GUIDE_PRESET)] = RangeState(revision=ranged.revision + 1)
     prefix = lever_key(GUIDE_PRESET, "")
     drops = [key for key in session if isinstance(key, str) and key.startswith(prefix)]
-    return sets, drops + [k for k in (plan_shown_key(GUIDE_PRESET),) if k in session]
+    others = (plan_shown_key(GUIDE_PRESET), ranges_shown_key(GUIDE_PRESET), retention_key(GUIDE_PRESET))
+    return sets, drops + [k for k in others if k in session]
 
 
 def guide_step(session: Mapping[str, Any]) -> str | None:
@@ -1244,6 +1423,39 @@ def decode_plan_part(name: str, text: str) -> Any:
             out.append((path, multipliers))
         return tuple(out)
     raise ValueError(f"{name}: not a part of a plan")
+
+
+def decode_retention(text: str) -> str:
+    """A link's retention model (`constant` or `sbg`), or ValueError."""
+    if text not in RETENTION_MODELS:
+        raise ValueError(f"must be one of {', '.join(RETENTION_MODELS)}")
+    return text
+
+
+def encode_ranges(ranges: Sequence[Range]) -> str:
+    """Ranges as the link's `unc` parameter: `PATH=LOW:MODE:HIGH;PATH=LOW:HIGH` (model units), or `none`."""
+    items = []
+    for path, low, mode, high in ranges:
+        middle = [] if mode is None else [_num(mode)]
+        items.append(f"{path}=" + ":".join([_num(low), *middle, _num(high)]))
+    return ";".join(items) or NONE_WORD
+
+
+def decode_ranges(text: str) -> tuple[Range, ...]:
+    """The link's `unc` parameter → ranges, or ValueError saying what is wrong (the scenario model checks
+    the values themselves)."""
+    if text.strip().lower() == NONE_WORD:
+        return ()
+    out: list[Range] = []
+    for path, value in _pairs(text):
+        numbers = [_whole_or_float(parse_number(x)) for x in value.split(":")]
+        if len(numbers) == 2:
+            out.append((path, numbers[0], None, numbers[1]))
+        elif len(numbers) == 3:
+            out.append((path, numbers[0], numbers[1], numbers[2]))
+        else:
+            raise ValueError(f"{path}: {value!r} is not LOW:HIGH or LOW:MOST_LIKELY:HIGH")
+    return tuple(out)
 
 
 def _whole_or_float(x: float) -> float | int:
@@ -1392,3 +1604,131 @@ def plan_whatif(
         except ScenarioError:
             continue
     return Planned(scenario, kept, error, got.notes), replace(state, good=kept)
+
+
+# --- ranges of values not known for sure: the levers they may name, the session --------------------------
+
+
+def range_levers(
+    specs: list[FieldSpec], values: Mapping[str, Any], lang: str, currency: str
+) -> dict[str, PlanLever]:
+    """The levers a range may be given for (every lever with a value now, `values` by path in widget
+    units), by path, each named with its unit in `lang`, in page order."""
+    chosen = [s for s in specs if values.get(s.path) is not None]
+    labels = plans.unique_labels(
+        [
+            (s.path, f"{lever_name(s, lang)}, {texts.lever_unit(lang, s.key, s.unit, currency)}")
+            for s in chosen
+        ]
+    )
+    return {s.path: PlanLever(s.path, labels[s.path], s.percent, s.integer, "all") for s in chosen}
+
+
+def range_text(rng: Range, lever: PlanLever | None, lang: str) -> str:
+    """A range as the page says it (`1–4`, `1–2–4` with the most likely in the middle), in the lever's
+    widget units (shares in %)."""
+    _, low, mode, high = rng
+
+    def shown(x: float | int) -> str:
+        v = float(lever.to_widget(x)) if lever is not None else float(x)
+        return texts.number(v, lang, _value_decimals(v) if not float(v).is_integer() else 0)
+
+    middle = [] if mode is None else [shown(mode)]
+    return texts.EN_DASH.join([shown(low), *middle, shown(high)])
+
+
+@dataclass(frozen=True)
+class RangeState:
+    """A base's ranges in the session: the table as typed (None: the scenario's own), the last ranges that
+    were valid (None: the scenario's own), and a revision that keys the table's editor."""
+
+    draft: tuple[Row, ...] | None = None
+    good: tuple[Range, ...] | None = None
+    revision: int = 0
+
+
+def ranges_key(base_id: str) -> str:
+    """The session key of the base's ranges (a `RangeState`)."""
+    return f"unc|{base_id}"
+
+
+def ranges_shown_key(base_id: str) -> str:
+    """The session key of the base's ranges editor as last drawn (an `EditorShown`)."""
+    return f"unc_shown|{base_id}"
+
+
+def ranges_editor_key(base_id: str, revision: int, lang: str) -> str:
+    """The widget key of the ranges table."""
+    return f"un_table|{base_id}|{revision}|{lang}"
+
+
+def session_ranges(session: Mapping[str, Any], base_id: str) -> RangeState:
+    """The base's ranges in the session (the scenario's own if it has none yet)."""
+    state = session.get(ranges_key(base_id))
+    return state if isinstance(state, RangeState) else RangeState()
+
+
+def initial_ranges(link: View | None, levers: Mapping[str, PlanLever]) -> RangeState:
+    """A base's first ranges: the link's (the table's rows from them), else the scenario's own."""
+    if link is None or link.ranges is None:
+        return RangeState()
+    return RangeState(plans.range_rows(link.ranges, levers), link.ranges)
+
+
+def take_range_edits(session: MutableMapping[str, Any], base_id: str) -> bool:
+    """Merge the changes made in the base's ranges table since it was drawn into its draft (a new revision,
+    so the table starts again from it); True if anything changed."""
+    shown = session.get(ranges_shown_key(base_id))
+    if not isinstance(shown, EditorShown):
+        return False
+    value = session.get(shown.key)
+    if not plans.has_changes(value):
+        return False
+    state = session_ranges(session, base_id)
+    draft = plans.merge(shown.rows, value, shown.paths)
+    session[ranges_key(base_id)] = replace(state, draft=draft, revision=state.revision + 1)
+    del session[ranges_shown_key(base_id)]
+    return True
+
+
+def reset_ranges(session: MutableMapping[str, Any], base_id: str) -> None:
+    """Back to the scenario's own ranges (a new revision: the table starts afresh)."""
+    state = session_ranges(session, base_id)
+    session[ranges_key(base_id)] = RangeState(revision=state.revision + 1)
+    session.pop(ranges_shown_key(base_id), None)
+
+
+@dataclass(frozen=True)
+class Ranged:
+    """The what-if with its ranges, and why the ranges typed are not the ones applied."""
+
+    scenario: Scenario
+    ranges: tuple[Range, ...] | None
+    """The ranges applied (None: the scenario's own)."""
+    error: str | None = None
+    """The scenario model's message when the ranges typed are not valid (the named error)."""
+    notes: list[str] = field(default_factory=list)
+    """Rows left out (not complete, their lever not in the scenario now, given twice), in the page's
+    language."""
+
+
+def ranges_whatif(
+    scenario: Scenario, state: RangeState, levers: Mapping[str, PlanLever], lang: str
+) -> tuple[Ranged, RangeState]:
+    """The what-if `scenario` (levers and plan as set) with the ranges as typed, and the ranges' state with
+    them kept as the last valid ones; while they are not valid, the last valid ones (or the scenario's own,
+    if those are not valid here either) with the error."""
+    if state.draft is None:
+        wanted, notes = state.good, []
+    else:
+        wanted, notes = plans.read_ranges(state.draft, levers, lang)
+    try:
+        return Ranged(plans.apply_ranges(scenario, wanted), wanted, None, notes), replace(state, good=wanted)
+    except ScenarioError as exc:
+        error = str(exc)
+    for kept in (state.good, None):
+        try:
+            return Ranged(plans.apply_ranges(scenario, kept), kept, error, notes), replace(state, good=kept)
+        except ScenarioError:
+            continue
+    return Ranged(plans.apply_ranges(scenario, ()), (), error, notes), replace(state, good=())

@@ -109,13 +109,15 @@ def tiles(
     currency: str,
     lang: str,
     horizon: int | None = None,
+    customers_differ: bool = False,
 ) -> list[Tile]:
     """The KPI tiles of the what-if (`kpi`) against the preset as loaded (`base`); with the `horizon`
-    (months), a payback past it reads `over 10 years`."""
+    (months), a payback past it reads `over 10 years`; `customers_differ` (the what-if's retention is sBG)
+    says why an LTV is unbounded in its words."""
     out = []
     for m in TILE_METRICS:
         new, old = float(kpi[m]), float(base[m])
-        note = texts.kpi_note(m, kpi, lang)
+        note = texts.kpi_note(m, kpi, lang, customers_differ)
         rn, ro = _compared(m, kpi, base, lang, horizon)
         lower = m in _LOWER_BETTER
         was = texts.t(lang, "was", value=texts.kpi_value(m, base, currency, lang, horizon))
@@ -747,3 +749,153 @@ def next_budget_table(nb: NextBudget, sc: Scenario, lang: str) -> pd.DataFrame:
         )
     heads = [texts.t(lang, k) for k in ("cn_channel", "cn_extra_leads", "cn_cash_change", "cn_be_change")]
     return pd.DataFrame(rows, columns=heads).set_index(heads[0])
+
+
+# --- customers alike or different ----------------------------------------------------------------------
+
+SURVIVAL_POINTS = 4000
+"""Quantiles of the Beta distribution averaged over for a cohort's survival when the churn lever is not
+the Beta's own mean (θ scaled, capped at 1): an error well under 0.1 % of a customer, below what a chart
+shows."""
+
+
+def sbg_survival(alpha: float, beta: float, churn: float, ages: np.ndarray) -> np.ndarray:
+    """A new customer's chance to still be a customer `ages` months after the purchase when customers
+    differ (docs/model.md, "Customers differ"): each draws θ ~ Beta(α, β) and leaves each month with
+    min(1, θ × churn / E[θ]). With churn = E[θ] it is the closed form B(α, β + t) / B(α, β); else the mean
+    of (1 − min(1, θ × churn / E[θ]))^t over SURVIVAL_POINTS quantiles of θ."""
+    from scipy import special, stats
+
+    t = np.asarray(ages, dtype=float)
+    mean = alpha / (alpha + beta)
+    scale = churn / mean
+    if abs(scale - 1.0) <= 1e-12:
+        log = special.gammaln(beta + t) - special.gammaln(beta) + special.gammaln(alpha + beta)
+        return np.exp(log - special.gammaln(alpha + beta + t))
+    u = (np.arange(SURVIVAL_POINTS) + 0.5) / SURVIVAL_POINTS
+    stay = 1.0 - np.minimum(1.0, scale * stats.beta.ppf(u, alpha, beta))
+    return np.power.outer(stay, t).mean(axis=0)
+
+
+def retention_frame(sc: Scenario, lang: str) -> pd.DataFrame:
+    """A cohort's survival by months after the purchase over the horizon, at the churn lever's value,
+    without the programme and problems: with churn the same for everyone, (1 − churn)^t, and, when
+    customers differ, `sbg_survival`. Long format: age, series (the line's name in `lang`), share (0–1),
+    t_share (the share as the page writes it); one series when churn is the same for everyone."""
+    r = sc.retention
+    ages = np.arange(0, sc.horizon_months + 1)
+    lines = [(texts.t(lang, "rt_series_constant"), (1.0 - r.monthly_churn) ** ages)]
+    if r.model == "sbg" and r.alpha is not None and r.beta is not None:
+        lines.append((texts.t(lang, "rt_series_sbg"), sbg_survival(r.alpha, r.beta, r.monthly_churn, ages)))
+    parts = [
+        pd.DataFrame(
+            {
+                "age": ages,
+                "series": name,
+                "share": share,
+                "t_share": [texts.percent(x, lang, 1) for x in share],
+            }
+        )
+        for name, share in lines
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def retention_caption(frame: pd.DataFrame, sc: Scenario, lang: str) -> str:
+    """What the survival chart says in a sentence: a month's customers left after a year and at the
+    horizon, churn the same for everyone against customers who differ ("" with one line or a horizon
+    shorter than a year)."""
+    names = list(dict.fromkeys(frame["series"]))
+    H = sc.horizon_months
+    if len(names) < 2 or H < 12:
+        return ""
+
+    def at(name: str, age: int) -> str:
+        rows = frame[(frame["series"] == name) & (frame["age"] == age)]
+        return texts.percent(float(rows["share"].iloc[0]), lang, 0)
+
+    return texts.t(
+        lang,
+        "rt_caption",
+        alike=at(names[0], 12),
+        differ=at(names[1], 12),
+        span=texts.horizon_span(H, lang),
+        alike_end=at(names[0], H),
+        differ_end=at(names[1], H),
+        churn=texts.percent(sc.retention.monthly_churn, lang, 1),
+    )
+
+
+# --- values not known for sure ----------------------------------------------------------------------------
+
+
+def ranges_table(rows: Sequence[Mapping[str, object]], levers: Mapping[str, PlanLever]) -> pd.DataFrame:
+    """The ranges table as its editor shows it (`plans.RANGE_COLUMNS`): each row's lever by its name on the
+    page (a lever the scenario does not have now by its path), values in the lever's widget units."""
+    data: dict[str, list[object]] = {c: [] for c in plans.RANGE_COLUMNS}
+    for row in rows:
+        path = row.get("path")
+        lever = levers.get(str(path)) if path else None
+        data["lever"].append(lever.label if lever is not None else path)
+        for c in plans.RANGE_COLUMNS[1:]:
+            data[c].append(_cell(row.get(c)))
+    frame = pd.DataFrame(data, columns=list(plans.RANGE_COLUMNS))
+    frame["lever"] = frame["lever"].astype(object)
+    for c in plans.RANGE_COLUMNS[1:]:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    return frame
+
+
+@dataclass(frozen=True)
+class Chance:
+    """The tile of the chance to break even by a month, and where its figure comes from."""
+
+    label: str
+    value: str
+    help: str
+    caption: str
+
+
+def chance(
+    sc: Scenario, by_month: int, lang: str, band: Band | None = None, fast: object | None = None
+) -> Chance | None:
+    """The chance to break even by month `by_month` (within the horizon): from the Monte Carlo `band` when
+    it is there (each run drawing the ranges), else from `fast`, the expected model over draws of the
+    ranges (`sim.expected_band`); None when neither is given."""
+    n = min(max(int(by_month), 1), sc.horizon_months)
+    if band is not None:
+        p = band.p_break_even_by(n)
+        key = "un_p_band" if sc.uncertainty else "un_p_band_plain"
+        caption = texts.t(lang, key, n=texts.number(band.replications, lang))
+    elif fast is not None:
+        p = float(fast.p_break_even_by(n))  # type: ignore[attr-defined]
+        caption = texts.t(lang, "un_p_fast", n=texts.number(len(fast.replications), lang))  # type: ignore[attr-defined]
+    else:
+        return None
+    return Chance(
+        label=texts.t(lang, "un_p_label", n=texts.number(n, lang)),
+        value=texts.t(lang, "dash") if math.isnan(p) else texts.percent(p, lang, 0),
+        help=texts.t(lang, "un_p_help", n=texts.number(n, lang)),
+        caption=caption,
+    )
+
+
+def drivers_frame(table: pd.DataFrame, names: Mapping[str, str], lang: str) -> pd.DataFrame:
+    """`sim.drivers`' table as the chart draws it: two rows per uncertain lever, its total index (with its
+    interactions) and its first-order index (on its own), in the table's order (largest total first).
+    Columns lever (its name on the page, with its range), kind (`total`, `first`), value (0–1, clipped:
+    the estimates may stray a little past the ends), t_value (as the page writes it)."""
+    rows = []
+    for _, r in table.iterrows():
+        name = names.get(str(r["lever"]), _display_name(str(r["label"])))
+        for kind, column in (("total", "ST"), ("first", "S1")):
+            x = float(r[column])
+            shown = min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0
+            rows.append(
+                {"lever": name, "kind": kind, "value": shown, "t_value": texts.percent(shown, lang, 0)}
+            )
+    return pd.DataFrame(rows, columns=["lever", "kind", "value", "t_value"])
+
+
+def _display_name(label: str) -> str:
+    return label.replace("->", "→")

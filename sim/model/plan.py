@@ -334,8 +334,8 @@ def staff_open_days(scenario: Scenario) -> float:
 
 
 def drop_section(data: dict[str, Any], section: str) -> None:
-    """Take every lever of `section` out of the plan, trends and seasonality of a scenario's dump (in
-    place): what switching the section off means for a plan."""
+    """Take every lever of `section` out of the plan, trends, seasonality and uncertainty of a scenario's
+    dump (in place): what switching the section off means for a plan and for its ranges."""
 
     def kept(path: str) -> bool:
         return path.split(".")[0] != section
@@ -348,6 +348,7 @@ def drop_section(data: dict[str, Any], section: str) -> None:
     data["plan"] = steps
     data["trends"] = {p: r for p, r in (data.get("trends") or {}).items() if kept(p)}
     data["seasonality"] = {p: v for p, v in (data.get("seasonality") or {}).items() if kept(p)}
+    data["uncertainty"] = {p: r for p, r in (data.get("uncertainty") or {}).items() if kept(p)}
 
 
 def with_values(scenario: Scenario, path: str, monthly: np.ndarray | list[float]) -> Scenario:

@@ -1,10 +1,12 @@
-"""What a report states as its assumptions: the values that differ from the preset, and the scenario
-file's `# assumption: …` comments (the comment and the key on its line), with names and values in the
-reader's language.
+"""What a report states as its assumptions: the values that differ from the preset (the plan over time
+step by step, trend by trend and season by season, and the ranges of values not known for sure, each in
+words), and the scenario file's `# assumption: …` comments (the comment and the key on its line), with
+names and values in the reader's language.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -60,10 +62,19 @@ class Change:
     """A value that differs between the preset and the what-if (None: absent or switched off)."""
 
     path: str
+    """Dotted path of the value; for the plan over time and the ranges, the lever's path."""
     before: Any
     after: Any
     switch: bool = False
     """A section or list item switched on or off (its values follow as changes of their own)."""
+    kind: str = ""
+    """`` a value; `start` the first month; `step` a plan step (from `month` on); `trend` a trend (a
+    share a month); `season` a seasonality (twelve multipliers); `range` a range (low, most likely or None,
+    high)."""
+    month: int | None = None
+    """A plan step's first month."""
+    calendar: bool = False
+    """A seasonality's multipliers are by calendar month (January …), the scenario having a first month."""
 
 
 # --- the scenario file's comments ----------------------------------------------------------------
@@ -186,12 +197,81 @@ def _diff(before: Any, after: Any, path: str, out: list[Change]) -> None:
         out.append(Change(path, None if before is _ABSENT else before, None if after is _ABSENT else after))
 
 
+OVER_TIME: tuple[str, ...] = ("start", "plan", "trends", "seasonality", "uncertainty")
+"""The scenario's fields listed lever by lever (`over_time`), not value by value."""
+
+
 def changes(preset: Scenario, scenario: Scenario) -> list[Change]:
     """Every value of `scenario` that differs from `preset`, in the scenario's field order; a section
-    or list item switched on or off is one change (its values follow, `None` on the side without it)."""
+    or list item switched on or off is one change (its values follow, `None` on the side without it);
+    then the plan over time and the ranges, lever by lever (`over_time`)."""
     out: list[Change] = []
-    _diff(preset.model_dump(mode="json"), scenario.model_dump(mode="json"), "", out)
-    return [c for c in out if not _is_name(c)]
+    before, after = preset.model_dump(mode="json"), scenario.model_dump(mode="json")
+    for key in OVER_TIME:
+        before.pop(key, None)
+        after.pop(key, None)
+    _diff(before, after, "", out)
+    return [c for c in out if not _is_name(c)] + over_time(preset, scenario)
+
+
+def over_time(preset: Scenario, scenario: Scenario) -> list[Change]:
+    """What differs in the plan over time and the ranges: the first month, then each plan step (by month),
+    trend, seasonality and range whose value differs (`None` on the side without it)."""
+    out: list[Change] = []
+    if preset.start != scenario.start:
+        out.append(Change("start", preset.start, scenario.start, kind="start"))
+
+    def steps(sc: Scenario) -> dict[tuple[int, str], Any]:
+        return {(s.from_month, path): v for s in sc.plan for path, v in s.values}
+
+    a, b = steps(preset), steps(scenario)
+    for month, path in sorted(dict.fromkeys([*b, *a]), key=lambda k: k[0]):
+        x, y = a.get((month, path)), b.get((month, path))
+        if not _same(x, y):
+            out.append(Change(path, x, y, kind="step", month=month))
+    calendar = scenario.start is not None
+    for kind, field in (("trend", "trends"), ("season", "seasonality"), ("range", "uncertainty")):
+        old, new = dict(getattr(preset, field)), dict(getattr(scenario, field))
+        for path in dict.fromkeys([*new, *old]):
+            x, y = _plain(old.get(path)), _plain(new.get(path))
+            if x != y:
+                out.append(Change(path, x, y, kind=kind, calendar=calendar))
+    return out
+
+
+def as_change(path: str, scenario: Scenario) -> Change | None:
+    """The plan step, trend, seasonality or range a scenario file's dotted path names (`plan.0.sales_desk.
+    staff`, `trends.channels.0.cost_per_lead`, `seasonality.…`, `uncertainty.….high`), as a change that
+    sets `scenario`'s value (for the assumptions' list, in words like the differences); None for any other
+    path."""
+    head, _, rest = path.partition(".")
+    if head == "plan":
+        index, _, lever = rest.partition(".")
+        if index.isdigit() and int(index) < len(scenario.plan):
+            step = scenario.plan[int(index)]
+            values = dict(step.values)
+            if lever in values:
+                return Change(lever, None, values[lever], kind="step", month=step.from_month)
+        return None
+    kinds = {"trends": "trend", "seasonality": "season", "uncertainty": "range"}
+    if head not in kinds:
+        return None
+    table = dict(getattr(scenario, head))
+    if head == "uncertainty" and rest not in table and rest.rsplit(".", 1)[-1] in ("low", "mode", "high"):
+        rest = rest.rsplit(".", 1)[0]
+    if rest not in table:
+        return None
+    return Change(rest, None, _plain(table[rest]), kind=kinds[head], calendar=scenario.start is not None)
+
+
+def _plain(x: Any) -> Any:
+    """A trend's rate, a seasonality's multipliers or a range (low, most likely or None, high) as plain
+    values."""
+    if x is None or isinstance(x, int | float):
+        return x
+    if isinstance(x, tuple | list):
+        return tuple(float(v) for v in x)
+    return (x.low, x.mode, x.high)
 
 
 def _is_name(change: Change) -> bool:
@@ -241,11 +321,32 @@ def label(path: str, lang: str, *scenarios: Scenario | None) -> str:
     return paths.bracketed(path)
 
 
+def change_label(change: Change, lang: str, *scenarios: Scenario | None) -> str:
+    """A change's row name as the report shows it: the field's name (`label`), or for the plan over time and
+    the ranges, what it is with the lever's name (`From month 13 (January 2028): Salespeople`, `Trend: CPL:
+    Classifieds`, `Not sure: Monthly churn`)."""
+    if change.kind == "start":
+        return texts.t(lang, "rp_f_start")
+    lever = label(change.path, lang, *scenarios)
+    if change.kind == "step":
+        when = next(
+            (d for sc in scenarios if sc is not None and (d := texts.month_date(sc, change.month or 1))), None
+        )
+        if when is not None:
+            return texts.t(
+                lang, "rp_step_date", n=change.month, date=texts.calendar_month(when, lang), lever=lever
+            )
+        return texts.t(lang, "rp_step", n=change.month, lever=lever)
+    if change.kind in ("trend", "season", "range"):
+        return texts.t(lang, f"rp_{change.kind}", lever=lever)
+    return lever
+
+
 def unit(path: str) -> str:
     """A field's unit (`money`, `share` …; empty if it has none)."""
     key, _ = _key(path)
-    if key in BY_KEY:
-        return BY_KEY[key].unit
+    if key in BY_KEY:  # a shape of customers who differ is a plain number (its "unit" names what it is)
+        return "" if BY_KEY[key].unit == "shape" else BY_KEY[key].unit
     return OTHER_UNITS.get(key, "")
 
 
@@ -256,8 +357,12 @@ def _decimals(x: float) -> int:
     return 4
 
 
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
 def value(x: Any, unit_name: str, currency: str, lang: str) -> str:
-    """A field's value with its unit (`2 250 ₽`, `2,0 %`, `4 чел.`); None → `—`; text in `lang`."""
+    """A field's value with its unit (`2 250 ₽`, `2,0 %`, `4 чел.`); None → `—`; a first month `YYYY-MM`
+    as the calendar month (`January 2027`); text in `lang`."""
     if x is None or x is _ABSENT:
         return texts.t(lang, "dash")
     if isinstance(x, bool):
@@ -266,17 +371,37 @@ def value(x: Any, unit_name: str, currency: str, lang: str) -> str:
         return texts.t(lang, "rp_on")
     if isinstance(x, str):
         key = f"rp_val_{x}"
+        month = _MONTH.match(x)
+        if month:
+            return texts.calendar_month(dt.date(int(month.group(1)), int(month.group(2)), 1), lang)
         return texts.t(lang, key) if key in texts.TEXTS["en"] else x
     x = float(x)
     if unit_name == "share":
         return texts.percent(x, lang, max(1, _decimals(100.0 * x)))
     figure = texts.number(x, lang, 0 if abs(x) >= 1000 else _decimals(x))
-    return f"{figure}{texts.NBSP}{texts.unit_label(lang, unit_name, currency)}" if unit_name else figure
+    shown = texts.unit_label(lang, unit_name, currency) if unit_name else ""
+    return f"{figure}{texts.NBSP}{shown}" if shown else figure
 
 
 def change_value(change: Change, side: str, currency: str, lang: str) -> str:
-    """One side (`before`/`after`) of a change as the report shows it (a section: on/off)."""
+    """One side (`before`/`after`) of a change as the report shows it (a section: on/off; a trend: `+0,5 %
+    в месяц`; a seasonality: `янв 0,75; фев 0,8; …`; a range: `от 1,0 % до 4,0 %, скорее всего 2,0 %`)."""
     x = getattr(change, side)
     if change.switch:
         return texts.t(lang, "rp_off" if x in (None, [], {}) else "rp_on")
-    return value(x, unit(change.path), currency, lang)
+    if x is None or change.kind in ("", "start", "step"):
+        return value(x, unit(change.path), currency, lang)
+    if change.kind == "trend":
+        rate = texts.percent(float(x), lang, max(1, _decimals(100.0 * float(x))), signed=True)
+        return texts.t(lang, "rp_trend_value", rate=rate)
+    if change.kind == "season":
+        names = (
+            texts.MONTH_SHORT.get(lang, texts.MONTH_SHORT["en"])
+            if change.calendar
+            else [texts.number(i, lang) for i in range(1, len(x) + 1)]
+        )
+        return "; ".join(f"{n} {texts.number(m, lang, _decimals(m))}" for n, m in zip(names, x, strict=True))
+    low, mode, high = (None if v is None else value(v, unit(change.path), currency, lang) for v in x)
+    if mode is None:
+        return texts.t(lang, "rp_range_value", low=low, high=high)
+    return texts.t(lang, "rp_range_mode", low=low, mode=mode, high=high)

@@ -467,6 +467,112 @@ def _short_number(x: float, lang: str, decimals: int) -> str:
     return text
 
 
+# --- customers alike or different ----------------------------------------------------------------------
+
+SBG_COLOR = "#2ca02c"
+"""The line of customers who differ (beside the line of churn the same for everyone)."""
+
+
+def retention_chart(frame: pd.DataFrame, lang: str) -> alt.LayerChart:
+    """A cohort's share still customers by months after the purchase: churn the same for everyone and,
+    when customers differ, their line beside it; hovering a month shows both. Small and without a title
+    (the page names it above), for the sidebar's narrow column: the legend's lines one under the other.
+
+    `frame` is `sim.app.views.retention_frame`'s table (age, series, share, t_share)."""
+    names = list(dict.fromkeys(frame["series"]))
+    horizon = int(frame["age"].max()) if len(frame) else 1
+    color = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=names, range=[PRESET_COLOR, SBG_COLOR][: len(names)]),
+        legend=alt.Legend(
+            orient="bottom", direction="vertical", title=None, labelLimit=0, symbolType="stroke"
+        ),
+    )
+    x = alt.X(
+        "age:Q",
+        axis=_month_axis(lang, horizon, title_key="age_month", years_key="rt_years"),
+        scale=alt.Scale(domain=[0, max(horizon, 1)], nice=False),
+    )
+    y = alt.Y(
+        "share:Q",
+        title=None,
+        axis=alt.Axis(format="~%", values=[0, 0.25, 0.5, 0.75, 1]),
+        scale=alt.Scale(domain=[0, 1]),
+    )
+    lines = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2.5)
+        .encode(x=x, y=y, color=color, tooltip=[_tip("t_share", texts.t(lang, "rt_axis"))])
+    )
+    wide = frame.pivot_table(index="age", columns="series", values="t_share", aggfunc="first").reset_index()
+    hover = pd.DataFrame(
+        {"a0": wide["age"] - 0.5, "a1": wide["age"] + 0.5, "t_age": _numbers(wide["age"], lang)}
+    )
+    tips = [_tip("t_age", texts.t(lang, "age_month"))]
+    for i, name in enumerate(names):
+        hover[f"t_{i}"] = wide[name].to_numpy()
+        tips.append(_tip(f"t_{i}", name))
+    hovered = (
+        alt.Chart(hover)
+        .mark_bar(opacity=0.001, clip=True, aria=False)
+        .encode(x=alt.X("a0:Q"), x2=alt.X2("a1:Q"), tooltip=tips)
+    )
+    return alt.LayerChart(layer=[lines, hovered], height=150, config=_config(lang, ""), **_width(None))
+
+
+# --- what to find out first ------------------------------------------------------------------------------
+
+DRIVER_COLORS = ("#1f77b4", "#9ecae1")
+"""The total index (with its interactions) and the first-order index (on its own)."""
+DRIVERS_SUB_CHARS = 44
+"""The drivers chart's subtitle is wrapped at this many characters (it names a metric in quotes, which
+would not fit a phone at SUBTITLE_CHARS in Russian)."""
+
+
+def drivers_chart(frame: pd.DataFrame, metric: str, lang: str) -> alt.LayerChart:
+    """What to find out first: for each value not known for sure, the share of the metric's spread it
+    causes with its interactions (total index) and on its own (first-order index), as two bars side by
+    side, the largest on top, each with its share written at its end.
+
+    `frame` is `sim.app.views.drivers_frame`'s table (lever, kind, value, t_value)."""
+    name = _metric_name(lang, metric)
+    words = {"total": texts.t(lang, "un_total"), "first": texts.t(lang, "un_first")}
+    order = list(dict.fromkeys(frame["lever"]))
+    data = frame.assign(kind_name=[words[k] for k in frame["kind"]])
+    data["t_tip"] = [f"{k}: {v}" for k, v in zip(data["kind_name"], data["t_value"], strict=True)]
+    y = alt.Y(
+        "lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=alt.ExprRef(f"{PHONE} ? 130 : 320"))
+    )
+    offset = alt.YOffset("kind_name:N", sort=[words["total"], words["first"]])
+    color = alt.Color(
+        "kind_name:N",
+        scale=alt.Scale(domain=[words["total"], words["first"]], range=list(DRIVER_COLORS)),
+        legend=_legend(),
+    )
+    x = alt.X(
+        "value:Q",
+        title=texts.t(lang, "un_axis"),
+        axis=alt.Axis(format="~%", values=[0, 0.25, 0.5, 0.75, 1]),
+        scale=alt.Scale(domain=[0, 1.12], nice=False),
+    )
+    tips = [_tip("lever", texts.t(lang, "pl_lever")), _tip("t_tip", texts.t(lang, "un_axis"))]
+    bars = alt.Chart(data).mark_bar().encode(y=y, yOffset=offset, x=x, color=color, tooltip=tips)
+    ends = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=4, fontSize=11, color="#31333f")
+        .encode(y=y, yOffset=offset, x=alt.X("value:Q"), text=alt.Text("t_value:N"), tooltip=tips)
+    )
+    sub = _wrap(texts.t(lang, "un_drivers_sub", metric=name), DRIVERS_SUB_CHARS)  # Cyrillic is wider
+    title = _title(texts.t(lang, "un_drivers_title"), sub)
+    return alt.LayerChart(
+        layer=[bars, ends],
+        title=title,
+        height=alt.Step(16),
+        config=_config(lang, ""),
+        **_width(None),
+    )
+
+
 # --- cohort payback -----------------------------------------------------------------------------------
 
 

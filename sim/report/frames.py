@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.accounting.frames import share_by_month
 from sim.analytic.expected_value import ExpectedResult
 from sim.model import plan
 from sim.model.scenario import Scenario
@@ -42,6 +43,12 @@ class BandSummary:
     """Share of runs that break even within the horizon."""
     break_even_p50: float
     """Median break-even month (NaN: most runs never break even)."""
+    break_even_months: tuple[float, ...]
+    """Each run's break-even month (NaN: never within the horizon), in replication order."""
+
+    def p_break_even_by(self, month: int) -> float:
+        """The share of runs that break even by `month` (a whole month 0 … horizon; never counts as not)."""
+        return share_by_month(np.asarray(self.break_even_months, dtype=float), month, len(self.frame))
 
 
 def band_summary(result: SimulationResult) -> BandSummary:
@@ -53,6 +60,7 @@ def band_summary(result: SimulationResult) -> BandSummary:
         seed=result.seed,
         p_break_even=float(summary.loc["p_break_even", "mean"]),
         break_even_p50=float(summary.loc["break_even_month", "p50"]),
+        break_even_months=tuple(float(x) for x in result.kpis["break_even_month"]),
     )
 
 

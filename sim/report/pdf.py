@@ -130,10 +130,12 @@ def _chart_svg(
     return vl_convert.vegalite_to_svg(spec)
 
 
-def _chart_note(band: BandSummary | None, lang: str) -> str:
+def _chart_note(band: BandSummary | None, lang: str, ranges: int = 0) -> str:
+    """What the chart's band is (or that there is none); with `ranges` values not known for sure, that
+    each run draws them."""
     if band is None:
         return texts.t(lang, "rp_band_off")
-    return texts.t(
+    note = texts.t(
         lang,
         "rp_band",
         reps=band.replications,
@@ -141,6 +143,7 @@ def _chart_note(band: BandSummary | None, lang: str) -> str:
         p=texts.percent(band.p_break_even, lang, 0),
         median=texts.month(band.break_even_p50, lang),
     )
+    return f"{note} {texts.t(lang, 'rp_band_ranges', n=ranges)}" if ranges else note
 
 
 def _comparison(pins: Sequence[tuple[str, Scenario]], lang: str) -> dict | None:
@@ -171,7 +174,7 @@ def _changes(preset: Scenario, scenario: Scenario, lang: str) -> list[list[str]]
     cur = scenario.currency
     return [
         [
-            assumptions.label(c.path, lang, scenario, preset),
+            assumptions.change_label(c, lang, scenario, preset),
             assumptions.change_value(c, "before", cur, lang),
             assumptions.change_value(c, "after", cur, lang),
         ]
@@ -186,6 +189,12 @@ def _assumption_rows(source: str | None, preset: Scenario, lang: str) -> list[li
         return []
     rows = []
     for a in assumptions.assumption_comments(source):
+        change = assumptions.as_change(a.path, preset)  # a plan step, trend, seasonality or range: in words
+        if change is not None:
+            shown = assumptions.change_value(change, "after", preset.currency, lang)
+            label = assumptions.change_label(change, lang, preset)
+            rows.append([label, shown, a.reason(lang) or texts.t(lang, "dash")])
+            continue
         x = paths.get(preset, a.path, paths.MISSING)
         shown = (
             a.raw
@@ -264,7 +273,7 @@ def report_pdf(
         "verdict": verdict_text or texts.verdict(whatif, lang),
         "tiles": _tiles(whatif.kpi, loaded.kpi if changed else None, cur, lang, scenario.horizon_months),
         "tiles_note": texts.t(lang, "rp_tiles_note_changed" if changed else "rp_tiles_note"),
-        "chart_note": _chart_note(band, lang),
+        "chart_note": _chart_note(band, lang, len(scenario.uncertainty)),
         "comparison": _comparison(pins, lang),
         "footer": texts.t(lang, "rp_footer", version=__version__, date=date),
     }

@@ -29,6 +29,8 @@ NBSP = "\u00a0"
 """No-break space: between a number and its unit."""
 MINUS = "\u2212"
 """The minus sign shown on the page."""
+EN_DASH = "\u2013"
+"""Between the ends of a range (`1–4 %`)."""
 
 CURRENCY_SYMBOLS: dict[str, str] = {"RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£", "KZT": "₸", "CNY": "¥"}
 """Symbols for the currencies a scenario may use; any other code is shown as is."""
@@ -87,8 +89,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "“—”: nothing is sold, so there is no customer to put a price on.",
         "h_ltv": "One customer: the margin a new customer brings over their whole life with you, the first "
         "sale included, net of what serving them costs (the programme's contacts, fixing problems); the "
-        "gross figure, before those costs, is under the tiles when it differs. “unbounded”: with no churn "
-        "nobody ever leaves, so the sum has no end.",
+        "gross figure, before those costs, is under the tiles when it differs. “unbounded”: customers stay "
+        "for ever on average (no churn, or customers who differ so much that some practically never leave), "
+        "so the sum has no end.",
         "h_ltv_to_cac": "One customer: what a customer brings for every 1 spent to win them; below 1 each "
         "new customer loses money.",
         "h_payback_months": "One customer: time from the purchase until the customer's margin covers what "
@@ -365,6 +368,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_over": "over {span}",
         "tx_unbounded": "unbounded",
         "tx_no_churn": "no churn: nobody leaves",
+        "tx_loyal_forever": "some customers practically never leave",
         "tx_no_sales": "nothing is sold",
         "tx_no_leads": "no leads",
         "tx_band_why": "The tiles and the solid curve are the expected (average) outcome; the median is the "
@@ -475,6 +479,84 @@ TEXTS: dict[str, dict[str, str]] = {
         "{diff} by month {h} (now {now}).",
         "a_staff_money_free": "Salaries are 0 in this scenario, so extra salespeople cost nothing.",
         "a_staff_money_edge": "More salespeople than {high} may be better still: the search stopped there.",
+        # --- rt_: customers alike or different (the retention model)
+        "rt_model": "Customers' churn",
+        "rt_constant": "the same for everyone",
+        "rt_sbg": "customers differ",
+        "rt_model_help": "The same for everyone: every customer leaves with the monthly churn. Customers "
+        "differ: each customer has a churn of their own around the same mean (a Beta distribution with "
+        "shapes α and β), so the fickle leave early and those who stay are ever more loyal: after a few "
+        "years more customers are left than with the same churn for everyone.",
+        "rt_help_shape": "α and β shape how churn differs between customers around the monthly churn, "
+        "which stays the mean churn of a new customer. The smaller α + β, the more customers differ. The "
+        "page starts at α = 2 and β = 2 × (1 − churn) / churn; at α = 1 or below some customers practically "
+        "never leave, so a customer's margin over their whole life has no end unless it is discounted.",
+        "rt_chart_title": "Customers of one month still with you",
+        "rt_axis": "Still customers",
+        "rt_years": "Years after the purchase",
+        "rt_series_constant": "churn alike",
+        "rt_series_sbg": "customers differ",
+        "rt_caption": "A year after the purchase {alike} of a month's customers stay with churn the same for "
+        "everyone, {differ} when customers differ; after {span}, {alike_end} and {differ_end}. A new "
+        "customer's mean churn is {churn} a month in both (without the programme and problems).",
+        # --- un_: values not known for sure (ranges), the chance to break even, what to find out first
+        "tab_uncertainty": "Not sure?",
+        "un_intro": "Not sure of a value? Give it a range: the lowest and the highest it may be, and the "
+        "most likely one if you have a guess. Each Monte Carlo run then draws every such value from its "
+        "range, so the band and the chance to break even carry what you do not know as well as chance. The "
+        "tiles and the expected curve keep the levers' values.",
+        "un_table": "Ranges of the values you are not sure of",
+        "un_low": "Lowest",
+        "un_mode": "Most likely",
+        "un_high": "Highest",
+        "un_table_help": "Add a row under the table (+): pick a lever, type the lowest and the highest value "
+        "(shares in %) and, if you have a guess, the most likely one (empty: every value in between is as "
+        "likely). Tick rows and press the bin to remove them.",
+        "un_invalid": "These ranges cannot be used, so the page keeps the last ones that could: {error}",
+        "un_incomplete": "Ranges, row {n}: not complete yet (a lever, the lowest and the highest value), not "
+        "used.",
+        "un_absent": "Ranges, row {n}: “{lever}” is not in the scenario now (its part is off): the row is "
+        "kept but not used.",
+        "un_twice": "Ranges, row {n}: “{lever}” has a range already; the last row counts.",
+        "un_reset": "Back to the scenario's own ranges",
+        "un_on_label": "(not sure: {range})",
+        "un_button": "Not sure of a value? Give it a range",
+        "un_none": "No ranges yet: every value is taken as known, and the band shows chance alone.",
+        "un_p_label": "Chance to break even by month {n}",
+        "un_p_help": "Share of Monte Carlo runs whose cumulative cash stays at or above zero from month {n} "
+        "to the end of the horizon; each run draws the values you are not sure of from their ranges. The "
+        "month is the one asked in the Answers tab.",
+        "un_p_band": "Monte Carlo runs: {n}; each draws the values you are not sure of from their ranges.",
+        "un_p_band_plain": "Monte Carlo runs: {n}; no ranges given, so chance alone.",
+        "un_p_fast": "A first estimate from the expected model over {n} draws of your ranges (without the "
+        "chance of each run); the Monte Carlo band's figure replaces it when it is ready.",
+        "un_drivers_title": "What should I find out first?",
+        "un_drivers_sub": "How much of the spread of the {metric} each value you are not sure of causes",
+        "un_total": "with its interactions",
+        "un_first": "on its own",
+        "un_axis": "Share of the spread",
+        "un_drivers_caption": "The longest bar is the value worth finding out first: pinning it down narrows "
+        "the {metric} the most. “On its own”: the spread it causes by itself; “with its interactions”: also "
+        "together with the other values. From the expected model over the ranges (Sobol indices).",
+        "un_drivers_none": "Give a range to at least one value to see which one to find out first.",
+        "un_drivers_flat": "None of the ranges moves the {metric} here.",
+        "un_drivers_failed": "Could not rank the ranges: {error}",
+        "un_drivers_wait": "Ranking the values by the spread they cause…",
+        # --- rp_: the plan over time, customers and ranges in the report's list of differences
+        "rp_f_start": "First month",
+        "rp_f_plan.from_month": "A plan step's first month",
+        "rp_f_retention.model": "Customers' churn",
+        "rp_val_constant": "the same for everyone",
+        "rp_val_sbg": "customers differ",
+        "rp_step": "From month {n}: {lever}",
+        "rp_step_date": "From month {n} ({date}): {lever}",
+        "rp_trend": "Trend: {lever}",
+        "rp_trend_value": "{rate} a month",
+        "rp_season": "Seasonality: {lever}",
+        "rp_range": "Not sure: {lever}",
+        "rp_range_value": "from {low} to {high}",
+        "rp_range_mode": "from {low} to {high}, most likely {mode}",
+        "rp_band_ranges": "Each run draws the values not known for sure from their ranges ({n}).",
     },
     "ru": {
         "title": "Воронка лидов: когда вернутся деньги, потраченные на лиды?",
@@ -529,8 +611,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "клиентов. «—» — продаж нет, и цену клиента посчитать не из чего.",
         "h_ltv": "Один клиент: маржа, которую новый клиент приносит за всё время с вами, включая первую "
         "покупку, за вычетом затрат на его обслуживание (контакты программы, решение проблем); валовая "
-        "маржа без этих затрат — под плитками, если она другая. «без предела» — оттока нет, клиенты не "
-        "уходят, и сумма не кончается.",
+        "маржа без этих затрат — под плитками, если она другая. «без предела» — клиенты в среднем "
+        "остаются навсегда (оттока нет или клиенты так различаются, что часть из них практически не уходит), "
+        "и сумма не кончается.",
         "h_ltv_to_cac": "Один клиент: сколько приносит клиент на каждый рубль, потраченный на его "
         "привлечение; меньше 1 — каждый новый клиент в убыток.",
         "h_payback_months": "Один клиент: сколько времени после покупки маржа клиента покрывает затраты на "
@@ -812,6 +895,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_over": "более {span}",
         "tx_unbounded": "без предела",
         "tx_no_churn": "оттока нет: клиенты не уходят",
+        "tx_loyal_forever": "часть клиентов практически не уходит",
         "tx_no_sales": "продаж нет",
         "tx_no_leads": "лидов нет",
         "tx_band_why": "Плитки и сплошная кривая — ожидаемый (средний) исход, а медиана — месяц прогона "
@@ -926,6 +1010,90 @@ TEXTS: dict[str, dict[str, str]] = {
         "стоят.",
         "a_staff_money_edge": "Возможно, ещё больше продавцов было бы ещё лучше: поиск остановился на "
         "{high}.",
+        # --- rt_: клиенты одинаковые или разные (модель оттока)
+        "rt_model": "Отток клиентов",
+        "rt_constant": "одинаковый у всех",
+        "rt_sbg": "у клиентов разный",
+        "rt_model_help": "Одинаковый у всех: каждый клиент уходит с месячным оттоком. У клиентов разный: у "
+        "каждого клиента свой отток вокруг того же среднего (бета-распределение с параметрами α и β), "
+        "поэтому непостоянные уходят рано, а оставшиеся всё вернее: через несколько лет клиентов остаётся "
+        "больше, чем при одинаковом оттоке.",
+        "rt_help_shape": "α и β задают, насколько отток разных клиентов отличается от месячного оттока, "
+        "который остаётся средним оттоком нового клиента. Чем меньше α + β, тем сильнее клиенты "
+        "различаются. Страница начинает с α = 2 и β = 2 × (1 − отток) / отток; при α = 1 и меньше часть "
+        "клиентов практически не уходит, и маржа клиента за всё время без дисконтирования не ограничена.",
+        "rt_chart_title": "Сколько клиентов одного месяца остаются с вами",
+        "rt_axis": "Остаются клиентами",
+        "rt_years": "Годы после покупки",
+        "rt_series_constant": "отток одинаковый",
+        "rt_series_sbg": "клиенты разные",
+        "rt_caption": "Через год после покупки остаются {alike} клиентов месяца при одинаковом оттоке и "
+        "{differ}, если клиенты разные; через {span} — {alike_end} и {differ_end}. Средний отток нового "
+        "клиента в обоих случаях {churn} в месяц (без программы и проблем).",
+        # --- un_: значения, в которых нет уверенности (диапазоны), шанс окупиться, что выяснить первым
+        "tab_uncertainty": "Не уверены?",
+        "un_intro": "Не уверены в значении? Задайте диапазон: самое низкое и самое высокое значение и, если "
+        "есть догадка, самое вероятное. Тогда каждый прогон Монте-Карло берёт такое значение из его "
+        "диапазона, и полоса и шанс окупиться учитывают и то, чего вы не знаете, и случайность. Плитки и "
+        "ожидаемая кривая считаются по значениям рычагов.",
+        "un_table": "Диапазоны значений, в которых вы не уверены",
+        "un_low": "Не меньше",
+        "un_mode": "Скорее всего",
+        "un_high": "Не больше",
+        "un_table_help": "Добавьте строку под таблицей (+): выберите рычаг, впишите самое низкое и самое "
+        "высокое значение (доли в %) и, если есть догадка, самое вероятное (пусто — все значения между ними "
+        "одинаково вероятны). Чтобы удалить строки, отметьте их и нажмите корзину.",
+        "un_invalid": "Эти диапазоны нельзя использовать, поэтому страница оставляет последние подходящие: "
+        "{error}",
+        "un_incomplete": "Диапазоны, строка {n}: ещё не заполнена (рычаг, самое низкое и самое высокое "
+        "значение), не учитывается.",
+        "un_absent": "Диапазоны, строка {n}: «{lever}» сейчас нет в сценарии (его часть выключена): строка "
+        "сохранена, но не учитывается.",
+        "un_twice": "Диапазоны, строка {n}: для «{lever}» диапазон уже задан; действует последняя строка.",
+        "un_reset": "Вернуть диапазоны сценария",
+        "un_on_label": "(не уверены: {range})",
+        "un_button": "Не уверены в значении? Задайте диапазон",
+        "un_none": "Диапазонов пока нет: все значения считаются известными, полоса показывает только "
+        "случайность.",
+        "un_p_label": "Шанс окупиться к месяцу {n}",
+        "un_p_help": "Доля прогонов Монте-Карло, в которых накопленные деньги с месяца {n} и до конца "
+        "горизонта не опускаются ниже нуля; каждый прогон берёт значения, в которых вы не уверены, из их "
+        "диапазонов. Месяц — тот, что задан во вкладке «Ответы».",
+        "un_p_band": "Прогонов Монте-Карло: {n}; в каждом значения, в которых вы не уверены, взяты из их "
+        "диапазонов.",
+        "un_p_band_plain": "Прогонов Монте-Карло: {n}; диапазоны не заданы, только случайность.",
+        "un_p_fast": "Первая оценка по ожидаемой модели на {n} наборах значений из ваших диапазонов (без "
+        "случайности каждого прогона); когда полоса Монте-Карло будет готова, цифра возьмётся из неё.",
+        "un_drivers_title": "Что выяснить в первую очередь?",
+        "un_drivers_sub": "Какую долю разброса показателя «{metric}» даёт каждое значение, в котором вы не "
+        "уверены",
+        "un_total": "вместе с взаимодействиями",
+        "un_first": "само по себе",
+        "un_axis": "Доля разброса",
+        "un_drivers_caption": "Самая длинная полоса — значение, которое стоит выяснить первым: уточнив его, "
+        "вы сильнее всего сузите показатель «{metric}». «Само по себе» — разброс, который значение даёт в "
+        "одиночку; «вместе с взаимодействиями» — ещё и в сочетании с другими значениями. По ожидаемой модели "
+        "на ваших диапазонах (индексы Соболя).",
+        "un_drivers_none": "Задайте диапазон хотя бы для одного значения, чтобы увидеть, что выяснить "
+        "первым.",
+        "un_drivers_flat": "Ни один диапазон здесь не меняет показатель «{metric}».",
+        "un_drivers_failed": "Не удалось упорядочить диапазоны: {error}",
+        "un_drivers_wait": "Считаем, какое значение даёт больше разброса…",
+        # --- rp_: план по месяцам, отток и диапазоны в списке отличий отчёта
+        "rp_f_start": "Первый месяц",
+        "rp_f_plan.from_month": "Первый месяц шага плана",
+        "rp_f_retention.model": "Отток клиентов",
+        "rp_val_constant": "одинаковый у всех",
+        "rp_val_sbg": "у клиентов разный",
+        "rp_step": "С месяца {n}: {lever}",
+        "rp_step_date": "С месяца {n} ({date}): {lever}",
+        "rp_trend": "Тренд: {lever}",
+        "rp_trend_value": "{rate} в месяц",
+        "rp_season": "Сезонность: {lever}",
+        "rp_range": "Не уверены: {lever}",
+        "rp_range_value": "от {low} до {high}",
+        "rp_range_mode": "от {low} до {high}, скорее всего {mode}",
+        "rp_band_ranges": "Каждый прогон берёт значения, в которых нет уверенности, из их диапазонов ({n}).",
     },
 }
 """Every sentence of the page, by language and key."""
@@ -963,6 +1131,8 @@ FIELD_LABELS_RU: dict[str, str] = {
     "referrals.bonus": "Бонус за продажу по рекомендации",
     "channels.lead_quality": "Качество лидов: {name}",
     "sales_desk.cooling_half_life_hours": "Лид остывает вдвое за",
+    "retention.alpha": "Разброс оттока α (клиенты разные)",
+    "retention.beta": "Разброс оттока β (клиенты разные)",
 }
 """Russian lever names by `section.field` (the English ones are the lever catalogue's, `sim.model.levers`)."""
 
@@ -981,6 +1151,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "×": ("× a cold lead's", "× к холодному лиду"),
     "× conversion": ("× the funnel's conversion", "× к конверсии воронки"),
     "contacts/month": ("per customer a month", "на клиента в мес."),
+    "shape": ("shape parameter", "параметр формы"),
 }
 """Units as shown after a lever's name (`{cur}` is the currency symbol)."""
 
@@ -1445,14 +1616,15 @@ NEEDS_SALES: tuple[str, ...] = ("cac", "ltv_to_cac", "payback_months", "leads_pe
 """KPIs that are not defined when nothing is sold."""
 
 
-def kpi_note(metric: str, kpi: Mapping[str, float], lang: str) -> str:
+def kpi_note(metric: str, kpi: Mapping[str, float], lang: str, customers_differ: bool = False) -> str:
     """Why a KPI of `kpi` (a run's or the expected KPIs) reads `—` or unbounded (`nothing is sold`,
-    `no churn: nobody leaves`, `no leads`), or `` when it is a plain figure."""
+    `no churn: nobody leaves`, or with `customers_differ` (sBG) `some customers practically never leave`,
+    `no leads`), or `` when it is a plain figure."""
     x = float(kpi[metric])
     if metric in NEEDS_SALES and not float(kpi.get("new_customers", 1.0)) > 0:
         return t(lang, "tx_no_sales")
     if metric in ("ltv", "ltv_to_cac") and x == math.inf:
-        return t(lang, "tx_no_churn")
+        return t(lang, "tx_loyal_forever" if customers_differ else "tx_no_churn")
     if metric == "lost_lead_share" and math.isnan(x):
         return t(lang, "tx_no_leads")
     return ""

@@ -218,3 +218,70 @@ def test_a_plan_typed_in_the_table_in_chromium(chromium: str, server: str, tmp_p
         finally:
             browser.close()
     assert not seen, f"English words on the Russian plan tab: {sorted(seen)}"
+
+
+@pytest.mark.timeout(300)
+def test_ranges_and_customers_who_differ_in_chromium(chromium: str, server: str, tmp_path: Path) -> None:
+    """The Russian page with customers who differ and three ranges, its band on: the chance tile shows the
+    band's figure (each run drawing the ranges: the background band simulates the TOML with its
+    [uncertainty]), the sidebar draws the survival chart, the "Not sure?" tab the ranges and what to find
+    out first, with no English word; screenshots on a desktop and a phone."""
+    from playwright.sync_api import sync_playwright
+
+    from sim.app import plans
+    from sim.app.band import compute_band
+
+    latin = re.compile(r"[A-Za-z][A-Za-z0-9_\-–]*")
+    allowed = {"CAC", "LTV", "P10", "P90", "CSV", "XLSX", "PDF", "TOML"}
+    ranges = (
+        ("retention.monthly_churn", 0.01, 0.015, 0.03),
+        ("channels.0.cost_per_lead", 2000, None, 2600),
+        ("referrals.per_customer_per_year", 0.3, None, 0.9),
+    )
+    sc = plans.apply_ranges(S.apply_retention(SERVICE, "sbg"), ranges)
+    n = S.default_by_month(sc.horizon_months)
+    p = compute_band(sc.to_toml(), 4, 1).p_break_even_by(n)
+    label = texts.t("ru", "un_p_label", n=n)
+    figure = texts.percent(p, "ru", 0)
+    query = S.encode_view(S.View(preset="car_dealer_service", lang="ru", replications=4, tab="uncertainty",
+                                 retention="sbg", ranges=ranges))  # fmt: skip
+    url = f"{server}/?" + "&".join(f"{k}={v}" for k, v in query.items())
+    ready = texts.t("ru", "un_p_band").split("{")[0]
+    seen: set[str] = set()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
+        try:
+            for name, width, height in (("desktop", 1400, 1000), ("phone", 390, 844)):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.set_default_timeout(90_000)
+                errors: list[str] = []
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.goto(url)
+                page.get_by_text(re.compile("^" + re.escape(ready))).wait_for()  # the band's figure
+                tile = page.locator(".st-key-pg_chance_tile")
+                tile.locator("p.pg-chance-value").wait_for()
+                page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")")
+                assert [line.strip() for line in tile.inner_text().splitlines() if line.strip()] == [
+                    label,
+                    figure,
+                ]
+                page.locator("[data-testid='stMetric']").nth(7).wait_for()
+                assert page.locator("[data-testid='stMetric']").count() == 8  # the KPI tiles alone
+                panel = page.locator("[data-testid='stTabs']").first
+                panel.get_by_text(texts.t("ru", "un_drivers_title")).first.wait_for()  # in the chart's title
+                page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")")
+                seen |= set(latin.findall(panel.inner_text())) - allowed
+                page.screenshot(path=str(tmp_path / f"unsure_ru_{name}.png"), full_page=True)
+                if name == "desktop":
+                    sidebar = page.locator("[data-testid='stSidebar']")
+                    sidebar.get_by_text(texts.t("ru", "rt_chart_title")).wait_for()
+                    assert sidebar.locator("[data-testid='stVegaLiteChart'] svg").count() == 1
+                    keep = sidebar.locator("[data-testid='stExpanderDetails']").filter(
+                        has_text=texts.t("ru", "rt_model")
+                    )  # the "Keep" group: customers' churn, α, β, the chart and its sentence
+                    seen |= set(latin.findall(keep.inner_text())) - allowed
+                assert not errors, errors
+                page.close()
+        finally:
+            browser.close()
+    assert not seen, f"English words in the new parts of the Russian page: {sorted(seen)}"

@@ -175,7 +175,15 @@ def test_plain_dealer_tiles_stay_as_loaded():
 def test_band_caption_says_why_its_median_differs_from_the_tile():
     """Today's defect: the tile's break-even 87 against the band's median 84 with no word on why."""
     frame = pd.DataFrame({"month": [1], "mean": [0.0], "p10": [0.0], "p50": [0.0], "p90": [0.0]})
-    band = Band(frame=frame, replications=4, seed=1, seconds=1.25, p_break_even=0.75, break_even_p50=84.0)
+    band = Band(
+        frame=frame,
+        replications=4,
+        seed=1,
+        seconds=1.25,
+        p_break_even=0.75,
+        break_even_p50=84.0,
+        break_even_months=(84.0, 80.0, 90.0, math.nan),
+    )
     why = texts.t("en", "tx_band_why")
     assert views.band_caption(band, "en", expected_break_even=87.0).endswith(why)
     assert views.band_caption(band, "en").endswith(why)

@@ -287,6 +287,100 @@ def test_app_report_with_pins_and_many_changes_fits_two_pages(tmp_path: Path) ->
     _snapshots(out)
 
 
+PLAN = ROOT / "scenarios" / "car_dealer_plan.toml"
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_plan_customers_and_ranges_are_listed_in_the_readers_words(lang: str, tmp_path: Path) -> None:
+    """The dealer's ten-year plan with a step moved, a trend and a seasonality changed, customers who
+    differ and three values given as ranges, against the plan as loaded: each difference is a row in
+    words ("from month 13 (January 2028): Salespeople", "Trend: CPL: Classifieds +0.6 % a month",
+    "Seasonality: …, Jan 0.7; …", "Not sure: Monthly churn from 1.0 % to 3.0 %, most likely 1.5 %"),
+    none as a dotted path; the band's note says that each run draws the ranges; in Russian, no English
+    word."""
+    preset = sim.load_scenario(PLAN)
+    season = [0.7, 0.8, 1.0, 1.1, 1.1, 1.05, 1.0, 1.05, 1.05, 1.05, 0.95, 1.2]
+    whatif = preset.override(
+        {
+            "plan": [
+                {"from_month": 13, **{k: v for k, v in preset.plan[0].values if k != "sales_desk.staff"}},
+                {"from_month": 25, "sales_desk.staff": 4},
+            ],
+            "trends": {"channels.0.cost_per_lead": 0.006, "channels.1.cost_per_lead": 0.003},
+            "seasonality": {"channels.0.leads_per_month": season, "channels.1.leads_per_month": season},
+            "retention.model": "sbg",
+            "retention.alpha": 1.0,
+            "retention.beta": 65.67,
+            "uncertainty": {
+                "retention.monthly_churn": {"low": 0.01, "mode": 0.015, "high": 0.03},
+                "channels.0.cost_per_lead": {"low": 2000, "high": 2600},
+                "sales_desk.staff": {"low": 2, "high": 4},
+            },
+        }
+    )
+    band = frames.band_summary(sim.simulate(whatif.override({"horizon_months": 120}), replications=2, seed=1))
+    rows = pdf._changes(preset, whatif, lang)
+    assert not [r for r in rows if re.search(r"[a-z_]+\.[a-z_]+|\[\d+\]", r[0])], rows  # no dotted path
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    staff = texts.field_label(lang, "sales_desk.staff")
+    classifieds = texts.item_name(preset.channels[0], lang)
+    cpl = texts.field_label(lang, "channels.cost_per_lead", classifieds)
+    churn = texts.field_label(lang, "retention.monthly_churn")
+    january = texts.calendar_month(texts.month_date(preset, 13), lang)
+    people = lambda n: f"{n}{texts.NBSP}{texts.unit_label(lang, 'people', 'RUB')}"  # noqa: E731
+    expected = [
+        [t("rp_f_retention.model"), t("rp_val_constant"), t("rp_val_sbg")],
+        [t("rp_step_date", n=13, date=january, lever=staff), people(3), t("dash")],
+        [t("rp_step_date", n=25, date=texts.calendar_month(texts.month_date(preset, 25), lang), lever=staff),
+         t("dash"), people(4)],
+        [t("rp_trend", lever=cpl), t("rp_trend_value", rate=texts.percent(0.005, lang, 1, signed=True)),
+         t("rp_trend_value", rate=texts.percent(0.006, lang, 1, signed=True))],
+        [t("rp_range", lever=churn), t("dash"), t("rp_range_mode", low=texts.percent(0.01, lang, 1),
+         mode=texts.percent(0.015, lang, 1), high=texts.percent(0.03, lang, 1))],
+        [t("rp_range", lever=cpl), t("dash"),
+         t("rp_range_value", low=texts.money(2000, "RUB", lang), high=texts.money(2600, "RUB", lang))],
+        [t("rp_range", lever=staff), t("dash"), t("rp_range_value", low=people(2), high=people(4))],
+    ]  # fmt: skip
+    for row in expected:
+        assert row in rows, (row, rows)
+    months = texts.MONTH_SHORT[lang]
+    seasons = [
+        r
+        for r in rows
+        if r[0] == t("rp_season", lever=texts.field_label(lang, "channels.leads_per_month", classifieds))
+    ]
+    assert seasons and seasons[0][2].startswith(f"{months[0]} {texts.number(0.7, lang, 1)}; {months[1]} ")
+    assert seasons[0][2].endswith(f"{months[11]} {texts.number(1.2, lang, 1)}")
+    assert [r[0] for r in rows if r[0].startswith(t("rp_f_retention.model"))] == [t("rp_f_retention.model")]
+    assert any(
+        r[0] == texts.field_label(lang, "retention.beta") and r[2] == texts.number(65.67, lang, 2)
+        for r in rows
+    )
+
+    out = tmp_path / f"plan_{lang}.pdf"
+    source = _bilingual(PLAN, tmp_path / "plan.toml").read_text("utf-8")
+    out.write_bytes(pdf.report_pdf(whatif, preset, lang=lang, band=band, source=source))
+    assert 1 <= _pages(out) <= 2
+    text = _text(out)
+    flat = _sq(text)
+    for row in expected:
+        assert _sq(" ".join(row)) in flat, row
+    assert _sq(t("rp_band_ranges", n=3)) in flat
+    leads = texts.field_label(
+        lang, "channels.leads_per_month", classifieds
+    )  # the file's assumption on a step
+    unit = texts.unit_label(lang, "leads/month", "")
+    step = f"{t('rp_step_date', n=13, date=january, lever=leads)} 500 {unit}"
+    assert _sq(step) in flat
+    _snapshots(out)
+    if lang == "ru":
+        found = sorted({w for w in ENGLISH if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text, re.I)})
+        assert not found, f"English words on the Russian report: {found}\n{text}"
+        assert not re.search(
+            r"[A-Za-z]+_[A-Za-z]+|\b(?:channels|sales_desk|retention|plan|trends)\b", text
+        ), text
+
+
 def test_same_inputs_same_bytes_and_bad_arguments_named() -> None:
     """A report is a function of its inputs (the date included); a band of another horizon or an
     unknown language is refused naming the value."""
@@ -333,8 +427,8 @@ def test_assumption_comments_follow_tables_lists_and_languages() -> None:
 
 
 def test_every_shipped_assumption_names_a_field_of_its_scenario() -> None:
-    """Each `# assumption` key of every shipped scenario is found at its path (so the report shows its
-    value and name, not the raw text)."""
+    """Each `# assumption` key of every shipped scenario is found at its path, or is a plan step, trend,
+    seasonality or range named in words (so the report shows its value and name, not the raw text)."""
     from sim.model import paths
 
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
@@ -342,6 +436,11 @@ def test_every_shipped_assumption_names_a_field_of_its_scenario() -> None:
         found = assumptions.assumption_comments(path.read_text("utf-8"))
         assert found, path.name
         for a in found:
+            change = assumptions.as_change(a.path, sc)
+            if change is not None:
+                words = assumptions.change_label(change, "ru", sc)
+                assert not re.search(r"[a-z_]+\.[a-z_0-9]+|\[\d+\]", words), (path.name, a.path, words)
+                continue
             assert paths.get(sc, a.path) is not paths.MISSING, (path.name, a.path)
             assert assumptions.label(a.path, "ru", sc) != paths.bracketed(a.path), (path.name, a.path)
 

@@ -255,3 +255,9 @@ def test_a_planned_levers_bounds_keep_every_month_valid(planned):
     assert churn.high == 1.0
     staff = by_path["sales_desk.staff"]  # 4 → 6: shifted, so the base may go to 10,000 − 2
     assert (staff.low, staff.high) == (1.0, 9998.0)
+
+
+def test_switching_a_section_off_drops_its_ranges():
+    sc = load_scenario(ROOT / "examples" / "car_dealer_uncertain.toml")
+    without = sc.override({"referrals": None})
+    assert [p for p, _ in without.uncertainty] == ["retention.monthly_churn", "funnel.2.conversion"]
