@@ -84,20 +84,22 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
                 conversion.press("ArrowLeft")
             page.wait_for_url(re.compile(re.escape(f"{CONVERSION}={in_link}") + r"(&|$)"))
             # The page has settled: the tile and the curve's mark agree, the new band is drawn, nothing runs.
-            page.wait_for_function(
+            # The tile's value is read in the same check (a later rerun may redraw the page meanwhile).
+            settled = page.wait_for_function(
                 """([loaded, mark, band]) => {
                     const tile = document.querySelector("[data-testid='stMetricValue']").innerText.trim();
                     const chart = document.querySelector("[data-testid='stVegaLiteChart']");
                     const marks = Array.from(chart.querySelectorAll("text")).map(t => t.textContent);
                     const banded = Array.from(document.querySelectorAll("[data-testid='stCaptionContainer']"))
                         .some(c => c.innerText.startsWith(band));
-                    return tile !== loaded && marks.includes(mark + tile) && banded
+                    const done = tile !== loaded && marks.includes(mark + tile) && banded
                         && !document.querySelector("[data-testid='stProgress']")
                         && !document.querySelector("[data-testid='stStatusWidget']");
+                    return done ? tile : false;
                 }""",
                 arg=[loaded, texts.t("en", "break_even_at", n=""), band],
             )
-            moved = tile.inner_text().strip()
+            moved = str(settled.json_value())
             whatif = SERVICE.override({CONVERSION: moved_to})
             assert moved == texts.month(sim.expected(whatif).kpi["break_even_month"])
             assert int(moved) > int(loaded)  # fewer sales per lead: break-even later
