@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server
+from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server, watch_errors
 
 import sim
 from sim.app import state as S
@@ -69,7 +69,7 @@ def test_slider_moves_the_break_even_tile_in_chromium(chromium: str, server: str
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            watch_errors(page, errors)
             page.goto(f"{server}/?preset=car_dealer_service&reps=4")
             tile = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']")
             tile.wait_for()
@@ -127,7 +127,7 @@ def test_phone_shows_the_verdict_and_the_chart_first_without_deploy(
                     page = browser.new_page(viewport={"width": width, "height": height})
                     page.set_default_timeout(TIMEOUT_MS)
                     errors: list[str] = []
-                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                    watch_errors(page, errors)
                     page.goto(f"{server}/?reps=0&lang={lang}")
                     page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
                     page.locator("[data-testid='stMetric']").nth(7).wait_for()
@@ -188,7 +188,7 @@ def test_a_plan_typed_in_the_table_in_chromium(chromium: str, server: str, tmp_p
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            watch_errors(page, errors)
             page.goto(
                 f"{server}/?preset=car_dealer_service&reps=0&lang=ru&tab=plan&start=2027-01&plan=13:{staff}%3D6"
             )
@@ -257,7 +257,7 @@ def test_ranges_and_customers_who_differ_in_chromium(chromium: str, server: str,
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.set_default_timeout(90_000)
                 errors: list[str] = []
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                watch_errors(page, errors)
                 page.goto(url)
                 page.get_by_text(re.compile("^" + re.escape(ready))).wait_for()  # the band's figure
                 tile = page.locator(".st-key-pg_chance_tile")

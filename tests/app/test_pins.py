@@ -422,7 +422,7 @@ def test_pin_two_whatifs_on_the_russian_page_and_print_them(tmp_path: Path) -> N
     chart's legend and in the table with the model's figures; the report downloaded from the page lists
     them with their figures; a phone and the English page opened from the copied link show the same pins.
     Screenshots of each step in the test's folder."""
-    from app_server import LAUNCH_ARGS, lever_css, norm, require_browser, streamlit_server
+    from app_server import LAUNCH_ARGS, lever_css, norm, require_browser, streamlit_server, watch_errors
     from playwright.sync_api import sync_playwright
 
     chromium = require_browser()
@@ -440,7 +440,7 @@ def test_pin_two_whatifs_on_the_russian_page_and_print_them(tmp_path: Path) -> N
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page.set_default_timeout(60_000)
             errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            watch_errors(page, errors)
             page.goto(f"{url}/?preset={STEM}&lang={lang}&reps=0")
             page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server
+from app_server import CHROMIUM, LAUNCH_ARGS, ROOT, streamlit_server, watch_errors
 
 import sim
 from sim.app import state as S
@@ -105,7 +105,7 @@ def test_dealers_story_in_russian_has_no_english_word(chromium: str, server: str
         browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        watch_errors(page, errors)
         page.goto(f"{server}/?lang=ru&reps=0")
         page.get_by_text(texts.t("ru", "pg_guide_title")).first.wait_for(timeout=TIMEOUT_MS)
         page.get_by_text(_verdict_of(DEALER)).first.wait_for(timeout=TIMEOUT_MS)

@@ -120,6 +120,22 @@ class Session:
     errors: list[str]
 
 
+STREAMLIT_CHART_RACE = "Unrecognized data set:"
+"""A page error of Streamlit's own front end, not the app's: a Vega chart redrawn during a rerun can lose
+the race between its new spec and its data (streamlit/streamlit issues 9616, 11342, 11906; still seen with
+1.67 under load). The chart is drawn again at the next rerun; the tests leave this one message out."""
+
+
+def watch_errors(page: Any, errors: list[str]) -> None:
+    """Append every uncaught error of `page` to `errors`, except Streamlit's chart race above."""
+
+    def seen(exc: Any) -> None:
+        if STREAMLIT_CHART_RACE not in str(exc):
+            errors.append(str(exc))
+
+    page.on("pageerror", seen)
+
+
 def open_pages(
     browser: Browser, url: str, queries: Sequence[str], width: int = 1400, height: int = 1400
 ) -> list[Session]:
@@ -129,7 +145,7 @@ def open_pages(
     for query in queries:
         page = browser.new_context(viewport={"width": width, "height": height}).new_page()
         session = Session(page, [])
-        page.on("pageerror", lambda e, errors=session.errors: errors.append(str(e)))
+        watch_errors(page, session.errors)
         page.goto(f"{url}/?{query}", wait_until="commit")
         sessions.append(session)
     return sessions
