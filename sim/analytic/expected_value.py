@@ -29,8 +29,10 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +49,7 @@ from sim.accounting.lifetimes import (
 from sim.analytic.queueing import DeskPerformance, desk_performance
 from sim.model import plan
 from sim.model.calendar import MONTH_DAYS, YEAR_DAYS, monthly_discount
-from sim.model.scenario import SalesDesk, Scenario, load_scenario
+from sim.model.scenario import RepeatStream, SalesDesk, Scenario, load_scenario
 
 MAX_PHASE_COMBINATIONS = 20_000
 """Above this many (stream, phase) combinations of existing customers with problems switched on, their
@@ -190,6 +192,38 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
     )
 
 
+def _phase_rows(
+    streams: Sequence[RepeatStream], k: np.ndarray, margins: Sequence[Any], revenues: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The visit patterns of customers at month 0, enumerated: each stream not adopted, or adopted with
+    its first visit in month u = 1 … interval. Returns each pattern's weight (W) and its visits (V),
+    margin (M) and revenue (R) in months `k`; `margins`/`revenues` per stream: a value, or one per month."""
+    options = [
+        [(1.0 - s.adoption, None)]
+        + [(s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)]
+        for s in streams
+    ]
+    H = k.size
+    weights, v_rows, m_rows, r_rows = [], [], [], []
+    for choice in itertools.product(*options) if streams else [()]:
+        w = math.prod(o[0] for o in choice)
+        if w == 0:
+            continue
+        v, m, r = np.zeros(H), np.zeros(H), np.zeros(H)
+        for j, (s, (_, u)) in enumerate(zip(streams, choice, strict=True)):
+            if u is None:
+                continue
+            due = (k >= u) & ((k - u) % s.interval_months == 0)
+            v += due
+            m += due * margins[j]
+            r += due * revenues[j]
+        weights.append(w)
+        v_rows.append(v)
+        m_rows.append(m)
+        r_rows.append(r)
+    return np.array(weights), np.array(v_rows), np.array(m_rows), np.array(r_rows)
+
+
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
     """Expected visits, margin, revenue, problems, active and presence of the customers at month 0, per
     calendar month (age month k = month k). Customers who differ: `_existing_planned`."""
@@ -219,34 +253,8 @@ def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
         revenue_rate = np.full(H, sum(s.adoption * s.revenue / s.interval_months for s in streams))
         vis, mar, rev = visit_rate * surv, margin_rate * surv, revenue_rate * surv
     else:
-        # Enumerate: each stream not adopted, or adopted with its first visit in month u = 1..I.
-        options = []
-        for s in streams:
-            opts = [(1.0 - s.adoption, None)] + [
-                (s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)
-            ]
-            options.append(opts)
-        weights, v_rows, m_rows, r_rows = [], [], [], []
-        for choice in itertools.product(*options) if streams else [()]:
-            w = math.prod(o[0] for o in choice)
-            if w == 0:
-                continue
-            v = np.zeros(H)
-            m = np.zeros(H)
-            r = np.zeros(H)
-            for s, (_, u) in zip(streams, choice, strict=True):
-                if u is None:
-                    continue
-                due = (k >= u) & ((k - u) % s.interval_months == 0)
-                v += due
-                m += due * s.margin * factor
-                r += due * s.revenue
-            weights.append(w)
-            v_rows.append(v)
-            m_rows.append(m)
-            r_rows.append(r)
-        W = np.array(weights)
-        V = np.array(v_rows)
+        margins = [s.margin * factor for s in streams]
+        W, V, M, R = _phase_rows(streams, k, margins, [s.revenue for s in streams])
         prev = np.zeros_like(V)
         prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
         log_pass = math.log1p(-c) if c < 1 else -math.inf
@@ -255,8 +263,8 @@ def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
             S = np.exp(np.cumsum(steps, axis=1))
         surv = W @ S
         vis = W @ (V * S)
-        mar = W @ (np.array(m_rows) * S)
-        rev = W @ (np.array(r_rows) * S)
+        mar = W @ (M * S)
+        rev = W @ (R * S)
     presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
     return {
         "visits": N * vis,
@@ -451,33 +459,7 @@ def _existing_planned(
         mar = (weights * margins).sum(axis=0) * surv
         rev = (weights * revenues).sum(axis=0) * surv
     else:
-        options = []
-        for s in streams:
-            opts = [(1.0 - s.adoption, None)] + [
-                (s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)
-            ]
-            options.append(opts)
-        weights_list, v_rows, m_rows, r_rows = [], [], [], []
-        for choice in itertools.product(*options) if streams else [()]:
-            w = math.prod(o[0] for o in choice)
-            if w == 0:
-                continue
-            v = np.zeros(H)
-            m = np.zeros(H)
-            r = np.zeros(H)
-            for j, (s, (_, u)) in enumerate(zip(streams, choice, strict=True)):
-                if u is None:
-                    continue
-                due = (k >= u) & ((k - u) % s.interval_months == 0)
-                v += due
-                m += due * margins[j]
-                r += due * revenues[j]
-            weights_list.append(w)
-            v_rows.append(v)
-            m_rows.append(m)
-            r_rows.append(r)
-        W = np.array(weights_list)
-        V = np.array(v_rows)
+        W, V, M, R = _phase_rows(streams, k, margins, revenues)
         prev = np.zeros_like(V)
         prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -491,8 +473,8 @@ def _existing_planned(
                 S = mixed[None, :] * np.exp(np.cumsum(steps, axis=1))
         surv = W @ S
         vis = W @ (V * S)
-        mar = W @ (np.array(m_rows) * S)
-        rev = W @ (np.array(r_rows) * S)
+        mar = W @ (M * S)
+        rev = W @ (R * S)
     presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
     return {
         "visits": N * vis,
