@@ -11,8 +11,9 @@ over its whole life, first purchase included, minus the **cost to serve** it:
 
 - the programme's contacts, `contacts_per_month × cost_per_contact` for each month the customer is active
   at the month's end (its purchase month, age 0, included: it is always active at the end of it);
-- its problems, `cost_per_problem × visit_problem_probability` for each visit that happens, the first
-  purchase included (a visit due in age month k ≥ 1 happens only if the customer is there at its end).
+- its problems, `cost_per_problem × visit_problem_probability` (of the visit's month) for each visit that
+  happens, the first purchase included (a visit due in age month k ≥ 1 happens only if the customer is
+  there at its end).
 
 Both are costs of age month k "if the customer is there at the end of month k", like the visits' margin,
 so the net flow of age month k is (margin − cost) × v^k × S(k) with S the survival and v the monthly
@@ -20,13 +21,19 @@ discount factor. The programme's fixed cost is no customer's cost and is left ou
 without the cost to serve.
 
 **Plans over time.** With a plan, age month k of a customer who buys in calendar month m₀ (0-based) uses the
-values of calendar month m₀ + k (churn at the check at its end, repeat margins and revenues, the
-programme's contacts and cost per contact; the first purchase's margin of month m₀); past the horizon the
-last month's values hold. `lifetime_tables(sc, month0)` holds the tables of such a cohort; `lifetime_tables(
-sc)` is the cohort that buys in month 1 (month0 = 0), the customer payback is measured on, and its
-`final` the tables of a customer living on the last month's values throughout (the cohort of the last
-month, which is also what any customer sees past the horizon: the engine's remainders after the horizon).
-`cohort_ltv(sc)` gives the LTV of every cohort of the horizon.
+values of calendar month m₀ + k (churn at the check at its end, with the programme's multiplier of that
+month; repeat margins and revenues; the programme's contacts and cost per contact; a visit's problem
+probability p, cost and leave probability q — the leave factor keep = 1 − p q of the visit's month applies
+at the check at the end of the next age month; the first purchase's margin, and its problem, of month m₀);
+past the horizon the last month's values hold. What the customer keeps for life is its purchase month's
+(a cohort effect, `cohort_key`): the streams' intervals and adoptions and, when customers differ, θ ~
+Beta(alpha(m₀), beta(m₀)) with churn scale c(m) / E_{m₀}[θ]; the existing customers take month 1's.
+`lifetime_tables(sc, month0)` holds the tables of such a cohort; `lifetime_tables(sc)` is the cohort that
+buys in month 1 (month0 = 0), the customer payback is measured on, and its `final` the tables of a customer
+of that cohort living on the last month's values throughout (which is also what it sees past the horizon:
+the engine's remainders after the horizon). `cohort_tables(sc, tables, month0)` is that final table for
+the cohort of any month (cached per distinct cohort in `tables`), `cohort_groups` the distinct cohorts and
+their months. `cohort_ltv(sc)` gives the LTV of every cohort of the horizon.
 
 **Customers who differ** (`[retention] model = "sbg"`, docs/model.md; the shifted-beta-geometric model of
 Fader & Hardie 2007, "How to project customer retention", J. Interactive Marketing 21(1), 76-90). Each
@@ -63,7 +70,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,11 +105,22 @@ class MonthValues:
     contact_cost: np.ndarray
     """Programme contacts × cost per contact: the cost of one customer active at the month's end, (H,)."""
     problem_probability: float
-    """Probability that a visit (or the first purchase) has a problem (not plannable)."""
+    """Probability that a visit (or the first purchase) has a problem in the last month (past the horizon;
+    without a plan every month's): `problem_p` has each month's."""
     cost_per_problem: float
-    """Cost of one problem, in currency (not plannable)."""
+    """Cost of one problem in the last month, in currency (`problem_cost` has each month's)."""
     keep: float
-    """Probability that one visit does not make the customer leave through a problem, 1 − p·q."""
+    """Probability that one visit of the last month does not make the customer leave through a problem,
+    1 − p·q (`problem_keep` has each month's)."""
+    problem_p: np.ndarray
+    """p(m): probability that a visit (the first purchase included) in month m has a problem, (H,)."""
+    problem_cost: np.ndarray
+    """cost(m): cost of one problem at a visit in month m, booked in month m, in currency, (H,)."""
+    problem_leave: np.ndarray
+    """q(m): probability that a problem at a visit in month m makes the customer leave at the check at the
+    end of the next age month, (H,)."""
+    problem_keep: np.ndarray
+    """1 − p(m) q(m): probability that one visit in month m does not make the customer leave, (H,)."""
     mixture: ChurnMixture | None = None
     """Customers who differ (`model = "sbg"`): θ's quadrature rule and each month's churn scale; None with
     constant churn."""
@@ -128,6 +146,12 @@ def month_values(scenario: Scenario) -> MonthValues:
         return np.broadcast_to(x, (H, *x.shape[1:])).copy() if n < H else x
 
     churn = by_month([s.effective_churn for s in months])
+    # Problems by the visit's month: p, cost, q and the leave factor 1 − p q (`problem_leave_factor`).
+    none = pr is None
+    p = by_month([0.0 if none else s.problems.visit_problem_probability for s in months])
+    cost = by_month([0.0 if none else s.problems.cost_per_problem for s in months])
+    leave = by_month([0.0 if none else s.problems.leave_probability for s in months])
+    keep = by_month([problem_leave_factor(s) for s in months])
     return MonthValues(
         churn=churn,
         repeat_margin=by_month(
@@ -137,9 +161,13 @@ def month_values(scenario: Scenario) -> MonthValues:
         first_margin=by_month([s.first_purchase.margin for s in months]),
         first_revenue=by_month([s.first_purchase.revenue for s in months]),
         contact_cost=by_month([contact_cost(s) for s in months]),
-        problem_probability=pr.visit_problem_probability if pr is not None else 0.0,
-        cost_per_problem=pr.cost_per_problem if pr is not None else 0.0,
-        keep=problem_leave_factor(scenario),
+        problem_probability=float(p[-1]),
+        cost_per_problem=float(cost[-1]),
+        keep=float(keep[-1]),
+        problem_p=p,
+        problem_cost=cost,
+        problem_leave=leave,
+        problem_keep=keep,
         mixture=churn_mixture(scenario, churn),
     )
 
@@ -410,6 +438,10 @@ class LifetimeTables:
     """Customers who differ, last month's tables only: (net, gross) remainder r_θ(a) after age a, discounted
     to a, of a customer of pattern p and θ = node j (row p × N + j) on these values; columns: ages 0 … P
     (a >= 1 is column 1 + (a − 1) mod P), or 0 … H-1 without a period. None otherwise."""
+    cohort: tuple = ()
+    """The cohort's structure, `cohort_key` of its purchase month (intervals, adoptions, alpha, beta)."""
+    cohorts: dict = field(default_factory=dict, compare=False, repr=False)
+    """Cache of `cohort_tables`: the last month's tables of other cohort structures, by `cohort_key`."""
 
     @property
     def final(self) -> LifetimeTables:
@@ -423,7 +455,7 @@ class LifetimeTables:
         return _Life(
             self.margin - self.cost,
             self.margin,
-            _log_kstep(self.visits, self.calendar.keep),
+            _log_kstep(self.visits, _keep_by_age(self.calendar, self.month0, self.visits.shape[1])),
             log_v,
             self.period,
         )
@@ -435,10 +467,12 @@ class LifetimeTables:
             return self.pattern_prob @ self.survival
         if what == "net":
             return self.pattern_prob @ ((self.margin - self.cost) * self.survival)
-        if what == "problems":
+        if what == "problems":  # p of each age's calendar month (the last one past the horizon)
             visits = self.visits.copy()
             visits[:, 0] += 1.0
-            return self.calendar.problem_probability * (self.pattern_prob @ (visits * self.survival))
+            values = self.calendar
+            month = np.minimum(self.month0 + np.arange(visits.shape[1]), values.churn.shape[0] - 1)
+            return values.problem_p[month] * (self.pattern_prob @ (visits * self.survival))
         if what not in ("visits", "margin", "revenue", "cost"):
             raise ValueError(f"unknown figure {what!r}")
         return self.pattern_prob @ (getattr(self, what) * self.survival)
@@ -486,18 +520,92 @@ def lifetime_tables(scenario: Scenario, month0: int = 0) -> LifetimeTables:
     """Exact expected tables of the life of a new customer who buys in calendar month `month0` (0-based;
     see docs/model.md and the module's docstring). Without a plan every month is the same and `month0`
     changes nothing; with one, `lifetime_tables(sc)` is the cohort of month 1 (the payback's customer) and
-    `.final` the tables of the last month's values (the cohort of month H, and every customer past the
-    horizon)."""
+    `.final` the tables of the last month's values for the same cohort levers (intervals, adoptions, θ of
+    `month0`; what the cohort sees past the horizon)."""
     values = month_values(scenario)
     H = values.churn.shape[0]
     if not 0 <= month0 < H:
         raise ValueError(f"month0 = {month0} outside the horizon (0 … {H - 1})")
     if not scenario.planned:
         return _build(scenario, values, 0, None)
-    final = _build(scenario, values, H - 1, None)
+    cohort = cohort_scenario(scenario, month0)  # the cohort's intervals, adoptions and θ, for life
+    values = _cohort_values(cohort, values)
+    final = _build(cohort, values, H - 1, None)
     if month0 == H - 1:
         return final
-    return _build(scenario, values, month0, final)
+    return _build(cohort, values, month0, final)
+
+
+# --- cohorts: levers fixed at the purchase (docs/model.md, "Plans over time") ---------------------------
+
+
+def cohort_key(scenario: Scenario) -> tuple:
+    """What a customer keeps for life from its purchase month: (the streams' intervals, their adoptions,
+    alpha, beta). Customers of two months with the same key live on the same tables (with each calendar
+    month's other values)."""
+    r = scenario.retention
+    return (
+        tuple(s.interval_months for s in scenario.repeat),
+        tuple(float(s.adoption) for s in scenario.repeat),
+        r.alpha,
+        r.beta,
+    )
+
+
+def cohort_scenario(scenario: Scenario, month0: int) -> Scenario:
+    """The scenario whose repeat streams (interval, adoption) and retention (alpha, beta) are those of the
+    customers who buy in calendar month `month0` (0-based; -1, the existing customers, take month 1's):
+    `plan.months(scenario)[month0]`, or `scenario` itself without a plan or when they are its own. Read only
+    these levers from it (the other months' values come from `month_values`)."""
+    if not scenario.planned:
+        return scenario
+    months = plan.months(scenario)
+    s = months[min(max(month0, 0), len(months) - 1)]
+    return scenario if cohort_key(s) == cohort_key(scenario) else s
+
+
+def _cohort_values(cohort: Scenario, values: MonthValues) -> MonthValues:
+    """`values` with the θ mixture of the cohort's alpha and beta (customers who differ): θ ~ Beta(alpha(m0),
+    beta(m0)), churn scale c(m) / E_{m0}[θ]. `values` itself when its mixture is already the cohort's."""
+    mix = values.mixture
+    r = cohort.retention
+    if mix is None or (mix.alpha == float(r.alpha) and mix.beta == float(r.beta)):
+        return values
+    return replace(values, mixture=churn_mixture(cohort, values.churn))
+
+
+def cohort_tables(scenario: Scenario, tables: LifetimeTables, month0: int) -> LifetimeTables:
+    """The tables of the customers who buy in calendar month `month0` (0-based; -1: the existing customers,
+    who take month 1's) on the LAST month's values, with the cohort's own intervals, adoptions and θ
+    mixture: what the engine draws a cohort's adoption patterns and visits by age from, and its remainder
+    past the horizon. Its `calendar` is `month_values` with the cohort's mixture (`calendar.mixture`: θ ~
+    Beta(alpha(m0), beta(m0)), scale c(m) / E_{m0}[θ]). `tables`: the scenario's `lifetime_tables`;
+    `tables.final` when the cohort's levers are its own, else built once and cached in it."""
+    final = tables.final
+    if not scenario.planned:
+        return final
+    cohort = cohort_scenario(scenario, month0)
+    key = cohort_key(cohort)
+    if key == final.cohort:
+        return final
+    hit = final.cohorts.get(key)
+    if hit is None:
+        values = _cohort_values(cohort, final.calendar)  # the cohort's θ on the churn of the months
+        hit = _build(cohort, values, values.churn.shape[0] - 1, None)
+        final.cohorts[key] = hit
+    return hit
+
+
+def cohort_groups(scenario: Scenario, tables: LifetimeTables) -> list[tuple[np.ndarray, LifetimeTables]]:
+    """The distinct cohorts of the horizon: (the purchase months m0 (0-based) that share them, their
+    `cohort_tables`), the first one month 0's (also the existing customers'). Without a plan one group."""
+    H = tables.calendar.churn.shape[0]
+    if not scenario.planned:
+        return [(np.arange(H), tables.final)]
+    groups: dict[tuple, list[int]] = {}
+    for m0 in range(H):
+        groups.setdefault(cohort_key(cohort_scenario(scenario, m0)), []).append(m0)
+    return [(np.array(ms), cohort_tables(scenario, tables, ms[0])) for ms in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -516,13 +624,20 @@ class CohortAges:
     """Expected cost to serve (contacts, problems at the visits and the first purchase), (patterns, n)."""
     survival: np.ndarray
     """P(there at the end of age month k), (patterns, n)."""
+    problem_survival: np.ndarray
+    """The problems' part of `survival`: P(no problem of the visits before has made the customer leave by
+    the check at the end of age month k), Π_{j=1..k} keep(month of age j-1)^(visits in age j-1),
+    (patterns, n)."""
 
 
 def cohort_ages(scenario: Scenario, tables: LifetimeTables, month0: int, n: int) -> CohortAges:
     """Expected flows by age month 0 … n-1 of new customers who buy in calendar month `month0` (0-based),
-    per adoption pattern of `tables` (the scenario's `lifetime_tables`); past the horizon the last month's
-    values hold."""
-    return _ages(scenario, tables.calendar, tables.pattern_streams.astype(float), month0, n)
+    per adoption pattern of the cohort's tables (`cohort_tables(scenario, tables, month0)`: its intervals,
+    adoptions and θ for life; `tables` the scenario's `lifetime_tables`), each age on its calendar month's
+    values (problems too); past the horizon the last month's values hold."""
+    own = cohort_tables(scenario, tables, month0)
+    cohort = cohort_scenario(scenario, month0)
+    return _ages(cohort, own.calendar, own.pattern_streams.astype(float), month0, n)
 
 
 def _ages(scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int, n: int) -> CohortAges:
@@ -541,37 +656,51 @@ def _ages(scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int,
     revenue[:, 0] += values.first_revenue[month0]
     problem_visits = visits.copy()
     problem_visits[:, 0] += 1.0  # the first purchase is a visit
-    per_problem = values.cost_per_problem * values.problem_probability
-    cost = values.contact_cost[month][None, :] + per_problem * problem_visits
+    # a problem at a visit of age k: p and cost of its calendar month
+    per_problem = values.problem_cost[month] * values.problem_p[month]
+    cost = values.contact_cost[month][None, :] + per_problem[None, :] * problem_visits
 
-    keep = values.keep
-    # Check at the end of age month j (j >= 1) is passed with (1 - c(month of j)) * keep^(visits in month
-    # j-1), the first purchase counting as a visit in month 0.
+    # Check at the end of age month j (j >= 1) is passed with (1 - c(month of j)) * keep(month of j-1)^(visits
+    # in month j-1), the first purchase counting as a visit in month 0.
+    log_keep = _log_kstep(visits, _keep_by_age(values, month0, n))
+    with np.errstate(over="ignore"):
+        problem_survival = np.exp(np.cumsum(log_keep, axis=1))
     if values.mixture is not None:  # customers differ: the churn part mixed over θ (module docstring)
         churn = values.mixture.survival(month[1:])
-        survival = churn[None, :] * np.exp(np.cumsum(_log_kstep(visits, keep), axis=1))
-        return CohortAges(visits, margin, revenue, cost, survival)
-    visits_prev = np.zeros_like(visits)
-    visits_prev[:, 1:] = visits[:, :-1]
-    if n > 1:
-        visits_prev[:, 1] += 1.0
+        survival = churn[None, :] * problem_survival
+        return CohortAges(visits, margin, revenue, cost, survival, problem_survival)
     log_pass = _log_pass(values.churn)[month]
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_keep = np.where(visits_prev > 0, visits_prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
         step = np.where(k[None, :] >= 1, log_pass[None, :] + log_keep, 0.0)
         survival = np.exp(np.cumsum(step, axis=1))
-    return CohortAges(visits, margin, revenue, cost, survival)
+    return CohortAges(visits, margin, revenue, cost, survival, problem_survival)
 
 
-def _log_kstep(visits: np.ndarray, keep: float) -> np.ndarray:
-    """log of the problems' pass factor of the check at the end of each age month k, keep^(visits in age
-    month k-1) (the first purchase a visit of age 0), per pattern, shape as `visits`; 0 at k = 0."""
+def _keep_by_age(values: MonthValues, month0: int, n: int) -> float | np.ndarray:
+    """The problems' leave factor keep = 1 − p q of the calendar month of each age month 0 … n-1 of the
+    cohort of `month0` (the last month's past the horizon): one float when it is the same at every age."""
+    H = values.churn.shape[0]
+    keep = values.problem_keep[min(max(month0, 0), H - 1) :]
+    if keep.size == 0 or np.all(keep == keep[0]):
+        return float(keep[0]) if keep.size else values.keep
+    return values.problem_keep[np.minimum(max(month0, 0) + np.arange(n), H - 1)]
+
+
+def _log_kstep(visits: np.ndarray, keep: float | np.ndarray) -> np.ndarray:
+    """log of the problems' pass factor of the check at the end of each age month k, keep(age k-1)^(visits
+    in age month k-1) (the first purchase a visit of age 0), per pattern, shape as `visits`; 0 at k = 0.
+    `keep`: one leave factor for every age, or that of each age month's calendar month, shape (K,)."""
     prev = np.zeros_like(visits)
     prev[:, 1:] = visits[:, :-1]
     if visits.shape[1] > 1:
         prev[:, 1] += 1.0
+    if np.ndim(keep) == 0:
+        log_keep: float | np.ndarray = math.log(keep) if keep > 0 else -math.inf
+    else:  # the factor of the check at the end of age k is that of the visits' month, age k-1
+        logs = [math.log(x) if x > 0 else -math.inf for x in np.asarray(keep)[: visits.shape[1]].tolist()]
+        log_keep = np.concatenate([[0.0], logs[:-1]])[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
+        return np.where(prev > 0, prev * log_keep, 0.0)
 
 
 def _build(
@@ -594,12 +723,13 @@ def _build(
         net = _sums(net_flow, survival, _tail(net_block, rho), net_block, prob)
         gross = _sums(gross_flow, survival, _tail(gross_block, rho), gross_block, prob)
     else:
+        log_kstep = _log_kstep(visits, _keep_by_age(values, month0, K))  # the cohort's problems by age
         if final is None:  # these are the last month's tables: the per-node remainders on their values
-            life = _Life(margin - cost, margin, _log_kstep(visits, values.keep), math.log(v), period)
+            life = _Life(margin - cost, margin, log_kstep, math.log(v), period)
             node_rest = _node_rest(life, values)
         else:
             life, node_rest = final.life, final.node_rest
-        tails, rho = _sbg_tails(values, month0, survival, life, node_rest)
+        tails, rho = _sbg_tails(values, month0, survival, life, node_rest, log_kstep)
         net = _sums(net_flow, survival, tails[0], _block(net_flow, period), prob)
         gross = _sums(gross_flow, survival, tails[1], _block(gross_flow, period), prob)
     J = len(scenario.repeat)
@@ -631,6 +761,7 @@ def _build(
         final_tables=final,
         period=period,
         node_rest=node_rest if final is None else None,
+        cohort=cohort_key(scenario),
     )
 
 
@@ -707,10 +838,11 @@ def cohort_ltv(scenario: Scenario, tables: LifetimeTables | None = None) -> tupl
     """Expected (net, gross) LTV of a new customer who buys in calendar month m₀ = 0 … H-1, each age month
     on its calendar month's values and the last month's values past the horizon; shape (H,) each.
 
-    Exact: for cohort m₀ the ages 0 … A = H-1-m₀ are summed on the plan's values, and the rest is the
-    remaining value after age A of the last month's tables (`tables.final`) × the cohort's survival to the
-    end of A — the same split as the engine's per-customer LTV (realised within the horizon + expected
-    remainder); when customers differ, the remaining value mixed over the θ of the cohort's own survivors
+    Exact: for cohort m₀ the ages 0 … A = H-1-m₀ are summed on the plan's values (problems by the visit's
+    month), and the rest is the remaining value after age A of the cohort's tables on the last month's values
+    (`cohort_tables`: its own streams, adoptions and θ) × the cohort's survival to the end of A — the same
+    split as the engine's per-customer LTV (realised within the horizon + expected remainder); when customers
+    differ, the remaining value mixed over the θ of the cohort's own survivors
     (`horizon_remaining`). `tables` (the scenario's `lifetime_tables`) may be passed to reuse its `final`
     tables. Without a plan every cohort has `tables.ltv`.
     """
@@ -719,16 +851,20 @@ def cohort_ltv(scenario: Scenario, tables: LifetimeTables | None = None) -> tupl
     H = values.churn.shape[0]
     if not scenario.planned:
         return np.full(H, tables.ltv), np.full(H, tables.ltv_gross)
-    final = tables.final
-    prob = final.pattern_prob
     net_out = np.empty(H)
     gross_out = np.empty(H)
-    rest_net = rest_gross = None
-    if values.mixture is not None:
-        rest_net, rest_gross = horizon_remaining(tables)
+    rests: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     for m0 in range(H):
         A = H - 1 - m0
-        ages = cohort_ages(scenario, tables, m0, A + 1)
+        final = cohort_tables(scenario, tables, m0)  # the cohort's own streams and θ, last month's values
+        prob = final.pattern_prob
+        rest_net = rest_gross = None
+        if final.calendar.mixture is not None:
+            if final.cohort not in rests:
+                rests[final.cohort] = horizon_remaining(final)
+            rest_net, rest_gross = rests[final.cohort]
+        cohort = cohort_scenario(scenario, m0)
+        ages = _ages(cohort, final.calendar, final.pattern_streams.astype(float), m0, A + 1)
         margin, cost, survival = ages.margin, ages.cost, ages.survival
         disc = final.discount[: A + 1]
         s_end = survival[:, A]
@@ -836,13 +972,14 @@ def _sbg_tails(
     survival: np.ndarray,
     life: _Life,
     node_rest: tuple[np.ndarray, np.ndarray] | None,
+    log_kstep: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
     """((net, gross) expected discounted flow past the table, per pattern; ρ at θ → 0, per pattern) of the
     cohort of `month0` when customers differ: per node θ_j, the cohort's churn survival to the table's
-    end × the geometric remainder on the last month's values (`life`, `node_rest`: the final tables'),
-    mixed with the weights. Diverges (±inf with the sign of the period's flow) where a customer with θ → 0
-    never leaves nor discounts (ρ = 1 at θ = 0) and E[1/θ] is infinite (α ≤ 1) or the last month's churn
-    is 0."""
+    end × its problems' survival (`log_kstep`, the cohort's by age) × the geometric remainder on the last
+    month's values (`life`, `node_rest`: the final tables'), mixed with the weights. Diverges (±inf with
+    the sign of the period's flow) where a customer with θ → 0 never leaves nor discounts (ρ = 1 at θ = 0)
+    and E[1/θ] is infinite (α ≤ 1) or the last month's churn is 0."""
     mix = values.mixture
     assert mix is not None and node_rest is not None
     K = survival.shape[1]
@@ -854,9 +991,9 @@ def _sbg_tails(
     N = mix.nodes.size
     month = np.minimum(month0 + np.arange(1, K), H - 1)  # calendar months of the checks at ages 1 … K-1
     weight = mix.weights * np.exp(mix.node_log_survival(month))  # w_j C_j(K-1)
-    log_keep_end = life.log_kstep.sum(axis=1)  # the problems' survival to the end of age K-1
+    log_keep_end = log_kstep.sum(axis=1)  # the problems' survival to the end of age K-1
     column = int(_rest_column(K - 1, P))
-    rho0 = np.exp(P * life.log_v + life.log_kstep[:, K - P :].sum(axis=1))
+    rho0 = np.exp(P * life.log_v + log_kstep[:, K - P :].sum(axis=1))
     diverges = (rho0 >= _ONE) & ((mix.alpha <= 1.0) | (mix.scale[H - 1] == 0.0)) & (survival[:, K - 1] > 0)
     v_end = math.exp(life.log_v * (K - 1))
     tails = []
@@ -866,7 +1003,7 @@ def _sbg_tails(
         if diverges.any():
             k = np.arange(K - P, K)
             block = (
-                flow[:, K - P :] * np.exp(life.log_v * k + np.cumsum(life.log_kstep, axis=1)[:, K - P :])
+                flow[:, K - P :] * np.exp(life.log_v * k + np.cumsum(log_kstep, axis=1)[:, K - P :])
             ).sum(axis=1)
             tail = np.where(diverges, np.where(block == 0, 0.0, np.copysign(np.inf, block)), tail)
         tails.append(tail)

@@ -10,12 +10,19 @@ within their month, are taken as even. Where the desk is constrained, waits, los
 from `sim.analytic.queueing` (exact M/M/n+D round the clock; an approximation with working hours).
 
 Plans over time (docs/model.md) are read lever by lever (`sim.model.plan.values`): paid leads, their cost
-and quality by arrival month; conversions by the lead's arrival month (the sales are a sum over arrival
-months of the month's buyers × the delay kernel); the referral rate, the first-purchase margin and the
-repeat margins by the month they apply in; the desk month by month. Churn is a period effect (the check at
-the end of calendar month m uses month m's churn for every customer), so with a planned churn or repeat
-margins the customers' figures are cohort × calendar sums: each purchase month m0 has its own survival
-path, an O(H²) matrix. Without a plan this is the same model as before, computed the same way.
+and quality by arrival month; conversions, the referral multiplier, the funnel's delays and the desk's
+handling time, patience and cooling half-life by the lead's arrival month (the sales are a sum over arrival
+months of the month's buyers × the delay kernel of its delays and handling: one kernel per distinct set of
+those levers, `_kernels`); the referral rate, the first-purchase margin, the referral bonus and the repeat
+margins by the month they apply in; problems (p, cost, and the leave factor keep = 1 − p q at the next
+check) by the visit's month; the desk month by month (staff and hours, and the handling, patience and
+cooling of the month's leads). Churn is a period effect (the check at the end of calendar month m uses
+month m's churn and programme multiplier for every customer), so with a plan the customers' figures are
+cohort × calendar sums: each purchase month m0 has its own survival path, an O(H²) matrix; the levers a
+customer keeps from its purchase month (the streams' adoption and interval, θ's Beta) give each group of
+cohorts its own adoption patterns and lifetime tables (`sim.accounting.lifetimes.cohort_tables`), and the
+existing customers take month 1's. Without a plan this is the same model as before, computed the same
+way; a plan that leaves the new levers alone is computed as before too.
 
 Customers who differ (`[retention] model = "sbg"`, docs/model.md): every customer's churn is its own θ ×
 c(m) / E[θ]. The new customers' figures come from the lifetime tables, which mix over θ exactly; the
@@ -27,7 +34,6 @@ remainder after the horizon mixes over the θ of its own survivors (`horizon_rem
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +48,8 @@ from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthl
 from sim.accounting.lifetimes import (
     ChurnMixture,
     LifetimeTables,
+    cohort_scenario,
+    cohort_tables,
     horizon_remaining,
     lifetime_tables,
     problem_leave_factor,
@@ -192,36 +200,94 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
     )
 
 
+@dataclass(frozen=True)
+class _Kernels:
+    """The delay kernels of the arrival months (docs/model.md: a lead carries its arrival month's funnel
+    delays, handling time, patience and cooling): months that share those levers share a kernel."""
+
+    kernels: tuple[DelayKernel, ...]
+    """One kernel per distinct set of those levers over the horizon; one without a plan of them."""
+    of_month: np.ndarray
+    """Index into `kernels` of each arrival month, (H,)."""
+    masks: tuple[np.ndarray, ...]
+    """1.0 in the arrival months of each kernel, else 0.0, (H,) each."""
+
+    def part(self, x: np.ndarray, g: int) -> np.ndarray:
+        """The part of a monthly series that arrives in the months of kernel g (all of it with one)."""
+        return x if len(self.kernels) == 1 else x * self.masks[g]
+
+    def matrix(self, what: str = "sales") -> np.ndarray:
+        """(H, H): row m' = arrival month, column m: kernel(m')[m − m'] (0 for m < m')."""
+        H = self.of_month.size
+        lag = _lags(H)[0]
+        out = np.zeros((H, H))
+        for g, k in enumerate(self.kernels):
+            out += self.masks[g][:, None] * np.append(getattr(k, what)[:H], 0.0)[lag]
+        return out
+
+    def conv(self, x: np.ndarray, what: str = "sales") -> np.ndarray:
+        """Σ over arrival months m' of x[m'] × kernel(m')[m − m'] (`what`: `sales` or `presence`)."""
+        if len(self.kernels) == 1:
+            return _conv(x, getattr(self.kernels[0], what))
+        out = np.zeros(x.size)
+        for g, k in enumerate(self.kernels):
+            out += _conv(x * self.masks[g], getattr(k, what))
+        return out
+
+
+def _kernels(mv: MonthValues, wait: np.ndarray) -> _Kernels:
+    """The delay kernels of the horizon's arrival months: one per distinct set of the levers a lead carries
+    from its arrival month (funnel delays, handling time, patience, cooling half-life), each shifted by its
+    handling time plus the mean wait (days) of the months that share it. Staff and hours, which apply by
+    the moment, do not split a kernel."""
+    H = wait.size
+    delays, handling = mv.stage_delays, mv.handling_days
+    carried = [(d.patience_hours, d.cooling_half_life_hours) for d in mv.desks]
+    if (
+        np.all(delays == delays[:, :1])
+        and np.all(handling == handling[0])
+        and all(c == carried[0] for c in carried[1:])
+    ):
+        shift = float(wait.mean()) + float(handling[0])
+        kernel = delay_kernel(delays[:, 0], shift, H)
+        return _Kernels((kernel,), np.zeros(H, dtype=np.int64), (np.ones(H),))
+    desk_levers = [carried[g] for g in mv.desk_of_month.tolist()] if carried else [()] * H
+    keys = list(zip(zip(*delays.tolist(), strict=True), handling.tolist(), desk_levers, strict=True))
+    distinct = list(dict.fromkeys(keys))
+    index = {key: i for i, key in enumerate(distinct)}
+    of_month = np.array([index[key] for key in keys])
+    kernels, masks = [], []
+    for g, (stage_delays, handling_days, _) in enumerate(distinct):
+        mask = of_month == g
+        kernels.append(delay_kernel(np.array(stage_delays), float(wait[mask].mean()) + handling_days, H))
+        masks.append(mask.astype(float))
+    return _Kernels(tuple(kernels), of_month, tuple(masks))
+
+
 def _phase_rows(
     streams: Sequence[RepeatStream], k: np.ndarray, margins: Sequence[Any], revenues: Sequence[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The visit patterns of customers at month 0, enumerated: each stream not adopted, or adopted with
     its first visit in month u = 1 … interval. Returns each pattern's weight (W) and its visits (V),
-    margin (M) and revenue (R) in months `k`; `margins`/`revenues` per stream: a value, or one per month."""
-    options = [
-        [(1.0 - s.adoption, None)]
-        + [(s.adoption / s.interval_months, u) for u in range(1, s.interval_months + 1)]
-        for s in streams
-    ]
+    margin (M) and revenue (R) in months `k`; `margins`/`revenues` per stream: a value, or one per month.
+    Patterns in the order of `itertools.product` over the streams' options; those of weight 0 left out."""
     H = k.size
-    weights, v_rows, m_rows, r_rows = [], [], [], []
-    for choice in itertools.product(*options) if streams else [()]:
-        w = math.prod(o[0] for o in choice)
-        if w == 0:
-            continue
-        v, m, r = np.zeros(H), np.zeros(H), np.zeros(H)
-        for j, (s, (_, u)) in enumerate(zip(streams, choice, strict=True)):
-            if u is None:
-                continue
-            due = (k >= u) & ((k - u) % s.interval_months == 0)
-            v += due
-            m += due * margins[j]
-            r += due * revenues[j]
-        weights.append(w)
-        v_rows.append(v)
-        m_rows.append(m)
-        r_rows.append(r)
-    return np.array(weights), np.array(v_rows), np.array(m_rows), np.array(r_rows)
+    W, V, M, R = np.ones(1), np.zeros((1, H)), np.zeros((1, H)), np.zeros((1, H))
+    for j, s in enumerate(streams):
+        u = np.arange(1, s.interval_months + 1)[:, None]
+        due = np.zeros((1 + u.size, H))
+        due[1:] = (k[None, :] >= u) & ((k[None, :] - u) % s.interval_months == 0)  # row 0: not adopted
+        w = np.array([1.0 - s.adoption] + [s.adoption / s.interval_months] * s.interval_months)
+        W = (W[:, None] * w[None, :]).reshape(-1)
+        n = W.size
+        if j == 0:  # the first stream's rows as they are (no sum with the empty pattern)
+            V, M, R = due, due * margins[j], due * revenues[j]
+        else:
+            V = (V[:, None, :] + due[None, :, :]).reshape(n, H)
+            M = (M[:, None, :] + (due * margins[j])[None, :, :]).reshape(n, H)
+            R = (R[:, None, :] + (due * revenues[j])[None, :, :]).reshape(n, H)
+    keep = W != 0
+    return W[keep], V[keep], M[keep], R[keep]
 
 
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
@@ -306,12 +372,30 @@ class MonthValues:
     repeat_revenue: np.ndarray
     """Revenue of one visit of each stream in the month, (streams, H)."""
     desks: tuple[SalesDesk, ...]
-    """The distinct desks of the horizon (staff and hours by month); empty without a desk."""
+    """The distinct desks of the horizon (each month's `DESK_LEVERS`); empty without a desk."""
     desk_of_month: np.ndarray
     """Index into `desks` of each month, (H,)."""
     contact_cost: np.ndarray
     """The programme's contacts × cost per contact: the cost to serve one customer active at the month's
     end, (H,), in currency."""
+    referral_bonus: np.ndarray
+    """Bonus of a referral sale in the month, (H,), in currency (0 without referrals)."""
+    problem_probability: np.ndarray
+    """p(m): the chance that a visit (the first purchase included) in the month has a problem, (H,)."""
+    cost_per_problem: np.ndarray
+    """cost(m): the cost of a problem at a visit in the month, (H,), in currency."""
+    keep: np.ndarray
+    """1 − p(m) q(m): the chance that a visit in the month does not make the customer leave at the next
+    check, (H,) (1 without problems)."""
+    stage_delays: np.ndarray
+    """Mean delay of each funnel stage for leads arriving in the month, (stages, H), in days."""
+    handling_days: np.ndarray
+    """Mean handling time of a lead arriving in the month, (H,), in days (0 without a desk)."""
+
+
+DESK_LEVERS = ("staff", "hours_per_day", "handling_minutes", "patience_hours", "cooling_half_life_hours")
+"""The desk's levers that may change by month: staff and hours by the moment, the rest by the lead's
+arrival month; a month's desk (`MonthValues.desks`) holds all five."""
 
 
 def month_values(scenario: Scenario) -> MonthValues:
@@ -339,14 +423,16 @@ def month_values(scenario: Scenario) -> MonthValues:
     funnel = np.ones(H)
     for j, stage in enumerate(sc.funnel):  # in the stages' order, as `Scenario.funnel_conversion`
         funnel = funnel * series(f"funnel.{j}.conversion", stage.conversion)
-    multiplier = sc.referrals.conversion_multiplier if sc.referrals else 1.0
+    ref = sc.referrals
+    multiplier = series("referrals.conversion_multiplier", ref.conversion_multiplier) if ref else 1.0
     prog = sc.service_programme
     churn = series("retention.monthly_churn", sc.retention.monthly_churn)
-    if prog is not None:
+    if prog is not None:  # month m's multiplier at contacts(m), tolerated(m) and max reduction(m)
         x = series("service_programme.contacts_per_month", prog.contacts_per_month)
         contact_cost = x * series("service_programme.cost_per_contact", prog.cost_per_contact)
-        x = x / prog.tolerated_contacts_per_month
-        churn = churn * (1.0 - prog.max_churn_reduction * (1.0 - (1.0 - x) ** 2))
+        x = x / series("service_programme.tolerated_contacts_per_month", prog.tolerated_contacts_per_month)
+        reduction = series("service_programme.max_churn_reduction", prog.max_churn_reduction)
+        churn = churn * (1.0 - reduction * (1.0 - (1.0 - x) ** 2))
     else:
         contact_cost = np.zeros(H)
     churn = np.minimum(1.0, np.maximum(0.0, churn))  # as `Scenario.effective_churn`
@@ -362,21 +448,44 @@ def month_values(scenario: Scenario) -> MonthValues:
     rate = np.zeros(H) if per_year is None else per_year * (1.0 + uplift) / YEAR_DAYS
     desks: tuple[SalesDesk, ...] = ()
     desk_of_month = np.zeros(H, dtype=np.int64)
+    handling = np.zeros(H)
     if sc.sales_desk is not None:
         d = sc.sales_desk
         desks = (d,)
-        if "sales_desk.staff" in planned or "sales_desk.hours_per_day" in planned:
-            staff = np.rint(series("sales_desk.staff", d.staff)).astype(np.int64)
-            hours = series("sales_desk.hours_per_day", d.hours_per_day)
-            pairs = list(dict.fromkeys(zip(staff.tolist(), hours.tolist(), strict=True)))
-            index = {pair: i for i, pair in enumerate(pairs)}
-            desk_of_month = np.array([index[p] for p in zip(staff.tolist(), hours.tolist(), strict=True)])
+        handling = series("sales_desk.handling_minutes", d.handling_minutes) / 1440.0
+        if any(f"sales_desk.{f}" in planned for f in DESK_LEVERS):
+            by_month = [
+                np.rint(series("sales_desk.staff", d.staff)).astype(np.int64).tolist(),
+                *(
+                    series(f"sales_desk.{f}", getattr(d, f)).tolist()
+                    if f"sales_desk.{f}" in planned
+                    else [getattr(d, f)] * H
+                    for f in DESK_LEVERS[1:]
+                ),
+            ]
+            keys = list(zip(*by_month, strict=True))
+            distinct = list(dict.fromkeys(keys))
+            index = {key: i for i, key in enumerate(distinct)}
+            desk_of_month = np.array([index[key] for key in keys])
+            own = tuple(getattr(d, f) for f in DESK_LEVERS)
             desks = tuple(
-                d
-                if pair == (d.staff, d.hours_per_day)
-                else d.model_copy(update=dict(zip(("staff", "hours_per_day"), pair, strict=True)))
-                for pair in pairs
+                d if key == own else d.model_copy(update=dict(zip(DESK_LEVERS, key, strict=True)))
+                for key in distinct
             )
+    pr = sc.problems
+    if pr is not None:  # by the visit's month: p(m), cost(m), q(m) = min(1, base(m) + per_day(m) × days(m))
+        p = series("problems.visit_problem_probability", pr.visit_problem_probability)
+        leave = np.minimum(
+            1.0,
+            series("problems.leave_probability_base", pr.leave_probability_base)
+            + series("problems.leave_probability_per_day", pr.leave_probability_per_day)
+            * series("problems.resolution_days", pr.resolution_days),
+        )
+        problem_cost = series("problems.cost_per_problem", pr.cost_per_problem)
+        keep = 1.0 - p * leave
+    else:
+        p, problem_cost, keep = np.zeros(H), np.zeros(H), np.ones(H)
+    delays = [series(f"funnel.{j}.delay_days", st.delay_days) for j, st in enumerate(sc.funnel)]
     return MonthValues(
         leads=leads,
         cost_per_lead=cpl,
@@ -391,6 +500,12 @@ def month_values(scenario: Scenario) -> MonthValues:
         desks=desks,
         desk_of_month=desk_of_month,
         contact_cost=contact_cost,
+        referral_bonus=series("referrals.bonus", ref.bonus) if ref else np.zeros(H),
+        problem_probability=p,
+        cost_per_problem=problem_cost,
+        keep=keep,
+        stage_delays=np.array(delays).reshape(len(sc.funnel), H),
+        handling_days=handling,
     )
 
 
@@ -403,6 +518,7 @@ def _constant_month_values(sc: Scenario) -> MonthValues:
     factor = sc.repeat_margin_factor
     prog = sc.service_programme
     fp = sc.first_purchase
+    pr = sc.problems
     return MonthValues(
         leads=np.array([c.leads_per_month for c in channels]).reshape(-1, 1) * ones,
         cost_per_lead=np.array([c.cost_per_lead for c in channels]).reshape(-1, 1) * ones,
@@ -417,6 +533,12 @@ def _constant_month_values(sc: Scenario) -> MonthValues:
         desks=() if sc.sales_desk is None else (sc.sales_desk,),
         desk_of_month=np.zeros(H, dtype=np.int64),
         contact_cost=(prog.contacts_per_month * prog.cost_per_contact if prog else 0.0) * ones,
+        referral_bonus=(sc.referrals.bonus if sc.referrals else 0.0) * ones,
+        problem_probability=(pr.visit_problem_probability if pr else 0.0) * ones,
+        cost_per_problem=(pr.cost_per_problem if pr else 0.0) * ones,
+        keep=problem_leave_factor(sc) * ones,
+        stage_delays=np.array([st.delay_days for st in sc.funnel]).reshape(-1, 1) * ones,
+        handling_days=(sc.sales_desk.handling_minutes / 1440.0 if sc.sales_desk else 0.0) * ones,
     )
 
 
@@ -427,33 +549,42 @@ def _existing_planned(
     scenario: Scenario, mv: MonthValues, H: int, mixture: ChurnMixture | None = None
 ) -> dict[str, np.ndarray]:
     """`_existing_by_age` with churn, repeat margins and revenues by calendar month (age month k of the
-    customers at month 0 is calendar month k: the check at its end uses month k's churn). `mixture`:
-    customers who differ (each with its own θ, from the same Beta as new customers'), with or without a
-    plan: the survival to the end of month k is then the churn part E_θ[Π_{t<k} (1 − min(1, θ s(t)))]
-    (`ChurnMixture.survival`; θ is independent of the visits) × the problems' part."""
+    customers at month 0 is calendar month k: the check at its end uses month k's churn), problems by the
+    visit's month (p(m), and keep(m) at the next check) and month 1's adoption and intervals (docs/model.md:
+    existing customers take month 1's cohort values). `mixture`: customers who differ (each with its own
+    θ, from month 1's Beta), with or without a plan: the survival to the end of month k is then the churn
+    part E_θ[Π_{t<k} (1 − min(1, θ s(t)))] (`ChurnMixture.survival`; θ is independent of the visits) × the
+    problems' part."""
     N = scenario.existing_customers.count
     keys = ("visits", "margin", "revenue", "problems", "active", "presence")
     if N == 0:
         return {k: np.zeros(H) for k in keys}
-    keep = problem_leave_factor(scenario)
+    keep_by_month = mv.keep  # a visit in month i (0-based) is kept at the check at the end of month i + 1
+    constant_keep = bool(np.all(keep_by_month == keep_by_month[0]))
+    keep = float(keep_by_month[0])
+    # log keep of the visits' month before each check (month 1's for the first check, at the end of month 1)
+    log_keep = [math.log(x) if x > 0 else -math.inf for x in keep_by_month.tolist()]
+    log_keep_before = np.array(log_keep[:1] + log_keep[:-1])
     k = np.arange(1, H + 1)
-    pr = scenario.problems
-    p = pr.visit_problem_probability if pr else 0.0
-    streams = scenario.repeat
+    p = mv.problem_probability
+    streams = cohort_scenario(scenario, -1).repeat  # month 1's intervals and adoptions
     margins, revenues = mv.repeat_margin, mv.repeat_revenue  # (streams, H), by calendar month
     mixed = None if mixture is None else mixture.survival(np.arange(H))[1:]  # checks at the ends of 1 … H
     with np.errstate(divide="ignore"):
         log_pass = np.log1p(-mv.churn)  # -inf where churn is 1
     combos = math.prod(1 + s.interval_months for s in streams) if streams else 1
-    if keep >= 1.0 or combos > MAX_PHASE_COMBINATIONS:
+    if bool(np.all(keep_by_month >= 1.0)) or combos > MAX_PHASE_COMBINATIONS:
         rate = sum(s.adoption / s.interval_months for s in streams)
+        rate_log_keep = np.array([rate * x if x > -math.inf else -math.inf for x in log_keep_before.tolist()])
         if mixed is None:
-            log_step = log_pass + (rate * math.log(keep) if keep > 0 else -math.inf)
+            log_step = log_pass + rate_log_keep
             surv = np.exp(np.cumsum(log_step))
-        else:
-            log_keep = rate * math.log(keep) if keep > 0 else -math.inf
+        elif constant_keep:
+            log_k = rate * math.log(keep) if keep > 0 else -math.inf
             with np.errstate(invalid="ignore"):
-                surv = mixed * (np.exp(log_keep * k) if math.isfinite(log_keep) else np.zeros(H))
+                surv = mixed * (np.exp(log_k * k) if math.isfinite(log_k) else np.zeros(H))
+        else:
+            surv = mixed * np.exp(np.cumsum(rate_log_keep))
         weights = np.array([s.adoption / s.interval_months for s in streams]).reshape(-1, 1)
         vis = np.full(H, rate) * surv
         mar = (weights * margins).sum(axis=0) * surv
@@ -463,13 +594,10 @@ def _existing_planned(
         prev = np.zeros_like(V)
         prev[:, 1:] = V[:, :-1]  # visits in the month before each check (none before month 1)
         with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.where(prev > 0, prev * log_keep_before[None, :], 0.0)
             if mixed is None:
-                steps = log_pass[None, :] + np.where(
-                    prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0
-                )
-                S = np.exp(np.cumsum(steps, axis=1))
+                S = np.exp(np.cumsum(log_pass[None, :] + steps, axis=1))
             else:
-                steps = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
                 S = mixed[None, :] * np.exp(np.cumsum(steps, axis=1))
         surv = W @ S
         vis = W @ (V * S)
@@ -544,70 +672,163 @@ def _lags(H: int) -> tuple[np.ndarray, np.ndarray]:
     return out, after
 
 
+COHORT_LEVERS = frozenset({"repeat.interval_months", "repeat.adoption", "retention.alpha", "retention.beta"})
+"""Levers a customer keeps for life from its purchase month (docs/model.md: a cohort effect)."""
+
+
+def _cohort_groups(scenario: Scenario, tables: LifetimeTables) -> list[tuple[np.ndarray, LifetimeTables]]:
+    """The purchase months (0-based) that share the levers a customer keeps for life (`COHORT_LEVERS`),
+    each with its tables on the last month's values (`sim.accounting.lifetimes.cohort_tables`), month 1's
+    first; one group, `tables.final`, when the plan moves none of them."""
+    H = scenario.horizon_months
+    paths = [p for p in plan.planned_paths(scenario) if ".".join(_lever_key(p)) in COHORT_LEVERS]
+    if not paths:
+        return [(np.arange(H), tables.final)]
+    keys = list(zip(*(plan.values(scenario, p).tolist() for p in paths), strict=True))
+    months: dict[tuple[float, ...], list[int]] = {}
+    for m0, key in enumerate(keys):
+        months.setdefault(key, []).append(m0)
+    return [(np.array(ms), cohort_tables(scenario, tables, ms[0])) for ms in months.values()]
+
+
+def _lever_key(path: str) -> tuple[str, ...]:
+    """`repeat.0.adoption` -> (`repeat`, `adoption`): the catalogue's section and field."""
+    return tuple(x for x in path.split(".") if not x.isdigit())
+
+
 class _CohortMatrix:
     """New customers of a planned scenario, by purchase month m0 (rows) and calendar month m (columns).
 
     A customer who buys in month m0 is there at the end of calendar month m >= m0 with probability
-    C(m0, m) × a(m − m0): C(m0, m) the product of (1 − churn(t)) over the checks t = m0+1 … m (a period
-    effect: each check uses its calendar month's churn, whatever the customer's age) and a(k) its survival
-    of problems by age (which depends on its visits, not on the calendar). Visits by age and stream come
-    from the adoption patterns (those of the lifetime tables); their margin and revenue are those of the
-    calendar month they happen in. H ≤ 240, so the (H, H) matrices are cheap."""
+    C(m0, m) × a(m0, m): C(m0, m) the churn part, the product of (1 − churn(t)) over the checks t = m0+1 … m
+    (a period effect: each check uses its calendar month's churn, whatever the customer's age; customers
+    who differ: its mean over θ ~ Beta(alpha(m0), beta(m0))), and a(m0, m) its survival of problems, which
+    depends on its visits: the check at the end of month t passes a visit of month t − 1 with keep(t − 1)
+    (by age when keep is the same every month). Adoption, intervals and θ's Beta are the cohort's, those of
+    its purchase month (`_cohort_groups`: cohorts of the same structure share their lifetime tables and
+    adoption patterns); margins, revenues, problems and costs those of the calendar month they happen in.
+    H ≤ 240, so the (H, H) matrices are cheap."""
 
     def __init__(self, scenario: Scenario, mv: MonthValues, tables: LifetimeTables, H: int):
-        streams = scenario.repeat
-        prob = np.asarray(tables.pattern_prob, dtype=float)
-        use = np.asarray(tables.pattern_streams, dtype=float).reshape(prob.size, len(streams))
+        J = len(scenario.repeat)
+        lag, after = _lags(H)
+        self.lag = lag
+        keep = mv.keep
+        by_age = bool(np.all(keep == keep[0]))  # the problems' survival depends on the age only
+        groups = _cohort_groups(scenario, tables)
+        single = len(groups) == 1
+        self.active = np.zeros((H, H))
+        self.visits = [np.zeros((H, H)) for _ in range(J)]
+        self.churn_path = np.ones((H, H))
+        # per cohort structure: its purchase months, its tables on the last month's values, its patterns'
+        # probabilities and each of its cohorts' chance to be there in each pattern at the horizon's end
+        self.groups: list[tuple[np.ndarray, LifetimeTables, np.ndarray, np.ndarray]] = []
+        self.existing_mixture = groups[0][1].calendar.mixture  # month 1's structure: existing customers'
+        constant_path = log_keep_before = None
+        ages = H - 1 - np.arange(H)  # age at the horizon's end of each cohort
+        for rows, ct in groups:
+            streams = cohort_scenario(scenario, int(rows[0])).repeat
+            prob = np.asarray(ct.pattern_prob, dtype=float)
+            use = np.asarray(ct.pattern_streams, dtype=float).reshape(prob.size, J)
+            iv = np.array([s.interval_months for s in streams], dtype=np.int64).reshape(-1, 1)
+            mixture = ct.calendar.mixture
+            if mixture is None:
+                if constant_path is None:
+                    constant_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)
+                path = constant_path  # C(m0, m)
+            else:  # customers differ: E_θ of the product of the checks' pass probabilities
+                path = mixture.paths()
+            if by_age:
+                active, visits, there = self._by_age(prob, use, iv, float(keep[0]), path, H)
+                if not single:
+                    active, visits, there = active[rows], [x[rows] for x in visits], there[rows]
+            else:
+                if log_keep_before is None:  # log keep of the visits' month before each check
+                    log_keep = [math.log(x) if x > 0 else -math.inf for x in keep.tolist()]
+                    log_keep_before = np.array([0.0, *log_keep[:-1]])
+                active, visits, there = self._by_calendar(prob, use, iv, log_keep_before, path[rows], rows, H)
+            if single:
+                self.active, self.visits, self.churn_path = active, visits, path
+            else:
+                self.active[rows] = active
+                for j in range(J):
+                    self.visits[j][rows] = visits[j]
+                self.churn_path[rows] = path[rows]
+            self.groups.append((rows, ct, prob, there))
+        self._ages = ages
+        self.presence = np.zeros((H, H))
+        self.presence[:, 1:] = MONTH_DAYS * self.active[:, :-1]  # all month m if there at the end of m-1
+        self.presence[~after] = 0.0  # the purchase month's presence comes from the delay kernel
+
+    def _by_age(
+        self, prob: np.ndarray, use: np.ndarray, iv: np.ndarray, keep: float, path: np.ndarray, H: int
+    ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """(active, visits of each stream, there at the horizon's end per pattern) of every cohort with
+        these adoption patterns (`prob`, `use`) and intervals, when every visit is kept with `keep`: the
+        problems' survival is then a function of the age alone."""
         k = np.arange(H)
-        iv = np.array([s.interval_months for s in streams]).reshape(-1, 1)
         due = ((k[None, :] >= 1) & (k[None, :] % iv == 0)).astype(float)  # (streams, H)
         visits = use @ due  # (patterns, H)
         prev = np.zeros_like(visits)
         prev[:, 1:] = visits[:, :-1]
         if H > 1:
             prev[:, 1] += 1.0  # the first purchase is a visit in age month 0
-        keep = problem_leave_factor(scenario)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_keep = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
-        self.survive_problems = np.exp(np.cumsum(log_keep, axis=1))  # (patterns, H), by age
-        self.prob = prob
-        a0 = prob @ self.survive_problems
-        by_stream = due * ((prob[:, None] * use).T @ self.survive_problems)  # (streams, H): visits by age
-        lag, after = _lags(H)
-        self.lag = lag
-        self.mixture = tables.calendar.mixture
-        if self.mixture is None:
-            self.churn_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)  # C(m0, m)
-        else:  # customers differ: E_θ of the product of the checks' pass probabilities
-            self.churn_path = self.mixture.paths()
+        survive = np.exp(np.cumsum(log_keep, axis=1))  # (patterns, H), by age
+        a0 = prob @ survive
+        by_stream = due * ((prob[:, None] * use).T @ survive)  # (streams, H): visits by age
 
         def by_calendar(x: np.ndarray) -> np.ndarray:
-            return self.churn_path * np.append(x, 0.0)[lag]
+            return path * np.append(x, 0.0)[self.lag]
 
-        self.active = by_calendar(a0)  # (m0, m): there at the end of month m
-        self.visits = [by_calendar(x) for x in by_stream]
-        self.presence = np.zeros((H, H))
-        self.presence[:, 1:] = (
-            MONTH_DAYS * self.active[:, :-1]
-        )  # there all month m if there at the end of m-1
-        self.presence[~after] = 0.0  # the purchase month's presence comes from the delay kernel
-        pr = scenario.problems
-        self.problem_probability = pr.visit_problem_probability if pr else 0.0
-        self.cost_per_problem = pr.cost_per_problem if pr else 0.0
+        there = path[:, H - 1][:, None] * survive[:, H - 1 - np.arange(H)].T  # (m0, patterns)
+        return by_calendar(a0), [by_calendar(x) for x in by_stream], there
+
+    def _by_calendar(
+        self,
+        prob: np.ndarray,
+        use: np.ndarray,
+        iv: np.ndarray,
+        before: np.ndarray,
+        path: np.ndarray,
+        rows: np.ndarray,
+        H: int,
+    ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """As `_by_age` for the cohorts `rows` (purchase months; `path` their churn paths), with keep(m) by
+        the visit's calendar month: the problems' survival of cohort m0 to the end of month m is
+        Π_{t=m0+1..m} keep(t − 1)^(visits of month t − 1), the first purchase a visit of month m0.
+        `before[t]`: log keep(t − 1), the factor of one visit at the check at the end of month t."""
+        lag = self.lag[rows]
+        after = lag < H
+        due = (lag[None] > 0) & after[None] & (lag[None] % iv[:, :, None] == 0)  # (streams, m0, m)
+        visits = np.einsum("jab,pj->pab", due.astype(float), use)  # (patterns, m0, m)
+        prev = np.zeros_like(visits)
+        prev[:, :, 1:] = visits[:, :, :-1]
+        first = np.flatnonzero(rows < H - 1)
+        prev[:, first, rows[first] + 1] += 1.0  # the first purchase: a visit in the purchase month
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.where(prev > 0, prev * before[None, None, :], 0.0)
+        survive = np.exp(np.cumsum(steps, axis=2))  # (patterns, m0, m)
+        active = path * np.where(after, np.tensordot(prob, survive, axes=1), 0.0)
+        streams = [path * due[j] * np.tensordot(prob * u, survive, axes=1) for j, u in enumerate(use.T)]
+        there = path[:, H - 1][:, None] * survive[:, :, H - 1].T  # (m0, patterns)
+        return active, streams, there
 
     def whole(self, new: np.ndarray, m: int) -> float:
         """Customer-days in calendar month m of the customers who bought before it."""
         return new[:m] @ self.presence[:m, m] if m else 0.0
 
     def flows(self, new: np.ndarray, mv: MonthValues) -> dict[str, np.ndarray]:
-        """As `_AgeCohorts.flows`, the repeat visits valued at their calendar month's margin and revenue."""
+        """As `_AgeCohorts.flows`, the repeat visits valued at their calendar month's margin and revenue,
+        problems at the month's p(m)."""
         H = new.size
         visits = np.array([new @ x for x in self.visits]).reshape(-1, H)  # (streams, H)
         total = visits.sum(axis=0)
         return {
             "active": new @ self.active,
             "visits": total,
-            "problems": self.problem_probability * (total + new),
+            "problems": mv.problem_probability * (total + new),
             "margin": (mv.repeat_margin * visits).sum(axis=0),
             "revenue": (mv.repeat_revenue * visits).sum(axis=0),
         }
@@ -615,36 +836,37 @@ class _CohortMatrix:
     def ltv(self, mv: MonthValues, tables: LifetimeTables, v: float) -> tuple[np.ndarray, np.ndarray]:
         """(net, gross) LTV of a customer who buys in month m0 = 0 … H-1 (docs/model.md): its discounted
         flows within the horizon on each calendar month's values, plus its expected discounted remainder
-        after the horizon on the last month's values (`tables.final`'s remaining value after age
-        A = H-1-m0, per adoption pattern, × the pattern's chance to be there at the end of the horizon)."""
+        after the horizon on the last month's values (its structure's tables' remaining value after age
+        A = H-1-m0, per adoption pattern, × the pattern's chance to be there at the end of the horizon).
+        `tables`: the scenario's lifetime tables (its structures are `self.groups`')."""
         H = mv.churn.size
         discount = np.append(v ** np.arange(H), 0.0)[self.lag]  # v^(m - m0), 0 for m < m0
         margin = sum((x * mv.repeat_margin[j][None, :] for j, x in enumerate(self.visits)), np.zeros((H, H)))
         visits = sum(self.visits, np.zeros((H, H)))
-        per_problem = self.cost_per_problem * self.problem_probability
-        cost = self.active * mv.contact_cost[None, :] + per_problem * visits
+        per_problem = mv.cost_per_problem * mv.problem_probability  # by the visit's month
+        cost = self.active * mv.contact_cost[None, :] + visits * per_problem[None, :]
         gross = (discount * margin).sum(axis=1) + mv.first_margin
         net = gross - (discount * cost).sum(axis=1) - per_problem  # the first purchase's problems
-        final = tables.final
-        ages = H - 1 - np.arange(H)  # age at the horizon's end of each cohort
-        there = self.churn_path[:, H - 1][:, None] * self.survive_problems[:, ages].T  # (m0, patterns)
-        rests = horizon_remaining(tables) if self.mixture is not None else (None, None)
-        out = []
-        for within, remaining, block, mixed in (
-            (net, final.remaining_ltv, final.tail_block, rests[0]),
-            (gross, final.remaining_ltv_gross, final.tail_block_gross, rests[1]),
-        ):
-            rest = remaining[:, ages].T if mixed is None else mixed  # (m0, patterns)
-            weight = there * self.prob[None, :]
-            infinite = ~np.isfinite(rest) & (weight > 0)
-            with np.errstate(invalid="ignore"):
-                value = within + (weight * np.where(infinite | (weight == 0), 0.0, rest)).sum(axis=1)
-            for m0 in np.flatnonzero(infinite.any(axis=1)):
-                # A remainder that diverges (no churn, no leaving, no discount): ±inf by its blocks' sign.
-                slope = float((weight[m0] * block)[infinite[m0]].sum())
-                value[m0] = math.copysign(math.inf, slope) if slope != 0 else math.nan
-            out.append(value)
-        return out[0], out[1]
+        net_out, gross_out = np.empty(H), np.empty(H)
+        for rows, final, prob, there in self.groups:
+            ages = self._ages[rows]
+            rests = horizon_remaining(final) if final.calendar.mixture is not None else (None, None)
+            for out, within, remaining, block, mixed in (
+                (net_out, net, final.remaining_ltv, final.tail_block, rests[0]),
+                (gross_out, gross, final.remaining_ltv_gross, final.tail_block_gross, rests[1]),
+            ):
+                rest = remaining[:, ages].T if mixed is None else mixed[rows]  # (m0, patterns)
+                weight = there * prob[None, :]
+                infinite = ~np.isfinite(rest) & (weight > 0)
+                finite = np.where(infinite | (weight == 0), 0.0, rest)
+                with np.errstate(invalid="ignore"):
+                    value = within[rows] + (weight * finite).sum(axis=1)
+                for i in np.flatnonzero(infinite.any(axis=1)):
+                    # A remainder that diverges (no churn, no leaving, no discount): ±inf by its blocks' sign.
+                    slope = float((weight[i] * block)[infinite[i]].sum())
+                    value[i] = math.copysign(math.inf, slope) if slope != 0 else math.nan
+                out[rows] = value
+        return net_out, gross_out
 
 
 Cohorts = _AgeCohorts | _CohortMatrix
@@ -659,7 +881,7 @@ SUBSTEPS = 8
 
 
 def _solve_sales_fine(
-    kernel: DelayKernel,
+    kernels: _Kernels,
     paid_buyers: np.ndarray,
     referral_buy: np.ndarray,
     referral_rate: np.ndarray,
@@ -670,24 +892,38 @@ def _solve_sales_fine(
     """Paid sales, referral sales and referral leads of the first `months` months, the referral feedback
     followed in steps of 1/SUBSTEPS month: a step's referral leads come from existing customers and
     earlier months' customers (whole months) and from the customers who bought earlier in the month
-    (step by step); every lead's sale is timed with the step kernel. `paid_buyers[m]`: buyers among month
-    m's paid leads; `referral_buy[m]`: the probability that a referral lead of month m buys (lost leads and
-    cooling included); `referral_rate[m]`: referral leads per customer-day."""
+    (step by step); every lead's sale is timed with the step kernel of its arrival month. `paid_buyers[m]`:
+    buyers among month m's paid leads; `referral_buy[m]`: the probability that a referral lead of month m
+    buys (lost leads and cooling included); `referral_rate[m]`: referral leads per customer-day."""
     S = SUBSTEPS
     h = MONTH_DAYS / S
     N = months * S
-    means = np.asarray([d for d in kernel.stage_delays if d > 0], dtype=float)
-    G, _ = _g_functions(means, np.arange(-1, N + 1) * h - kernel.shift_days)
-    kf = np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0)
+    kfs = []
+    for kernel in kernels.kernels:
+        means = np.asarray([d for d in kernel.stage_delays if d > 0], dtype=float)
+        G, _ = _g_functions(means, np.arange(-1, N + 1) * h - kernel.shift_days)
+        kfs.append(np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0))
+    single = len(kfs) == 1
     rate = np.repeat(referral_rate[:months], S).tolist()
     buy = np.repeat(referral_buy[:months], S).tolist()
-    paid = _conv(np.repeat(paid_buyers[:months] / S, S), kf)
+    paid = _conv(np.repeat(kernels.part(paid_buyers, 0)[:months] / S, S), kfs[0])
+    for g in range(1, len(kfs)):
+        paid = paid + _conv(np.repeat(kernels.part(paid_buyers, g)[:months] / S, S), kfs[g])
     paid_l = paid.tolist()
     new_f = [0.0] * N
     ref_leads_f = [0.0] * N
-    ref_buyers_f = np.zeros(2 * N)  # padded in front so every step reads a full window
-    window = np.append(kf, 0.0)[N:0:-1].copy()  # kf[N], …, kf[1]: weights of the previous steps
-    k0 = float(kf[0])
+    if single:
+        ref_buyers_f = np.zeros(2 * N)  # padded in front so every step reads a full window
+        window = np.append(kfs[0], 0.0)[N:0:-1].copy()  # kf[N], …, kf[1]: weights of the previous steps
+        k0 = [float(kfs[0][0])] * N
+    else:  # each step's buyers on their own arrival month's step kernel: row t' = step, column t
+        ref_buyers_f = np.zeros(N)
+        of_step = np.repeat(kernels.of_month[:months], S)
+        lag = _lags(N)[0]
+        weights = np.zeros((N, N))
+        for g, kf in enumerate(kfs):
+            weights += (of_step == g)[:, None] * np.append(kf[:N], 0.0)[lag]
+        k0 = [float(kfs[g][0]) for g in of_step.tolist()]
     new_m = np.zeros(months)
     whole = bought = 0.0
     half = h / 2.0
@@ -699,12 +935,15 @@ def _solve_sales_fine(
             whole = (presence_existing[m] + cohorts.whole(new_m, m)) / S
             bought = 0.0
         present = whole + h * bought  # customer-days in this step, but this step's own customers
-        earlier = float(ref_buyers_f[t : t + N] @ window)
-        a = rate[t] * buy[t] * k0
+        if single:
+            earlier = float(ref_buyers_f[t : t + N] @ window)
+        else:
+            earlier = float(ref_buyers_f[:t] @ weights[:t, t])
+        a = rate[t] * buy[t] * k0[t]
         nf = (paid_l[t] + earlier + a * present) / (1.0 - a * half)
         new_f[t] = nf
         ref_leads_f[t] = rate[t] * (present + half * nf)
-        ref_buyers_f[t + N] = ref_leads_f[t] * buy[t]
+        ref_buyers_f[t + N if single else t] = ref_leads_f[t] * buy[t]
         bought += nf
 
     def by_month(x: list[float] | np.ndarray) -> np.ndarray:
@@ -715,7 +954,7 @@ def _solve_sales_fine(
 
 
 def _solve_sales(
-    kernel: DelayKernel,
+    kernels: _Kernels,
     paid_buyers: np.ndarray,
     referral_buy: np.ndarray,
     referral_rate: np.ndarray,
@@ -724,38 +963,41 @@ def _solve_sales(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Monthly paid sales, referral sales and referral leads, with the referral feedback.
 
-    The sales of month m are the sum over arrival months m' of the buyers among m''s leads × K[m − m']
-    (each lead on its arrival month's conversion). Referral leads of month m come from the customers
-    present: existing ones, earlier customers in their whole months, and new customers for the rest of
-    their purchase month (from the kernel). The first FINE_MONTHS months are followed in finer steps
-    (`_solve_sales_fine`); later months solve a linear equation per month, the month's referral leads
+    The sales of month m are the sum over arrival months m' of the buyers among m''s leads × K_m'[m − m']
+    (each lead on its arrival month's conversion and kernel). Referral leads of month m come from the
+    customers present: existing ones, earlier customers in their whole months, and new customers for the
+    rest of their purchase month (from the kernel). The first FINE_MONTHS months are followed in finer
+    steps (`_solve_sales_fine`); later months solve a linear equation per month, the month's referral leads
     taken as spread evenly over it. Arguments as in `_solve_sales_fine`.
     """
     H = paid_buyers.size
-    K, P = kernel.sales, kernel.presence
-    sales_paid = _conv(paid_buyers, K)
+    sales_paid = kernels.conv(paid_buyers)
     if not referral_rate.any():
         return sales_paid, np.zeros(H), np.zeros(H)
-    partial_paid = _conv(paid_buyers, P)  # purchase-month presence of paid customers, days
+    single = len(kernels.kernels) == 1
+    K, P = kernels.kernels[0].sales, kernels.kernels[0].presence
+    if not single:  # per arrival month: row m', column m
+        KM, PM = kernels.matrix("sales"), kernels.matrix("presence")
+    partial_paid = kernels.conv(paid_buyers, "presence")  # purchase-month presence of paid customers, days
     new = np.zeros(H)
     ref_leads = np.zeros(H)
     ref_buyers = np.zeros(H)
     F = min(FINE_MONTHS, H)
     fine_paid, fine_ref, fine_leads = _solve_sales_fine(
-        kernel, paid_buyers, referral_buy, referral_rate, cohorts, presence_existing, F
+        kernels, paid_buyers, referral_buy, referral_rate, cohorts, presence_existing, F
     )
     new[:F] = fine_paid + fine_ref
     ref_leads[:F] = fine_leads
     ref_buyers[:F] = fine_leads * referral_buy[:F]
     for m in range(F, H):
         whole = cohorts.whole(new, m)
-        partial_ref = ref_buyers[:m] @ P[m:0:-1]
+        partial_ref = ref_buyers[:m] @ (P[m:0:-1] if single else PM[:m, m])
         known = presence_existing[m] + whole + partial_paid[m] + partial_ref
         r = referral_rate[m]
-        self_share = r * referral_buy[m] * P[0]  # this month's referral customers' presence
+        self_share = r * referral_buy[m] * (P[0] if single else PM[m, m])  # this month's referral customers
         ref_leads[m] = r * known / (1.0 - self_share)
         ref_buyers[m] = ref_leads[m] * referral_buy[m]
-        new[m] = sales_paid[m] + ref_buyers[: m + 1] @ K[m::-1]
+        new[m] = sales_paid[m] + ref_buyers[: m + 1] @ (K[m::-1] if single else KM[: m + 1, m])
     return sales_paid, new - sales_paid, ref_leads
 
 
@@ -853,7 +1095,7 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
     mixture = tables.calendar.mixture  # customers who differ (None: constant churn)
     if sc.planned:
         cohorts: Cohorts = _CohortMatrix(sc, mv, tables, H)
-        existing = _existing_planned(sc, mv, H, mixture)
+        existing = _existing_planned(sc, mv, H, cohorts.existing_mixture)
     else:
         cohorts = _AgeCohorts(sc, tables, H)
         existing = _existing_by_age(sc, H) if mixture is None else _existing_planned(sc, mv, H, mixture)
@@ -861,17 +1103,15 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
     paid_by_channel = mv.paid_conversion * mv.leads  # buyers among the paid leads if all are reached
     paid_conversions = paid_by_channel.sum(axis=0)
     desk = sc.sales_desk
-    stage_delays = np.array([st.delay_days for st in sc.funnel])
-    handling_days = desk.handling_minutes / 1440.0 if desk else 0.0
     referrals = bool(mv.referral_rate.any())
 
-    def solve(d: _Desk) -> tuple[DelayKernel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def solve(d: _Desk) -> tuple[_Kernels, np.ndarray, np.ndarray, np.ndarray]:
         keep = 1.0 - d.lost
-        kernel = delay_kernel(stage_delays, float(d.wait.mean()) + handling_days, H)
+        kernels = _kernels(mv, d.wait)
         paid_buyers = paid_conversions * keep * d.cooling
         referral_buy = mv.referral_conversion * keep * d.cooling
-        out = _solve_sales(kernel, paid_buyers, referral_buy, mv.referral_rate, cohorts, existing["presence"])
-        return kernel, *out
+        rate, presence = mv.referral_rate, existing["presence"]
+        return kernels, *_solve_sales(kernels, paid_buyers, referral_buy, rate, cohorts, presence)
 
     perf = None
     memo: dict[tuple[int, float], DeskPerformance] = {}
@@ -881,20 +1121,20 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
         points = DESK_GRID_PLANNED if moving else DESK_GRID
         state = _desk_by_month(mv, paid / MONTH_DAYS, T, referrals, memo, points)
         perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(paid / MONTH_DAYS), T)
-    kernel, sales_paid, sales_ref, ref_leads = solve(state)
+    kernels, sales_paid, sales_ref, ref_leads = solve(state)
     if desk is not None and ref_leads.any():
         # Second pass: the desk at each month's load, paid and referral leads together.
         load = (paid + ref_leads) / MONTH_DAYS
         state = _desk_by_month(mv, load, T, False, memo, points)
         perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(load), T)
-        kernel, sales_paid, sales_ref, ref_leads = solve(state)
+        kernels, sales_paid, sales_ref, ref_leads = solve(state)
 
     lost = state.lost
     new = sales_paid + sales_ref
     leads = paid + ref_leads
     reached = leads * (1.0 - lost)
     flows = cohorts.flows(new, mv)
-    bonus = sc.referrals.bonus if sc.referrals else 0.0
+    bonus = mv.referral_bonus
     booked = {
         "leads_paid": paid,
         "leads_referral": ref_leads,
@@ -913,9 +1153,11 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
         "lead_spend": (mv.leads * mv.cost_per_lead).sum(axis=0),
         "referral_bonus": sales_ref * bonus,
     }
-    booked["problem_cost"] = booked["problems"] * (sc.problems.cost_per_problem if sc.problems else 0.0)
+    booked["problem_cost"] = booked["problems"] * mv.cost_per_problem
     monthly = complete_monthly(sc, booked)
-    busy = float(reached.sum()) * handling_days
+    handling = mv.handling_days
+    constant_handling = bool(np.all(handling == handling[0]))
+    busy = float(reached.sum()) * float(handling[0]) if constant_handling else float(reached @ handling)
     open_days = 0.0
     if desk is not None:
         constant_desk = len(mv.desks) == 1 and mv.desks[0] is desk
@@ -930,9 +1172,7 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
     channel_kpi: dict[str, np.ndarray] = {}
     if with_channels:
         keep = 1.0 - lost
-        sales = [
-            _conv(paid_by_channel[c] * keep * state.cooling, kernel.sales) for c in range(len(sc.channels))
-        ]
+        sales = [kernels.conv(paid_by_channel[c] * keep * state.cooling) for c in range(len(sc.channels))]
         leads_all = np.vstack([mv.leads, ref_leads[None, :]])
         channels = {
             "leads": leads_all,

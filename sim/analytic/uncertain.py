@@ -1,4 +1,4 @@
-"""The expected band: the expected-value model over the draws of `[uncertainty]`, in about a second or less.
+"""The expected band: the expected-value model over the draws of `[uncertainty]` (hundreds of draws a second).
 
 Replication r of the engine (`sim.simulate(scenario, seed=s)`) runs the scenario drawn from the uniform
 numbers of (s, r) (`sim.engine.streams.drawn_scenario`); the expected band evaluates the expected-value
@@ -6,10 +6,12 @@ model (`sim.analytic.expected_value`) on the same drawn scenarios, r = first …
 are paired draw by draw: what separates them is only the process's randomness within a replication, so
 the band shows how much of the spread comes from not knowing the levers.
 
-A draw costs what the expected-value model costs on its drawn scenario: 0.5–2 ms for the shipped
-scenarios without a plan (300 draws in 0.15–0.6 s), 5–10 ms with a plan (each drawn scenario builds its
-months anew). Work is reused where it is exact: a drawn scenario whose values were already evaluated
-(whole-number levers take few values; a scenario without `[uncertainty]` has one) is evaluated once.
+A draw costs about what the expected-value model costs on its drawn scenario (80–90 % of the band's
+time; `benchmarks/band.py`): about 2 ms for the 120-month dealer without a plan, 5 ms with the ten-year
+plan. Work is reused where it is exact: a drawn scenario whose values were already evaluated (whole-number
+levers take few values; a scenario without `[uncertainty]` has one) is evaluated once, and with a plan a
+draw's month-by-month values are derived from the first draw's (`sim.model.plan.derive_months`: only the
+drawn levers change) instead of being built anew.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class DrawnExpected:
         self.levers: tuple[str, ...] = tuple(p for p, _ in scenario.uncertainty)
         """The uncertain levers, by path, in the scenario's order."""
         self._cache: dict[tuple[float | int, ...], tuple[dict[str, np.ndarray], dict[str, float]]] = {}
+        self._first: Scenario | None = None
+        """The first drawn scenario evaluated: the next ones derive their months from its months."""
 
     @property
     def evaluations(self) -> int:
@@ -61,6 +65,10 @@ class DrawnExpected:
         hit = self._cache.get(key)
         if hit is None:
             sc = uncertainty.drawn(self.scenario, dict(uniforms)) if self.levers else self.scenario
+            if self._first is None:
+                self._first = sc
+            elif sc.planned:  # its months derived from the first draw's (where that is exact)
+                plan.derive_months(sc, self._first)
             monthly, kpi, _desk = expected_arrays(sc)
             hit = self._cache[key] = (monthly if self.monthly else {}, kpi)
         return values, hit[0], hit[1]
@@ -136,8 +144,8 @@ def expected_band(
     `.bands()` per month mean/p10/p50/p90 of the cumulative cash (or another column), `.kpis` one row
     per draw, `.p_break_even_by(N)`, `.draws` the drawn values. The spread is that of the levers alone
     (each draw is an expectation: no process randomness); a scenario without `[uncertainty]` gives
-    `draws` equal rows. About 0.5–2 ms a draw without a plan, 5–10 ms with one (the expected-value
-    model's time for the drawn scenario).
+    `draws` equal rows. About 2 ms a draw without a plan, 5 ms with one (120 months; mostly the
+    expected-value model's time for the drawn scenario).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     n = whole_number("draws", draws, 1)

@@ -2,13 +2,18 @@
 exact per-age tables of `sim.accounting.lifetimes`, booked into the monthly ledger (docs/model.md).
 
 With a plan (docs/model.md, "Plans over time") every age month of a customer is booked with its calendar
-month's values: the churn at the check at the end of calendar month m is c(m) (a period effect), a repeat
-visit's margin and revenue are those of the visit's month. Problems are not plannable. Past the horizon
-the last month's values hold (the expected remainder of each customer's LTV).
+month's values: the churn at the check at the end of calendar month m is c(m) (a period effect, with the
+programme's multiplier of month m), a repeat visit's margin and revenue are those of the visit's month, and
+a visit (the first purchase included) in month m has a problem with p(m), which costs cost(m) in month m and
+makes the customer leave at the check at the end of the next age month with q(m). What a customer keeps for
+life comes from its purchase month m0 (a cohort effect): the streams' intervals and adoptions and, when
+customers differ, θ ~ Beta(alpha(m0), beta(m0)); the existing customers take month 1's
+(`sim.accounting.lifetimes.cohort_tables`). Past the horizon the last month's values hold (the expected
+remainder of each customer's LTV, on its cohort's streams and θ).
 
 When customers differ (`[retention] model = "sbg"`, docs/model.md "Customers differ") each customer, new or
-existing, draws its own θ ~ Beta(alpha, beta) once, and its check at the end of calendar month m fails with
-probability min(1, θ c(m) / E[θ]); its expected remainder after the horizon is its own θ's
+existing, draws its own θ from its cohort's Beta once, and its check at the end of calendar month m fails
+with probability min(1, θ c(m) / E_{m0}[θ]); its expected remainder after the horizon is its own θ's
 (`sim.accounting.lifetimes.remaining_given_theta`).
 """
 
@@ -18,7 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.accounting.lifetimes import ChurnMixture, LifetimeTables, cohort_ages, remaining_given_theta
+from sim.accounting.lifetimes import (
+    ChurnMixture,
+    LifetimeTables,
+    MonthValues,
+    cohort_ages,
+    cohort_scenario,
+    cohort_tables,
+    remaining_given_theta,
+)
 from sim.model.calendar import MONTH_DAYS
 from sim.model.scenario import Scenario
 
@@ -54,44 +67,58 @@ def draw_batch(
     """Draw the whole future of `n` customers who bought in calendar month `month0` (0-based) and book
     their repeat visits, problems and active months into `ledger` (monthly arrays, 0-based months).
 
-    `tables` are the scenario's `lifetime_tables(scenario)` (any cohort's: its `calendar` gives the plan's
-    values by month and its `final` the remainders past the horizon). With `rng_existing`, the customers
-    are the ones at month 0 (pass `month0=-1`): no first purchase, visit phases drawn.
+    `tables` are the scenario's `lifetime_tables(scenario)` (its `calendar` gives the plan's values by
+    month); the batch's own cohort tables (`cohort_tables(scenario, tables, month0)`: the purchase month's
+    intervals, adoptions and θ, the remainders past the horizon) are taken from it, cached there. With
+    `rng_existing`, the customers are the ones at month 0 (pass `month0=-1`; month 1's cohort levers): no
+    first purchase, visit phases drawn.
 
-    Random draws, in order: adoption (`rng_adopt`, n × streams uniforms), visit phases of existing
-    customers (`rng_existing`), problems (`rng_problems`, binomials), churn (`rng_life`). The first failing
-    churn check is geometric when the churn is the same at every check within the horizon (always without
-    a plan: the draws of a scenario without a plan are those the engine always made); with a churn that
-    changes over the cohort's months it is drawn exactly by inverse CDF, one uniform u ∈ (0, 1] per
-    customer: the first age month k whose survival Π_{i≤k} (1 − c(month0 + i)) is below u. When customers
-    differ (sbg) `rng_life` first draws each customer's θ (n Beta variates), then one uniform u per customer:
-    the same inverse CDF with the customer's own churn min(1, θ c(m) / E[θ]).
+    Random draws, in order: adoption (`rng_adopt`, n × streams uniforms), visit phases of existing customers
+    (`rng_existing`), problems (`rng_problems`, binomials: with p and q of each visit's calendar month;
+    scalars when the batch's months share them, as without a plan), churn (`rng_life`). The first failing
+    churn check is geometric when the churn is the same at every check within the horizon (always without a
+    plan: the draws of a scenario without a plan are those the engine always made); with a churn that changes
+    over the cohort's months it is drawn exactly by inverse CDF, one uniform u ∈ (0, 1] per customer: the
+    first age month k whose survival Π_{i≤k} (1 − c(month0 + i)) is below u. When customers differ (sbg)
+    `rng_life` first draws each customer's θ (n Beta variates of the cohort's alpha and beta), then one
+    uniform u per customer: the same inverse CDF with the customer's own churn
+    min(1, θ c(m) / E_{m0}[θ]).
 
     Per-customer LTV: the realised discounted margin, minus the realised cost to serve (the programme's
-    contacts for each month active at its end, the cost of each problem at a visit that happened), within
-    the horizon, plus — for a customer still there at its end — the expected remainder of the last
-    month's tables (`tables.final.remaining_ltv` at the age reached; when customers differ, the remainder
-    given the customer's own θ). Its mean is `cohort_ltv`'s value.
+    contacts for each month active at its end, the cost of each problem at a visit that happened, at its
+    month's cost), within the horizon, plus — for a customer still there at its end — the expected
+    remainder of its cohort's tables on the last month's values (`remaining_ltv` at the age reached; when
+    customers differ, the remainder given the customer's own θ). Its mean is `cohort_ltv`'s value.
     """
     H = ledger["margin_repeat"].shape[0]
     A = H - 1 - month0  # last age month inside the horizon
     existing = rng_existing is not None
     J = len(scenario.repeat)
-    values = tables.calendar
-    if values.churn.shape[0] != H:
-        raise ValueError(f"tables of a {values.churn.shape[0]}-month horizon for a ledger of {H} months")
+    if tables.calendar.churn.shape[0] != H:
+        raise ValueError(
+            f"tables of a {tables.calendar.churn.shape[0]}-month horizon for a ledger of {H} months"
+        )
     planned = scenario.planned
+    # The cohort's intervals, adoptions and θ (its purchase month's, for life; the existing customers'
+    # month 1's), and its tables on the last month's values (its remainder past the horizon).
+    own = cohort_tables(scenario, tables, month0)
+    values = own.calendar
     # Calendar month of each age month 0 … A (an existing customer's age 0 is before month 1: never booked).
     month = np.maximum(month0 + np.arange(A + 1), 0)
-    adopted = rng_adopt.random((n, J)) < tables.adoption[None, :]
+    adopted = rng_adopt.random((n, J)) < own.adoption[None, :]
     if existing:
         visits, margin, revenue = _existing_rows(
-            scenario, adopted, A, rng_existing, values.repeat_margin[month], values.repeat_revenue[month]
+            cohort_scenario(scenario, month0),
+            adopted,
+            A,
+            rng_existing,
+            values.repeat_margin[month],
+            values.repeat_revenue[month],
         )
         row = None
     else:
-        row = tables.row_of_code[adopted @ tables.code_bits] if J else np.zeros(n, np.int64)
-        visits = tables.visits[row, : A + 1]
+        row = own.row_of_code[adopted @ own.code_bits] if J else np.zeros(n, np.int64)
+        visits = own.visits[row, : A + 1]
         if planned:
             rows = cohort_ages(scenario, tables, month0, A + 1)  # the plan's values of each age's month
             margin = rows.margin[row]  # k = 0 holds the first purchase of month0 (booked at the sale)
@@ -100,14 +127,17 @@ def draw_batch(
             margin = tables.margin[row, : A + 1]  # k = 0 holds the first purchase (booked at the sale)
             revenue = tables.revenue[row, : A + 1]
 
-    # Problems: the first purchase counts as a visit at age 0 for new customers.
+    # Problems: the first purchase counts as a visit at age 0 for new customers. A visit in calendar month
+    # m has a problem with p(m), costs cost(m) and makes the customer leave with q(m); without a plan (or
+    # the same values in every month of this batch) the scalars, as the engine always drew them.
     pr = scenario.problems
-    if pr is not None and pr.visit_problem_probability > 0:
+    p, q, cost_per_problem = _problem_values(scenario, values, month)
+    if pr is not None and np.max(p) > 0:
         problem_visits = visits.astype(np.int64)
         if not existing:
             problem_visits[:, 0] += 1
-        problems = rng_problems.binomial(problem_visits, pr.visit_problem_probability)
-        leaves = rng_problems.binomial(problems, pr.leave_probability) > 0
+        problems = rng_problems.binomial(problem_visits, p)
+        leaves = rng_problems.binomial(problems, q) > 0
         # a problem in age month j makes the customer leave at the check at the end of month j + 1
         problem_fail = np.where(leaves.any(axis=1), leaves.argmax(axis=1) + 1, _NEVER)
     else:
@@ -144,7 +174,9 @@ def draw_batch(
         n_problems = (problems * happened).sum(axis=0)[lo_p:]
         seg_p = slice(month0 + lo_p, month0 + A + 1)
         ledger["problems"][seg_p] += n_problems
-        ledger["problem_cost"][seg_p] += n_problems * pr.cost_per_problem
+        ledger["problem_cost"][seg_p] += n_problems * (
+            cost_per_problem if np.ndim(cost_per_problem) == 0 else cost_per_problem[0, lo_p:]
+        )
 
     month_days = MONTH_DAYS
     stay_until = np.where(first_fail <= A, (month0 + np.minimum(first_fail, A + 1) + 1) * month_days, np.inf)
@@ -152,21 +184,38 @@ def draw_batch(
     if existing:
         return CustomerBatch(stay_until=stay_until, ltv=np.zeros(0), ltv_gross=np.zeros(0))
     disc = tables.discount[None, : A + 1]
-    final = tables.final
     there = passed >= A  # still there at the horizon's end: the expected remainder follows
-    own = ((margin * alive) * disc).sum(axis=1)
-    if theta is None:
-        rest_net, rest_gross = final.remaining_ltv[row, A], final.remaining_ltv_gross[row, A]
+    realised = ((margin * alive) * disc).sum(axis=1)
+    if theta is None:  # the remainder of the cohort's own streams on the last month's values
+        rest_net, rest_gross = own.remaining_ltv[row, A], own.remaining_ltv_gross[row, A]
     else:  # each customer still there at the horizon's end: the remainder given its own θ
         rest_net, rest_gross = np.zeros(n), np.zeros(n)
-        rest_net[there], rest_gross[there] = remaining_given_theta(tables, row[there], A, theta[there])
-    ltv_gross = own + np.where(there, rest_gross, 0.0)
+        rest_net[there], rest_gross[there] = remaining_given_theta(own, row[there], A, theta[there])
+    ltv_gross = realised + np.where(there, rest_gross, 0.0)
     cost = values.contact_cost[month][None, :] * alive
     if problems is not None:
-        cost = cost + pr.cost_per_problem * (problems * happened)
-    own_net = own - (cost * disc).sum(axis=1)
+        cost = cost + cost_per_problem * (problems * happened)
+    own_net = realised - (cost * disc).sum(axis=1)
     ltv = own_net + np.where(there, rest_net, 0.0)
     return CustomerBatch(stay_until=stay_until, ltv=ltv, ltv_gross=ltv_gross)
+
+
+def _problem_values(
+    scenario: Scenario, values: MonthValues, month: np.ndarray
+) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
+    """(p, q, cost) of a problem at a visit in each age month, whose calendar months are `month`: the
+    scenario's floats without a plan, one float each when the batch's months share them, else arrays of
+    shape (1, ages) by the visit's calendar month (0s without problems)."""
+    pr = scenario.problems
+    if pr is None:
+        return 0.0, 0.0, 0.0
+    if not scenario.planned:
+        return pr.visit_problem_probability, pr.leave_probability, pr.cost_per_problem
+    out = []
+    for by_month in (values.problem_p, values.problem_leave, values.problem_cost):
+        x = by_month[month]
+        out.append(float(x[0]) if np.all(x == x[0]) else x[None, :])
+    return out[0], out[1], out[2]
 
 
 def _sbg_churn_fail(

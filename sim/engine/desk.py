@@ -13,6 +13,9 @@ earliest moment with a free place is its smallest end): when the staff falls, th
 a reserve max-heap (those contacts still run to their end); when it rises, the largest ends come back
 from the reserve, and salespeople beyond them are free from the month's first moment. Without a plan
 the desk is one month that never ends and the kernel is the plain heap of the salespeople's free times.
+
+What belongs to a lead travels with it (`Leads`): its handling time, and its patience and cooling
+half-life — with a plan those of its arrival month, whenever it is served (the engine fills them in).
 """
 
 from __future__ import annotations
@@ -50,12 +53,10 @@ def _serve(
     month_end: np.ndarray,
     staff: np.ndarray,
     open_fraction: np.ndarray,
-    patience: float,
     horizon_days: float,
-    half_life: float,
-    paid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    paid: tuple[np.ndarray, ...],
     i: int,
-    ref: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ref: tuple[np.ndarray, ...],
     j: int,
     until: float,
     stop: float,
@@ -75,8 +76,9 @@ def _serve(
     sales (buyers reached, in order; sale time = start + handling + funnel delay; only those before
     `sale_horizon`) go into `sale_time` / `sale_referral` / `sale_channel`. With `stop_at_sales` a booked
     sale lowers `stop` to its event time (as SimPy computes it from `now`), since a sale may send new
-    leads. With a finite cooling `half_life` (days) a buyer reached after a wait w buys only if its odds
-    < 0.5 ** (w / half_life).
+    leads. Each lead has its own patience and cooling half-life (days, the last two arrays of `Leads`): it
+    is lost if its start would be more than its patience after its arrival, and with a finite half-life a
+    buyer reached after a wait w buys only if its odds < 0.5 ** (w / half-life).
 
     Months: month m is [month_end[m - 1], month_end[m]) (the last one ends at inf), with `staff[m]`
     salespeople and the desk open for the first `open_fraction[m]` of each day. `free[:state[_ACTIVE]]`
@@ -85,10 +87,9 @@ def _serve(
     when the staff fell. `acc` and `channel_acc` (lost / reached per channel) are updated in place;
     `starts` gets each served lead's contact start (days) or `LOST`, in the order served.
     """
-    pt, ph, pb, pd, po, pc = paid
-    rt, rh, rb, rd, ro, rc = ref
+    pt, ph, pb, pd, po, pc, pp, pl = paid
+    rt, rh, rb, rd, ro, rc, rp, rl = ref
     n_paid, n_ref, n_channels = pt.size, rt.size, channel_acc.shape[1]
-    cooling = half_life < math.inf
     m, c, r = state[_MONTH], state[_ACTIVE], state[_RESERVE]
     m_start = month_end[m - 1] if m > 0 else -math.inf
     m_end, open_f = month_end[m], open_fraction[m]
@@ -102,9 +103,11 @@ def _serve(
             return i, j, n_sales, (until if t >= until else t)
         if ta <= tr:
             h, b, d, odds, ch, is_ref = ph[i], pb[i], pd[i], po[i], pc[i], False
+            patience, half_life = pp[i], pl[i]
             i += 1
         else:
             h, b, d, odds, ch, is_ref = rh[j], rb[j], rd[j], ro[j], rc[j], True
+            patience, half_life = rp[j], rl[j]
             j += 1
         if ch < 0 or ch >= n_channels:
             raise ValueError("a lead's channel is out of range")
@@ -205,7 +208,7 @@ def _serve(
         acc[_REACHED] += 1.0
         acc[_WAIT] += start - t
         channel_acc[1, ch] += 1.0
-        if b and cooling:
+        if b and half_life < math.inf:
             b = odds < 0.5 ** ((start - t) / half_life)
         if b:  # the funnel starts when the first contact ends
             s = start + h + d
@@ -220,11 +223,16 @@ def _serve(
                         stop = event
 
 
-Leads = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-"""Leads sorted by arrival: arrival (days), handling (days), buys (bool: buys if reached without
-cooling), funnel delay (days), odds (float64: with cooling a buyer buys iff odds < 0.5 ** (wait /
-half-life); the uniform draw over the conversion), channel (int64: 0 … C-1 the paid channels, C the
-referral leads)."""
+Leads = tuple[np.ndarray, ...]
+"""Leads sorted by arrival, eight arrays of one value per lead: arrival (days), handling (days), buys
+(bool: buys if reached without cooling), funnel delay (days), odds (float64: with cooling a buyer buys
+iff odds < 0.5 ** (wait / half-life); the uniform draw over the conversion), channel (int64: 0 … C-1
+the paid channels, C the referral leads), patience (days; inf = waits as long as it takes) and cooling
+half-life (days; inf = does not go cold). `Desk.serve` also takes the first six alone: the leads then
+have the desk's own patience and half-life."""
+
+LEAD_FIELDS = 8
+"""Arrays in a full `Leads`."""
 
 
 def no_leads() -> Leads:
@@ -236,6 +244,8 @@ def no_leads() -> Leads:
         np.zeros(0),
         np.zeros(0),
         np.zeros(0, dtype=np.int64),
+        np.zeros(0),
+        np.zeros(0),
     )
 
 
@@ -260,6 +270,8 @@ class Desk:
     A contact starts at the earliest moment when fewer contacts than that month's staff are in progress
     and the desk is open (the first hours of each day); a lead whose start would be more than its
     patience after its arrival is lost and takes nobody's time. Leads must be offered in arrival order.
+    Each lead carries its own patience and cooling half-life (`Leads`); `desk.patience_hours` and
+    `cooling_half_life_days` are those of leads given without them (`serve` with six arrays, `contact`).
 
     `staff_by_month` / `open_fraction_by_month` (length H, index m = month m + 1; past the last month
     it holds) plan the desk; None = the desk model's constant value. `channels` is the number of paid
@@ -306,8 +318,10 @@ class Desk:
         """Max-heap (first `state[_RESERVE]`) of the ends set aside when the staff fell, in days."""
         self.state = np.array([0, staff[0], 0], dtype=np.int64)
         self.patience = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
+        """Patience of leads given without their own, in days (inf: they wait)."""
         self.horizon_days = horizon_days
         self.cooling_half_life_days = cooling_half_life_days
+        """Cooling half-life of leads given without their own, in days (inf: no cooling)."""
         self.channels = channels
         self.acc = np.zeros(4)
         self.channel_acc = np.zeros((2, channels + 1))
@@ -356,7 +370,9 @@ class Desk:
         before `stop` (see `_serve`). Returns the next i and j, the number of sales booked
         (`sale_time[:n]`, `sale_referral[:n]`, `sale_channel[:n]`) and the next arrival (at most
         `until`). The contact starts of the leads served are `starts[:i - i0 + j - j0]`. The buffers are
-        reused by the next call."""
+        reused by the next call. Leads given as six arrays (no patience, no half-life) take the desk's."""
+        if len(paid) != LEAD_FIELDS or len(ref) != LEAD_FIELDS:
+            paid, ref = self._full(paid), self._full(ref)
         room = paid[0].size - i + ref[0].size - j
         if room > self.starts.size:
             size = max(room, 2 * self.starts.size)
@@ -365,14 +381,25 @@ class Desk:
             self.sale_channel = np.empty(size, dtype=np.int64)
         return self._kernel(
             self.free, self.reserve, self.state, self.acc, self.channel_acc,
-            self.month_end, self.staff_by_month, self.open_fraction_by_month,
-            self.patience, self.horizon_days, self.cooling_half_life_days,
+            self.month_end, self.staff_by_month, self.open_fraction_by_month, self.horizon_days,
             paid, i, ref, j, until, stop, now, sale_horizon, stop_at_sales,
             self.starts, self.sale_time, self.sale_referral, self.sale_channel,
         )  # fmt: skip
 
+    def _full(self, leads: Leads) -> Leads:
+        """`leads` with their patience and half-life: as given, or the desk's for six arrays."""
+        if len(leads) == LEAD_FIELDS:
+            return leads
+        if len(leads) != LEAD_FIELDS - 2:
+            raise ValueError(
+                f"leads: {LEAD_FIELDS} arrays (or the first {LEAD_FIELDS - 2}), not {len(leads)}"
+            )
+        n = leads[0].size
+        return (*leads, np.full(n, self.patience), np.full(n, self.cooling_half_life_days))
+
     def contact(self, arrival: float, handling: float) -> float:
-        """Start of the first contact of a lead (channel 0) arriving at `arrival` (days), or `LOST`."""
+        """Start of the first contact of a lead (channel 0, the desk's patience) arriving at `arrival`
+        (days), or `LOST`."""
         lead = (
             np.array([arrival]),
             np.array([handling]),

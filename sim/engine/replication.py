@@ -13,10 +13,13 @@ is its own process (see docs/model.md and the reference model in tests/). Memory
 monthly aggregates and one month of leads.
 
 A planned scenario is read month by month (`sim.model.plan.months`): a month's channels (rate, CPL, lead
-quality) and conversions apply to the leads arriving in it, its referral rate to the referral leads it
-brings, its first-purchase margin to the sales in it; the desk takes staff and hours by the moment. Each
-lead carries its channel (paid channels 0 … C − 1, referrals C), so every count and cost is also booked
-per channel (`RunOutput.channels`).
+quality), conversions, referral multiplier, funnel delays (means), handling time (mean), patience and
+cooling half-life apply to the leads arriving in it (paid and referral alike), whenever they are served
+and go through the funnel: each lead carries them from its arrival (`sim.engine.desk.Leads`). A month's
+referral rate applies to the referral leads it brings, its first-purchase margin and referral bonus to
+the sales in it; the desk takes staff and hours by the moment. Where a lever is the same in every month
+the draws are those of the unplanned scenario. Each lead carries its channel (paid channels 0 … C − 1,
+referrals C), so every count and cost is also booked per channel (`RunOutput.channels`).
 """
 
 from __future__ import annotations
@@ -89,7 +92,13 @@ class _Replication:
         self.rng_problems = rng("problems")
         self.rng_existing = rng("existing")
 
-        self.stage_delays = np.array([st.delay_days for st in scenario.funnel])
+        # The funnel's stage delays (means, days) of a lead's arrival month: the distinct vectors, and for
+        # each month the index of its vector (one vector for all months without a planned delay).
+        delays = [tuple(st.delay_days for st in s.funnel) for s in self.months]
+        vectors = list(dict.fromkeys(delays))
+        self.delay_vectors = [np.array(v, dtype=float) for v in vectors]
+        self.delay_index = np.array([vectors.index(v) for v in delays], dtype=np.int64)
+        self.delays_constant = len(vectors) == 1
         # A paid lead buys with min(1, funnel conversion × its channel's quality) of its arrival month
         # (month, channel); a referral lead with its arrival month's referral conversion.
         self.p_paid = np.array(
@@ -101,7 +110,7 @@ class _Replication:
         self.referral_rate = plan.series(scenario, lambda s: s.referral_rate_per_year) / YEAR_DAYS
         self.referral_rates: list[float] = self.referral_rate.tolist()
         self.referrals = bool(np.any(self.referral_rate > 0))  # can a sale ever send leads?
-        self.bonus = scenario.referrals.bonus if scenario.referrals else 0.0
+        self.bonus = [s.referrals.bonus if s.referrals else 0.0 for s in self.months]  # by the sale's month
         self.first_margin = [s.first_purchase.margin for s in self.months]  # by the sale's month
         self.first_revenue = [s.first_purchase.revenue for s in self.months]
         self.channel_sales = [0.0] * ((C + 1) * self.H)  # sales and first margin, [channel * H + month]
@@ -111,9 +120,25 @@ class _Replication:
         self.desk_planned = False
         if scenario.sales_desk:
             d = scenario.sales_desk
-            self.handling_mean = d.handling_minutes / 1440.0
+            # A lead's handling time (mean), patience and cooling half-life (days; inf: none) by its
+            # arrival month; `*_constant`: the same in every month (then one value for all leads).
+            self.handling_by_month = plan.series(scenario, lambda s: s.sales_desk.handling_minutes / 1440.0)
+            self.patience_by_month = plan.series(
+                scenario,
+                lambda s: (
+                    math.inf if s.sales_desk.patience_hours is None else s.sales_desk.patience_hours / 24.0
+                ),
+            )
+            self.half_life_by_month = plan.series(scenario, lambda s: s.sales_desk.cooling_half_life_days)
+            self.handling_mean = float(self.handling_by_month[0])
+            self.handling_constant = bool(np.all(self.handling_by_month == self.handling_mean))
             self.handling_fixed = d.handling == "fixed"
-            self.cooling = math.isfinite(d.cooling_half_life_days)
+            self.cooling = bool(np.isfinite(self.half_life_by_month).any())
+            self.patience_constant = bool(
+                np.all(self.patience_by_month == self.patience_by_month[0])
+                and np.all(self.half_life_by_month == self.half_life_by_month[0])
+            )
+            self.patience_buffer = np.zeros((2, 0))
             # Staff and hours by month, given to the desk only when they change (else the constant path).
             staff = plan.series(scenario, lambda s: s.sales_desk.staff).astype(np.int64)
             hours = plan.series(scenario, lambda s: s.sales_desk.open_fraction)
@@ -132,38 +157,90 @@ class _Replication:
         self.pending_sales: list[tuple[float, int, simpy.Event, int]] = []
         self.referral_queue: Leads = no_leads()  # referral leads for the desk, sorted by arrival
         self.referral_next = 0  # the first of them not yet offered to the desk
+        # The queue's float arrays (arrival, handling, delay, odds, patience, half-life) are the rows of
+        # one block, so that merging new leads in is a few numpy calls; and its buys.
+        self.referral_block = np.zeros((6, 0))
+        self.referral_buys = np.zeros(0, dtype=np.bool_)
         self.present_diff = np.zeros(self.H + 1)  # customers present all month: a difference array
         self.unborn = np.zeros(self.H, dtype=np.int64)  # sales of each month whose future is not drawn yet
         self._seq = 0
 
     # --- draws ----------------------------------------------------------------------------------
 
-    def _handling(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _handling(self, rng: np.random.Generator, n: int, month: int | np.ndarray) -> np.ndarray:
+        """Handling times (days) of n leads arriving in `month` (one month, or one per lead): exponential
+        around, or exactly, the arrival month's mean; zeros without a desk."""
         if self.desk is None:
             return np.zeros(n)
+        mean = self.handling_mean if self.handling_constant else self.handling_by_month[month]
         if self.handling_fixed:
-            return np.full(n, self.handling_mean)
-        return rng.exponential(self.handling_mean, n)
+            return np.full(n, mean)
+        return rng.exponential(mean, n)
+
+    def _patience(self, n: int, month: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Patience and cooling half-life (days; inf: none) of n leads arriving in `month` (one month, or
+        one per lead): their arrival month's. When they are the same in every month: views of one
+        buffer each (read only by the desk)."""
+        if self.desk is None:
+            return np.full(n, math.inf), np.full(n, math.inf)
+        if self.patience_constant:
+            if n > self.patience_buffer.shape[1]:
+                size = max(n, 2 * self.patience_buffer.shape[1])
+                self.patience_buffer = np.array(
+                    (np.full(size, self.patience_by_month[0]), np.full(size, self.half_life_by_month[0]))
+                )
+            return self.patience_buffer[0, :n], self.patience_buffer[1, :n]
+        if np.ndim(month) == 0:
+            return np.full(n, self.patience_by_month[month]), np.full(n, self.half_life_by_month[month])
+        return self.patience_by_month[month], self.half_life_by_month[month]
 
     def _funnel(
-        self, rng: np.random.Generator, n: int, p: float | np.ndarray
+        self, rng: np.random.Generator, n: int, p: float | np.ndarray, month: int | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whether each of n contacted leads buys (at overall conversion `p`, one value or one per lead),
-        for buyers the total funnel delay (days), and the odds u / p of buyers (u: the lead's uniform
-        draw; a buyer still buys after a wait w iff u / p < 0.5^(w / half-life): cooling in the desk).
-        Without cooling the odds are 0 (every buyer buys)."""
+        for buyers the total funnel delay (days; the stage delays' means of the arrival `month`, one
+        month or one per lead), and the odds u / p of buyers (u: the lead's uniform draw; a buyer still
+        buys after a wait w iff u / p < 0.5^(w / half-life): cooling in the desk). Without cooling the
+        odds are 0 (every buyer buys)."""
         u = rng.random(n)
         buys = u < p
         delay = np.zeros(n)
         nb = int(buys.sum())
-        if nb and self.stage_delays.any():
-            delay[buys] = rng.standard_exponential((nb, self.stage_delays.size)) @ self.stage_delays
+        if nb:
+            self._delays(rng, delay, buys, nb, month)
         odds = np.divide(u, p, out=np.ones(n), where=buys) if self.cooling else np.zeros(n)
         return buys, delay, odds
 
+    def _delays(
+        self, rng: np.random.Generator, delay: np.ndarray, buys: np.ndarray, nb: int, month: int | np.ndarray
+    ) -> None:
+        """Set the buyers' (`buys`, nb of them) total funnel delays in `delay`: one exponential draw per
+        stage and buyer (none if every delay the buyers have is 0), × the stages' mean delays of each
+        buyer's arrival month, summed."""
+        if self.delays_constant or np.ndim(month) == 0:
+            which = 0 if self.delays_constant else int(self.delay_index[month])
+            vector = self.delay_vectors[which]
+            if vector.any():
+                delay[buys] = rng.standard_exponential((nb, vector.size)) @ vector
+            return
+        which = self.delay_index[month][buys]
+        kinds = np.unique(which)
+        if not any(self.delay_vectors[k].any() for k in kinds):
+            return
+        draws = rng.standard_exponential((nb, self.delay_vectors[0].size))
+        if kinds.size == 1:
+            delay[buys] = draws @ self.delay_vectors[kinds[0]]
+            return
+        total = np.empty(nb)
+        for k in kinds:
+            rows = which == k
+            total[rows] = draws[rows] @ self.delay_vectors[k]
+        delay[buys] = total
+
     def _paid_month(self, m: int) -> Leads:
-        """Paid leads arriving in month m (0-based), sorted: times, handling, buys, delays, odds, channel;
-        books their count and cost (month m's CPL), in all and per channel."""
+        """Paid leads arriving in month m (0-based), sorted (`Leads`: times, handling, buys, delays, odds,
+        channel, patience, half-life); books their count and cost (month m's CPL), in all and per
+        channel."""
         led, ch_led = self.ledger, self.by_channel
         parts, counts = [], []
         for i, (ch, rng) in enumerate(zip(self.months[m].channels, self.rng_arrivals, strict=True)):
@@ -187,11 +264,11 @@ class _Replication:
         times = (m + merged) * MONTH_DAYS
         times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
         n = times.size
-        handling = self._handling(self.rng_paid_handling, n)
+        handling = self._handling(self.rng_paid_handling, n, m)
         p_month = self.p_paid[m]
         p = float(p_month[0]) if self.C and np.all(p_month == p_month[0]) else p_month[channel]
-        buys, delay, odds = self._funnel(self.rng_paid_funnel, n, p)
-        return times, handling, buys, delay, odds, channel
+        buys, delay, odds = self._funnel(self.rng_paid_funnel, n, p, m)
+        return times, handling, buys, delay, odds, channel, *self._patience(n, m)
 
     # --- sales and customers --------------------------------------------------------------------
 
@@ -222,7 +299,7 @@ class _Replication:
         if channel == self.C:  # a referral lead's sale
             led["sales_referral"][m] += 1
             led["margin_referral_sale"][m] += margin
-            led["referral_bonus"][m] += self.bonus
+            led["referral_bonus"][m] += self.bonus[m]
         else:
             led["margin_first_sale"][m] += margin
         # The customer stays at least to the end of its purchase month: its referral leads there are
@@ -305,15 +382,16 @@ class _Replication:
 
     def _send_referral_leads(self, times: np.ndarray) -> None:
         """Referral leads arriving at sorted `times`: to the desk's queue, or straight into the funnel.
-        Each uses the referral conversion of its arrival month."""
+        Each uses the referral conversion, handling time, funnel delays, patience and half-life of its
+        arrival month."""
         total = times.size
         C = self.C
         months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
         np.add.at(self.ledger["leads_referral"], months, 1.0)
         np.add.at(self.by_channel["leads"][C], months, 1.0)
-        handling = self._handling(self.rng_ref_handling, total)
+        handling = self._handling(self.rng_ref_handling, total, months)
         p = float(self.p_ref[0]) if self.p_ref_constant else self.p_ref[months]
-        buys, delay, odds = self._funnel(self.rng_ref_funnel, total, p)
+        buys, delay, odds = self._funnel(self.rng_ref_funnel, total, p, months)
         if self.desk is None:
             np.add.at(self.ledger["leads_reached"], months, 1.0)
             np.add.at(self.by_channel["leads_reached"][C], months, 1.0)
@@ -322,11 +400,15 @@ class _Replication:
             return
         # Into the desk's queue, after the leads waiting there that arrive at the same moment.
         j = self.referral_next
-        waiting = [a[j:] for a in self.referral_queue]
-        new = (times, handling, buys, delay, odds, np.full(total, C, dtype=np.int64))
-        merged = [np.concatenate((w, x)) for w, x in zip(waiting, new, strict=True)]
-        order = np.argsort(merged[0], kind="stable")
-        self.referral_queue = tuple(a[order] for a in merged)  # type: ignore[assignment]
+        block = np.array((times, handling, delay, odds, *self._patience(total, months)))
+        if self.referral_block.shape[1] > j:  # leads still waiting: merge (else the new ones are sorted)
+            block = np.concatenate((self.referral_block[:, j:], block), axis=1)
+            buys = np.concatenate((self.referral_buys[j:], buys))
+            order = np.argsort(block[0], kind="stable")
+            block, buys = np.take(block, order, axis=1), buys[order]
+        self.referral_block, self.referral_buys = block, buys
+        channel = np.full(buys.size, C, dtype=np.int64)
+        self.referral_queue = (block[0], block[1], buys, block[2], block[3], channel, block[4], block[5])
         self.referral_next = 0
 
     # --- processes ------------------------------------------------------------------------------
@@ -336,7 +418,7 @@ class _Replication:
         C, ch_led = self.C, self.by_channel
         for m in range(self.H):
             self._monthly_referrals(m)
-            times, _h, buys, delay, _odds, channel = self._paid_month(m)
+            times, _h, buys, delay, _odds, channel, *_ = self._paid_month(m)
             self.ledger["leads_reached"][m] += times.size
             ch_led["leads_reached"][:C, m] += ch_led["leads"][:C, m]  # this month's paid leads, all reached
             for t, c in zip((times + delay)[buys].tolist(), channel[buys].tolist(), strict=True):

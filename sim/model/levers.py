@@ -40,8 +40,10 @@ class LeverField:
     decision: bool = False
     """Moved by sensitivity and goal seek (`levers`); every field is a widget in the app."""
     plan: str = "none"
-    """How it may change over time (`sim.model.plan`): `all` (plan steps, a trend and seasonality: rates
-    and prices), `steps` (plan steps only: counts and switches) or `none` (constant over the horizon)."""
+    """How it may change over time (`sim.model.plan`): `all` (plan steps, a trend and seasonality: rates,
+    shares and prices), `steps` (plan steps only: counts, durations and shapes) or `none` (constant over
+    the horizon). Which month's value applies to what is docs/model.md's table "Which month's value
+    applies"."""
 
     @property
     def key(self) -> str:
@@ -79,17 +81,32 @@ CATALOGUE: tuple[LeverField, ...] = (
     ),
     F("channels", "lead_quality", "Attract", "×", "Lead quality: {name}", plan="steps"),
     F("funnel", "conversion", "Convert", "share", "Conversion: {name}", decision=True, plan="all"),
-    F("funnel", "delay_days", "Convert", "days", "Delay: {name}"),
+    F("funnel", "delay_days", "Convert", "days", "Delay: {name}", plan="steps"),
     F("sales_desk", "staff", "Convert", "people", "Salespeople", decision=True, plan="steps"),
-    F("sales_desk", "handling_minutes", "Convert", "minutes", "Handling time per lead", decision=True),
+    F(
+        "sales_desk",
+        "handling_minutes",
+        "Convert",
+        "minutes",
+        "Handling time per lead",
+        decision=True,
+        plan="steps",
+    ),
     F("sales_desk", "hours_per_day", "Convert", "hours", "Working hours a day", plan="steps"),
-    F("sales_desk", "patience_hours", "Convert", "hours", "A lead's patience"),
-    F("sales_desk", "cooling_half_life_hours", "Convert", "hours", "Lead cooling half-life"),
+    F("sales_desk", "patience_hours", "Convert", "hours", "A lead's patience", plan="steps"),
+    F(
+        "sales_desk",
+        "cooling_half_life_hours",
+        "Convert",
+        "hours",
+        "Lead cooling half-life",
+        plan="steps",
+    ),
     F("sales_desk", "salary_per_month", "Convert", "money/month", "Salary per salesperson", plan="all"),
     F("first_purchase", "margin", "Convert", "money", "Margin per first sale", decision=True, plan="all"),
     F("retention", "monthly_churn", "Keep", "share", "Monthly churn", decision=True, plan="all"),
-    F("retention", "alpha", "Keep", "shape", "Churn spread α (customers differ)"),
-    F("retention", "beta", "Keep", "shape", "Churn spread β (customers differ)"),
+    F("retention", "alpha", "Keep", "shape", "Churn spread α (customers differ)", plan="steps"),
+    F("retention", "beta", "Keep", "shape", "Churn spread β (customers differ)", plan="steps"),
     F(
         "service_programme",
         "contacts_per_month",
@@ -123,22 +140,46 @@ CATALOGUE: tuple[LeverField, ...] = (
         "Keep",
         "contacts/month",
         "Contacts customers welcome",
+        plan="steps",
     ),
-    F("service_programme", "max_churn_reduction", "Keep", "share", "Churn cut at best"),
+    F("service_programme", "max_churn_reduction", "Keep", "share", "Churn cut at best", plan="steps"),
     F("service_programme", "referral_uplift", "Keep", "share", "Referral uplift", plan="steps"),
     F("service_programme", "margin_uplift", "Keep", "share", "Repeat margin uplift", plan="steps"),
-    F("problems", "visit_problem_probability", "Keep", "share", "Visits with a problem", decision=True),
-    F("problems", "resolution_days", "Keep", "days", "Days to resolve a problem", decision=True),
-    F("problems", "cost_per_problem", "Keep", "money", "Cost per problem"),
-    F("problems", "leave_probability_base", "Keep", "share", "Leave even if fixed at once"),
-    F("problems", "leave_probability_per_day", "Keep", "share", "Extra leaving per day unfixed"),
-    F("repeat", "interval_months", "Grow", "months", "Interval: {name}", decision=True),
+    F(
+        "problems",
+        "visit_problem_probability",
+        "Keep",
+        "share",
+        "Visits with a problem",
+        decision=True,
+        plan="all",
+    ),
+    F(
+        "problems",
+        "resolution_days",
+        "Keep",
+        "days",
+        "Days to resolve a problem",
+        decision=True,
+        plan="steps",
+    ),
+    F("problems", "cost_per_problem", "Keep", "money", "Cost per problem", plan="all"),
+    F("problems", "leave_probability_base", "Keep", "share", "Leave even if fixed at once", plan="steps"),
+    F(
+        "problems",
+        "leave_probability_per_day",
+        "Keep",
+        "share",
+        "Extra leaving per day unfixed",
+        plan="steps",
+    ),
+    F("repeat", "interval_months", "Grow", "months", "Interval: {name}", decision=True, plan="steps"),
     F("repeat", "revenue", "Grow", "money", "Check: {name}", plan="all"),
     F("repeat", "margin", "Grow", "money", "Margin: {name}", decision=True, plan="all"),
-    F("repeat", "adoption", "Grow", "share", "Adoption: {name}", decision=True),
+    F("repeat", "adoption", "Grow", "share", "Adoption: {name}", decision=True, plan="all"),
     F("referrals", "per_customer_per_year", "Refer", "per year", "Referrals", decision=True, plan="all"),
-    F("referrals", "conversion_multiplier", "Refer", "×", "Referral conversion", decision=True),
-    F("referrals", "bonus", "Refer", "money", "Bonus per referral sale"),
+    F("referrals", "conversion_multiplier", "Refer", "×", "Referral conversion", decision=True, plan="steps"),
+    F("referrals", "bonus", "Refer", "money", "Bonus per referral sale", plan="all"),
 )
 """Every lever field, in page order: by section, and within a list by item, then by field."""
 del F

@@ -72,9 +72,14 @@ def _steps_and_factor(scenario: Scenario, path: str) -> tuple[np.ndarray, np.nda
 
 
 def values(scenario: Scenario, path: str) -> np.ndarray:
-    """The lever at `path` in months 1 … horizon, as floats (the base value where nothing is planned)."""
-    steps, factor = _steps_and_factor(scenario, path)
-    return steps * factor
+    """The lever at `path` in months 1 … horizon, as floats (the base value where nothing is planned); a
+    new array each call (computed once per scenario object and path)."""
+    cached = _memo(scenario).values
+    x = cached.get(path)
+    if x is None:
+        steps, factor = _steps_and_factor(scenario, path)
+        x = cached[path] = steps * factor
+    return x.copy()
 
 
 def base_bounds(scenario: Scenario, path: str, low: float, high: float) -> tuple[float, float]:
@@ -210,64 +215,237 @@ def _cross_checks(scenario: Scenario) -> list[tuple[str, Any, str]]:
 
 # --- month by month -----------------------------------------------------------------------------
 
-_cache: dict[int, tuple[weakref.ref, tuple[Scenario, ...]]] = {}
+
+class _Memo:
+    """What is kept of one scenario object: its months and its levers' values by path."""
+
+    __slots__ = ("months", "ref", "values")
+
+    def __init__(self, ref: weakref.ref) -> None:
+        self.ref = ref
+        self.months: tuple[Scenario, ...] | None = None
+        self.values: dict[str, np.ndarray] = {}
+
+
+_cache: dict[int, _Memo] = {}
+
+
+def _memo(scenario: Scenario) -> _Memo:
+    """The cache entry of a scenario object (kept while the object lives)."""
+    key = id(scenario)
+    hit = _cache.get(key)
+    if hit is not None and hit.ref() is scenario:
+        return hit
+    cache = _cache  # the callback may run while the interpreter exits and module globals are gone
+    memo = cache[key] = _Memo(weakref.ref(scenario, lambda _r: cache.pop(key, None)))
+    return memo
+
+
+_set = object.__setattr__
+_CHEAP = frozenset(
+    cls
+    for cls in (Scenario, *SECTIONS.values())
+    if not cls.__private_attributes__ and cls.model_config.get("extra") != "allow"
+)
+"""The scenario's models that `_copy` copies directly: no private attributes, no extra fields."""
+
+
+def _copy(model: Any, update: dict[str, Any]) -> Any:
+    """`model.model_copy(update=update)` (the same fields, the same fields set, no validation) without
+    pydantic's general copy: about a microsecond instead of five."""
+    cls = type(model)
+    if cls not in _CHEAP:
+        return model.model_copy(update=update)
+    new = object.__new__(cls)
+    fields = model.__dict__.copy()
+    fields.update(update)
+    _set(new, "__dict__", fields)
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    _set(new, "__pydantic_private__", None)
+    return new
 
 
 def months(scenario: Scenario) -> tuple[Scenario, ...]:
     """Month 1 … horizon as scenarios without a plan, each holding that month's lever values (unvalidated
-    copies: `check` has validated every month's values). Cached per scenario object."""
-    hit = _cache.get(id(scenario))
-    if hit is not None and hit[0]() is scenario:
-        return hit[1]
-    H = scenario.horizon_months
-    flat = scenario.model_copy(update={"plan": (), "trends": (), "seasonality": ()})
-    if not scenario.planned:
-        out: tuple[Scenario, ...] = (flat,) * H
-    else:
-        series = {p: values(scenario, p) for p in planned_paths(scenario)}
-        integer = {p for p in series if _key(p).split(".")[1] in _INTEGER_FIELDS}
-        out_list: list[Scenario] = []
-        previous: dict[str, float] | None = None
-        for m in range(H):
-            now = {p: (round(x[m]) if p in integer else float(x[m])) for p, x in series.items()}
-            if now == previous:
-                out_list.append(out_list[-1])
-            else:
-                out_list.append(_with_values(flat, now))
-            previous = now
-        out = tuple(out_list)
-    key = id(scenario)
-    cache = _cache  # the callback may run while the interpreter exits and module globals are gone
-    cache[key] = (weakref.ref(scenario, lambda _r: cache.pop(key, None)), out)
+    copies: `check` has validated every month's values). Months with the same values are the same
+    object, and so is a section item (a section, or one item of a list section) whose planned values are
+    the same in two months. Cached per scenario object."""
+    memo = _memo(scenario)
+    if memo.months is None:
+        memo.months = _build_months(scenario)
+    return memo.months
+
+
+_Item = tuple[str, int | None]
+"""A section item: (section, None) for a section, (section, index) for one item of a list section."""
+
+
+def _item(path: str) -> tuple[_Item, str]:
+    """`channels.0.cost_per_lead` -> (("channels", 0), "cost_per_lead")."""
+    section, *rest = path.split(".")
+    return ((section, int(rest[0])), rest[1]) if section in LISTS else ((section, None), rest[0])
+
+
+def _node(scenario: Scenario, item: _Item) -> Any:
+    """The section item's object in `scenario`."""
+    section, index = item
+    node = getattr(scenario, section)
+    return node if index is None else node[index]
+
+
+def _planned_items(scenario: Scenario) -> dict[_Item, tuple[list[str], list[list[Any]]]]:
+    """The planned levers by section item: their fields and their values month by month (whole numbers
+    as ints), in the order of `planned_paths`."""
+    items: dict[_Item, tuple[list[str], list[list[Any]]]] = {}
+    for path in planned_paths(scenario):
+        x = values(scenario, path).tolist()
+        item, field = _item(path)
+        fields, columns = items.setdefault(item, ([], []))
+        fields.append(field)
+        columns.append([round(v) for v in x] if field in _INTEGER_FIELDS else x)
+    return items
+
+
+def _item_by_month(node: Any, fields: list[str], columns: list[list[Any]]) -> list[Any]:
+    """A section item in each month: `node` with the month's values of `fields`, one copy per distinct
+    set of values."""
+    made: dict[tuple[Any, ...], Any] = {}
+    out = []
+    for now in zip(*columns, strict=True):
+        obj = made.get(now)
+        if obj is None:
+            obj = made[now] = _copy(node, dict(zip(fields, now, strict=True)))
+        out.append(obj)
     return out
+
+
+def _assemble(
+    bases: list[Scenario], fixed: dict[str, Any], items: dict[_Item, Any], by_month: dict[_Item, list[Any]]
+) -> tuple[Scenario, ...]:
+    """Month m = `bases[m]` with the fields `fixed`, the section items `items` (the same every month) and
+    the items of `by_month` (month m's at index m); a month the same object as another with the same
+    base and items."""
+    keys = list(by_month)
+    const: dict[str, list[tuple[int, Any]]] = {}  # list sections: (index, item) the same every month
+    for (section, index), obj in items.items():
+        const.setdefault(section, []).append((index, obj))  # type: ignore[arg-type]
+    varying: dict[str, list[tuple[int, int]]] = {}  # list sections: (index, position in a month's combo)
+    plain: list[tuple[str, int]] = []  # other sections: (section, position in a month's combo)
+    for k, (section, index) in enumerate(keys):
+        if index is None:
+            plain.append((section, k))
+        else:
+            varying.setdefault(section, []).append((index, k))
+    lists = list(dict.fromkeys([*const, *varying]))
+    tuples: dict[tuple[str, int], tuple[Any, ...]] = {}  # (section, id of a base's tuple) -> with `const`
+    made: dict[tuple[int, ...], Scenario] = {}
+    out: list[Scenario] = []
+    combos = list(zip(*by_month.values(), strict=True)) if keys else [()] * len(bases)
+    for base, combo in zip(bases, combos, strict=True):
+        key = (id(base), *map(id, combo))  # the objects are alive (in `bases`, `by_month`) while in use
+        month = made.get(key)
+        if month is None:
+            update = dict(fixed)
+            for section in lists:
+                node = getattr(base, section)
+                if section in varying:
+                    node = list(node)
+                    for index, obj in const.get(section, ()):
+                        node[index] = obj
+                    for index, k in varying[section]:
+                        node[index] = combo[k]
+                    update[section] = tuple(node)
+                else:  # the same items every month: one tuple per distinct tuple of the bases
+                    hit = tuples.get((section, id(node)))  # `node` is alive (in `bases`) while in use
+                    if hit is None:
+                        hit = list(node)
+                        for index, obj in const[section]:
+                            hit[index] = obj
+                        hit = tuples[section, id(node)] = tuple(hit)
+                    update[section] = hit
+            for section, k in plain:
+                update[section] = combo[k]
+            month = made[key] = _copy(base, update)
+        out.append(month)
+    return tuple(out)
+
+
+def _build_months(scenario: Scenario) -> tuple[Scenario, ...]:
+    """`months` of a scenario object not seen before."""
+    H = scenario.horizon_months
+    flat = _copy(scenario, {"plan": (), "trends": (), "seasonality": ()})
+    if not scenario.planned:
+        return (flat,) * H
+    by_month = {
+        item: _item_by_month(_node(flat, item), fields, columns)
+        for item, (fields, columns) in _planned_items(scenario).items()
+    }
+    return _assemble([flat] * H, {}, {}, by_month)
+
+
+_SAME = ("horizon_months", "start")
+"""Fields two scenarios must share for one's months to be derived from the other's (`derive_months`)."""
+_PLANS = ("plan", "trends", "seasonality")
+
+
+def derive_months(scenario: Scenario, like: Scenario) -> bool:
+    """Build `months(scenario)` from `months(like)` when that is exact, and say whether it was done.
+
+    For a scenario that differs from `like` in a few levers (the draws of `[uncertainty]`): both must
+    plan the same levers over the same horizon and start. Month m is then `like`'s month m with
+    `scenario`'s own values where the two differ: a section item that differs and nothing plans is
+    `scenario`'s item in every month; a planned item that differs (or whose planned values differ) is
+    built month by month as `months` builds it; the rest is shared. The same values, month by month, as
+    `months` would build (two months are the same object only if their values are the same), for about
+    one top-level copy per distinct month. Does nothing (False) if `scenario`'s months are already built
+    or the two do not qualify; `months(scenario)` then builds them in full."""
+    memo = _memo(scenario)
+    if memo.months is not None or scenario is like or not (scenario.planned and like.planned):
+        return False
+    if any(getattr(scenario, f) != getattr(like, f) for f in _SAME):
+        return False
+    if scenario.__pydantic_fields_set__ != like.__pydantic_fields_set__:
+        return False
+    if planned_paths(scenario) != planned_paths(like):
+        return False
+    mine = _planned_items(scenario)
+    theirs = _planned_items(like)
+    rebuild = {item for item in mine if mine[item][1] != theirs[item][1]}
+    fixed: dict[str, Any] = {}  # top-level fields taken from `scenario` as they are
+    items: dict[_Item, Any] = {}  # items of list sections not planned, taken from `scenario` as they are
+    for name in type(scenario).model_fields:
+        if name in _SAME or name in _PLANS:
+            continue
+        a, b = getattr(scenario, name), getattr(like, name)
+        if a is b or a == b:
+            continue
+        if name in LISTS:
+            if len(a) != len(b):
+                return False
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                if x != y:
+                    if (name, i) in mine:
+                        rebuild.add((name, i))
+                    else:
+                        items[name, i] = x
+        elif (name, None) in mine:
+            rebuild.add((name, None))
+        else:
+            fixed[name] = a
+    by_month = {item: _item_by_month(_node(scenario, item), *mine[item]) for item in mine if item in rebuild}
+    memo.months = _assemble(list(months(like)), fixed, items, by_month)
+    return True
 
 
 def series(scenario: Scenario, figure: Callable[[Scenario], float]) -> np.ndarray:
     """`figure` (e.g. `lambda s: s.effective_churn`) of each month 1 … horizon, as a float array."""
-    return np.array([figure(s) for s in months(scenario)], dtype=float)
-
-
-def _with_values(flat: Scenario, changes: dict[str, Any]) -> Scenario:
-    """A copy of `flat` with values at dotted lever paths (nested `model_copy`, no validation)."""
-    by_section: dict[str, dict[Any, dict[str, Any]]] = {}
-    for path, value in changes.items():
-        section, *rest = path.split(".")
-        if section in LISTS:
-            index, field = int(rest[0]), rest[1]
-        else:
-            index, field = None, rest[0]
-        by_section.setdefault(section, {}).setdefault(index, {})[field] = value
-    update: dict[str, Any] = {}
-    for section, items in by_section.items():
-        node = getattr(flat, section)
-        if section in LISTS:
-            node = list(node)
-            for index, fields in items.items():
-                node[index] = node[index].model_copy(update=fields)
-            update[section] = tuple(node)
-        else:
-            update[section] = node.model_copy(update=items[None])
-    return flat.model_copy(update=update)
+    out: list[float] = []
+    previous = None
+    for s in months(scenario):
+        out.append(out[-1] if s is previous else figure(s))
+        previous = s
+    return np.array(out, dtype=float)
 
 
 def dates(scenario: Scenario) -> list[dt.date] | None:
@@ -325,11 +503,15 @@ def staff_open_days(scenario: Scenario) -> float:
     month m at hours_per_day(m)); 0 without a desk. The denominator of the desk's utilisation."""
     if scenario.sales_desk is None:
         return 0.0
-    total = 0.0
+    total = end = 0.0
+    previous = None
     for m, s in enumerate(months(scenario)):
         desk = s.sales_desk
-        a, b = m * MONTH_DAYS, (m + 1) * MONTH_DAYS
-        total += desk.staff * (desk.open_days(b) - desk.open_days(a))
+        # the month's start is the previous month's end: the same figure when the desk is the same object
+        start = end if desk is previous else desk.open_days(m * MONTH_DAYS)
+        end = desk.open_days((m + 1) * MONTH_DAYS)
+        total += desk.staff * (end - start)
+        previous = desk
     return total
 
 

@@ -14,11 +14,17 @@ Conventions (see docs/model.md):
 
 - The clock is in days; a month is M = 365.25 / 12 days; calendar months are indexed from 0 here
   (index 0 = month 1 of docs/model.md) and the horizon is T = horizon_months * M.
-- Which month's values apply (docs/model.md, "Plans over time"): a lead's CPL, quality and funnel
-  conversions are those of its arrival month; a sale's margin that of the sale's month; a visit's revenue
-  and margin (and the programme's margin uplift) that of the visit's month; the churn check at the end of
-  month m uses month m's churn × programme multiplier; referral and paid arrival rates are constant
-  within a month; the desk's staff and hours apply by the moment.
+- Which month's values apply (docs/model.md, "Plans over time"): a lead's CPL, quality, funnel
+  conversions and delays, handling time (mean), patience, cooling half-life and referral multiplier are
+  those of its arrival month, carried through the desk and the funnel whenever those happen; a sale's
+  margin and referral bonus those of the sale's month; a visit's revenue and margin (and the programme's
+  margin uplift), its problem probability, problem cost and the leaving probability q of its problem
+  (applied at the next check) those of the visit's month, the first purchase included; the churn check at
+  the end of month m uses month m's churn × programme multiplier (contacts, tolerated contacts and
+  maximum reduction of month m: `effective_churn`); referral and paid arrival rates are constant within
+  a month; the desk's staff and hours apply by the moment. A customer's adoption of each repeat stream,
+  its streams' intervals and (sbg) its Beta(alpha, beta) are those of its purchase month, for life;
+  existing customers take month 1's.
 - The sales desk is a dispatcher process with its own count of contacts in progress (SimPy's Resource has
   a fixed capacity): it starts the first waiting lead's contact whenever the desk is open and fewer than
   that moment's staff are busy, and is woken when a lead arrives, a contact ends, the desk opens or a
@@ -33,9 +39,10 @@ Conventions (see docs/model.md):
 - Existing customers bought before month 1 (purchase month index -1, time 0): their age month k is
   calendar month k, so their first check is at the end of month 1.
 - Customers differ (`[retention] model = "sbg"`): each customer, new or existing, draws θ ~ Beta(alpha,
-  beta) once, when it starts (at purchase; existing customers at time 0), and fails the check at the end
-  of month m with probability min(1, θ × c(m) / E[θ]), c(m) month m's churn × programme multiplier (the
-  same clipped c(m) a constant-churn customer uses), E[θ] = alpha / (alpha + beta).
+  beta) of its purchase month m₀ once, when it starts (at purchase; existing customers at time 0 with
+  month 1's shapes), and fails the check at the end of month m with probability
+  min(1, θ × c(m) / E_m₀[θ]), c(m) month m's churn × programme multiplier (the same clipped c(m) a
+  constant-churn customer uses), E_m₀[θ] = alpha(m₀) / (alpha(m₀) + beta(m₀)).
 - Channels: row i of the `channel_*` arrays is paid channel i, the last row the referral leads.
 """
 
@@ -52,6 +59,7 @@ import simpy
 import sim
 from sim.model import plan
 from sim.model.levers import all_levers
+from sim.model.scenario import SalesDesk
 
 MONTH_DAYS = 365.25 / 12
 """Length of a month, in days."""
@@ -134,13 +142,15 @@ def next_change(values: Sequence[float]) -> list[int]:
 class _Customer:
     """State shared between a customer's lifetime process and its referral process."""
 
-    __slots__ = ("left_at", "theta")
+    __slots__ = ("left_at", "mean_theta", "theta")
 
-    def __init__(self, theta: float | None) -> None:
+    def __init__(self, theta: float | None, mean_theta: float) -> None:
         self.left_at = math.inf
         """Time at which the customer left (end of the month whose check failed); inf while it stays."""
         self.theta = theta
-        """The customer's own θ ~ Beta(alpha, beta) under `model = "sbg"`; None with constant churn."""
+        """Its own θ ~ Beta(alpha(m₀), beta(m₀)) under `model = "sbg"`; None with constant churn."""
+        self.mean_theta = mean_theta
+        """E_m₀[θ] = alpha(m₀) / (alpha(m₀) + beta(m₀)) of its purchase month m₀ (NaN with constant churn)."""
 
 
 class _Lead:
@@ -181,25 +191,13 @@ class _Reference:
 
         desk = scenario.sales_desk
         if desk:
-            self.patience_days = desk.patience_hours / 24.0 if desk.patience_hours is not None else None
-            self.handling_days = desk.handling_minutes / 1440.0
-            self.cooling_hours = desk.cooling_half_life_hours
             self.queue: deque[_Lead] = deque()  # leads waiting for a first contact, in arrival order
             self.in_progress = 0  # contacts in progress
             self.wake_event = self.env.event()
             self.tick_at = math.inf  # time of the earliest wake-up the dispatcher has asked for
             self.env.process(self.dispatcher())
 
-        retention = scenario.retention  # alpha and beta are not planned: the scenario's own
-        self.sbg = retention.model == "sbg"
-        if self.sbg:
-            self.alpha, self.beta = retention.alpha, retention.beta
-            self.mean_theta = retention.alpha / (retention.alpha + retention.beta)  # E[θ]
-
-        pr = scenario.problems
-        self.problem_probability = pr.visit_problem_probability if pr else 0.0
-        self.problem_leave = pr.leave_probability if pr else 0.0
-        self.problem_cost = pr.cost_per_problem if pr else 0.0
+        self.sbg = scenario.retention.model == "sbg"  # alpha and beta: by the purchase month (a cohort's)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -229,15 +227,22 @@ class _Reference:
         c = s.effective_churn
         if customer.theta is None:
             return c
-        return min(1.0, customer.theta * c / self.mean_theta)
+        return min(1.0, customer.theta * c / customer.mean_theta)
 
-    def visit_problem(self, month: int) -> bool:
-        """Draw whether a visit (or the first purchase) in `month` has a problem, and book it."""
-        if self.problem_probability > 0 and self.rng.random() < self.problem_probability:
+    def visit_problem(self, month: int) -> float | None:
+        """Draw whether a visit (or the first purchase) in `month` has a problem, and book it with that
+        month's cost. Returns the problem's probability of making the customer leave at the next check
+        (q of the visit's month), or None without a problem."""
+        pr = self.at(month).problems
+        if (
+            pr is not None
+            and pr.visit_problem_probability > 0
+            and self.rng.random() < pr.visit_problem_probability
+        ):
             self.book("problems", month)
-            self.book("problem_cost", month, self.problem_cost)
-            return True
-        return False
+            self.book("problem_cost", month, pr.cost_per_problem)
+            return pr.leave_probability
+        return None
 
     # --- the sales desk ----------------------------------------------------------------------------
 
@@ -303,23 +308,26 @@ class _Reference:
             self.wake_event = env.event()
             yield self.wake_event
 
-    def first_contact(self) -> Generator[simpy.Event, Any, float | None]:
-        """Queue at the desk, then hold a salesperson for the handling time; the wait in days (None: lost)."""
+    def first_contact(self, desk: SalesDesk) -> Generator[simpy.Event, Any, float | None]:
+        """Queue at the desk, then hold a salesperson for the handling time; the wait in days (None: lost).
+
+        `desk` holds the lead's arrival month's patience and handling time (mean), whenever it is served.
+        """
         env = self.env
         arrival = env.now
         lead = _Lead(env.event())
         self.queue.append(lead)
         self.wake()
-        if self.patience_days is None:
+        if desk.patience_hours is None:
             start = yield lead.turn
         else:
-            yield lead.turn | env.timeout(self.patience_days)
+            yield lead.turn | env.timeout(desk.patience_hours / 24.0)
             if not lead.turn.triggered:  # patience ran out while queueing: it leaves, takes nobody's time
                 lead.gone = True
                 return None
             start = lead.turn.value
-        desk = self.s.sales_desk
-        handling = self.handling_days if desk.handling == "fixed" else self.exponential(self.handling_days)
+        handling_days = desk.handling_minutes / 1440.0
+        handling = handling_days if desk.handling == "fixed" else self.exponential(handling_days)
         yield env.timeout(handling)  # a contact that has started runs to its end, even past closing time
         self.in_progress -= 1
         if self.queue:  # a salesperson is free again: the next waiting lead may start
@@ -384,9 +392,14 @@ class _Reference:
         return self.conversion_cache[key]
 
     def lead(self, channel: int) -> Generator[simpy.Event, Any, None]:
-        """One lead: first contact at the sales desk, then the funnel, then perhaps a sale."""
+        """One lead: first contact at the sales desk, then the funnel, then perhaps a sale.
+
+        The lead carries its arrival month's values (handling time, patience, cooling, funnel conversions
+        and delays, quality or referral multiplier) through the desk and the funnel, whenever those happen.
+        """
         env = self.env
         month = self.month_of(env.now)
+        arrived = self.at(month)  # the arrival month's values
         referral = channel == self.channels
         conversions = self.lead_conversions(month, channel)
 
@@ -394,7 +407,7 @@ class _Reference:
             self.book("leads_reached", month)
             self.book_channel("channel_leads_reached", channel, month)
         else:
-            wait = yield from self.first_contact()
+            wait = yield from self.first_contact(arrived.sales_desk)
             # Every lead that arrived within the horizon is counted as reached (or lost) in its arrival
             # month, even if that is decided after the horizon; the funnel starts at the contact's end.
             if wait is None:
@@ -405,11 +418,11 @@ class _Reference:
             self.book_channel("channel_leads_reached", channel, month)
             self.book("wait_hours_sum", month, wait * 24.0)
             # Cooling: it buys with p × 0.5^(wait / half-life), so it may go cold before the funnel.
-            cooling = self.cooling_hours
+            cooling = arrived.sales_desk.cooling_half_life_hours
             if cooling is not None and not self.rng.random() < 0.5 ** (wait * 24.0 / cooling):
                 return
 
-        for stage, p in zip(self.s.funnel, conversions, strict=True):
+        for stage, p in zip(arrived.funnel, conversions, strict=True):
             if stage.delay_days > 0:
                 yield env.timeout(self.rng.exponential(stage.delay_days))
             if env.now >= self.T:
@@ -434,22 +447,31 @@ class _Reference:
             self.book_channel("channel_referral_bonus", channel, sale_month, s.referrals.bonus)
         else:
             self.book("margin_first_sale", sale_month, fp.margin)
-        self.start_customer(existing=False)
+        self.start_customer(existing=False)  # a cohort of the sale's month
 
     # --- customers -------------------------------------------------------------------------------
 
     def start_customer(self, existing: bool) -> None:
-        """Draw θ (sbg), adopt the repeat streams and start the customer's lifetime and referral processes."""
-        theta = float(self.rng.beta(self.alpha, self.beta)) if self.sbg else None  # once, for its whole life
+        """Draw θ (sbg), adopt the repeat streams and start the customer's lifetime and referral processes.
+
+        A cohort effect, fixed for life: θ's Beta(alpha, beta), each stream's adoption and interval are
+        those of the purchase month (now; existing customers: month 1's).
+        """
+        cohort = self.at(0 if existing else self.month_of(self.env.now))  # the purchase month's values
+        retention = cohort.retention
+        theta, mean_theta = None, math.nan
+        if self.sbg:  # once, for its whole life
+            theta = float(self.rng.beta(retention.alpha, retention.beta))
+            mean_theta = retention.alpha / (retention.alpha + retention.beta)  # E_m0[θ]
         streams = []  # (stream index, interval, first age month with a visit)
-        for j, stream in enumerate(self.s.repeat):
+        for j, stream in enumerate(cohort.repeat):
             if self.rng.random() < stream.adoption:
                 if existing:  # first visit in an age month drawn uniformly from 1 ... interval
                     first = int(self.rng.integers(1, stream.interval_months + 1))
                 else:
                     first = stream.interval_months
                 streams.append((j, stream.interval_months, first))
-        customer = _Customer(theta)
+        customer = _Customer(theta, mean_theta)
         self.env.process(self.customer(customer, streams, existing))
         if self.any_referrals:
             self.env.process(self.referrer(customer))
@@ -461,11 +483,13 @@ class _Reference:
         env = self.env
         # Customers at month 0 bought before month 1: their age month k is calendar month k.
         m0 = -1 if existing else self.month_of(env.now)
-        # Problems of the visits in the previous age month (the first purchase is a visit at age 0).
-        problems_last_month = 0
+        # Problems of the visits in the previous age month (the first purchase is a visit at age 0): each
+        # its leaving probability q of its visit's month, applied at the next check.
+        problems_last_month: list[float] = []
         if not existing:
-            if self.visit_problem(m0):
-                problems_last_month = 1
+            q = self.visit_problem(m0)
+            if q is not None:
+                problems_last_month.append(q)
             self.book("active_customers", m0)  # active at the end of age month 0
 
         k = 1
@@ -474,13 +498,13 @@ class _Reference:
             yield env.timeout((month + 1) * MONTH_DAYS - env.now)  # the end of age month k
             s = self.at(month)  # the check at the end of calendar month `month` uses that month's churn
             leaves = self.rng.random() < self.churn(customer, s)
-            for _ in range(problems_last_month):
-                leaves = (self.rng.random() < self.problem_leave) or leaves
+            for q in problems_last_month:
+                leaves = (self.rng.random() < q) or leaves
             if leaves:
                 customer.left_at = env.now
                 return
             self.book("active_customers", month)
-            problems_last_month = 0
+            problems_last_month = []
             for j, interval, first in streams:
                 if k >= first and (k - first) % interval == 0:  # a visit due now: it happens
                     stream = s.repeat[j]  # the visit month's revenue, margin and margin uplift
@@ -489,8 +513,9 @@ class _Reference:
                     margin = stream.margin * s.repeat_margin_factor
                     self.book("margin", month, margin)
                     self.book("margin_repeat", month, margin)
-                    if self.visit_problem(month):
-                        problems_last_month += 1
+                    q = self.visit_problem(month)
+                    if q is not None:
+                        problems_last_month.append(q)
             k += 1
         # Past the horizon: nothing more to count; `left_at` stays inf.
 

@@ -1,7 +1,8 @@
 """A customer's life (`sim.accounting.lifetimes`) and the engine's draw of it (`sim.engine.customers`):
 net and gross LTV against closed forms and a brute-force sum, the geometric tail with negative and
-diverging net flows, payback on the net margin, plans over time (cohort tables, `cohort_ltv`), the planned
-draw against the exact survival, the draws of a scenario without a plan kept bit for bit, and customers
+diverging net flows, payback on the net margin, plans over time (cohort tables, `cohort_ltv`; problems by
+the visit's month and the streams by the purchase month against the brute-force sum), the planned draw
+against the exact survival, the draws of a scenario without a plan kept bit for bit, and customers
 who differ (sBG: each with its own θ, the survival, the LTV and each customer's own remainder)."""
 
 from __future__ import annotations
@@ -47,29 +48,35 @@ def one_stream(
 def brute_ltv(sc: Scenario, month0: int, ages: int = 3000) -> tuple[float, float]:
     """(net, gross) LTV of a customer who buys in calendar month `month0`, summed age by age in plain
     Python over every adoption pattern, each age on its calendar month's values (`plan.months`, the last
-    one past the horizon) — an implementation independent of the tables."""
+    one past the horizon): churn, margins, contacts, and a visit's problem probability, cost and leave
+    probability (its leave factor at the next check); the streams' intervals and adoptions of the purchase
+    month for life — an implementation independent of the tables."""
     months = plan.months(sc)
+    cohort = months[month0]  # intervals and adoptions for life
     v = monthly_discount(sc.discount_rate_annual)
-    pr = sc.problems
-    p = pr.visit_problem_probability if pr else 0.0
-    keep = 1.0 - p * pr.leave_probability if pr else 1.0
-    cpp = pr.cost_per_problem if pr else 0.0
     net = gross = 0.0
     J = len(sc.repeat)
     for code in range(1 << J):
         used = [bool(code >> j & 1) for j in range(J)]
         weight = math.prod(
-            s.adoption if u else 1.0 - s.adoption for s, u in zip(sc.repeat, used, strict=True)
+            s.adoption if u else 1.0 - s.adoption for s, u in zip(cohort.repeat, used, strict=True)
         )
         if weight == 0:
             continue
         alive = 1.0
         visits_before = 0
+        keep_before = 1.0
         for k in range(ages):
             s = months[min(month0 + k, len(months) - 1)]
+            pr = s.problems
+            p = pr.visit_problem_probability if pr else 0.0
+            keep = 1.0 - p * pr.leave_probability if pr else 1.0
+            cpp = pr.cost_per_problem if pr else 0.0
             if k >= 1:
-                alive *= (1.0 - s.effective_churn) * keep**visits_before
-            due = [u and k >= 1 and k % r.interval_months == 0 for r, u in zip(sc.repeat, used, strict=True)]
+                alive *= (1.0 - s.effective_churn) * keep_before**visits_before
+            due = [
+                u and k >= 1 and k % r.interval_months == 0 for r, u in zip(cohort.repeat, used, strict=True)
+            ]
             margin = sum(r.margin * s.repeat_margin_factor for r, d in zip(s.repeat, due, strict=True) if d)
             visits = sum(due)
             if k == 0:
@@ -80,6 +87,7 @@ def brute_ltv(sc: Scenario, month0: int, ages: int = 3000) -> tuple[float, float
             net += weight * alive * v**k * (margin - cost)
             gross += weight * alive * v**k * margin
             visits_before = visits + (k == 0)  # the first purchase is a visit of age 0
+            keep_before = keep  # the leave factor of this month's visits, at the next check
     return net, gross
 
 
@@ -206,6 +214,58 @@ def test_planned_cohort_tables_live_on_their_months_values():
     assert len(set(np.round(net, 6))) > 3, "the plan changes the cohorts' LTV"
     unplanned = cohort_ltv(SALON)
     assert np.all(unplanned[0] == lifetime_tables(SALON).ltv)
+
+
+PLANNED_ALL = PLANNED.override(
+    {
+        "plan": [
+            {"from_month": 4, "problems.visit_problem_probability": 0.2, "repeat.1.adoption": 0.8},
+            {
+                "from_month": 7,
+                "retention.monthly_churn": 0.08,
+                "problems.leave_probability_base": 0.7,
+                "repeat.1.interval_months": 3,
+                "service_programme.max_churn_reduction": 0.5,
+            },
+            {
+                "from_month": 13,
+                "problems.resolution_days": 12.0,
+                "repeat.0.interval_months": 2,
+                "service_programme.tolerated_contacts_per_month": 1.5,
+            },
+        ],
+        "trends": {"repeat.0.margin": 0.01, "problems.cost_per_problem": 0.03},
+    }
+)
+"""Every customer-side lever planned: problems by the visit's month (p, cost with a trend, q), the streams'
+adoption and intervals by the purchase month, the programme's tolerated contacts and churn cut."""
+
+
+def test_planned_problems_and_cohort_levers_in_the_tables_against_the_brute_force_sum():
+    # Exact (1e-9): the tables and cohort_ltv of every purchase month against the age-by-age sum. The
+    # problems at the base values, or the streams of month 1 for every cohort, move the LTVs by 2-30 %.
+    sc = PLANNED_ALL
+    H = sc.horizon_months
+    net, gross = cohort_ltv(sc)
+    for m0 in (0, 3, 5, 8, 14, H - 1):
+        want = brute_ltv(sc, m0)
+        t = lifetime_tables(sc, m0)
+        assert t.ltv == pytest.approx(want[0], rel=1e-9), m0
+        assert t.ltv_gross == pytest.approx(want[1], rel=1e-9), m0
+        assert net[m0] == pytest.approx(want[0], rel=1e-9), m0
+        assert gross[m0] == pytest.approx(want[1], rel=1e-9), m0
+    # the cohorts differ for life: the LTV of month 14's cohort is not month 1's streams'
+    no_cohort = sc.override(
+        {"plan": [{k: v for k, v in step.items() if "repeat." not in k} for step in sc.model_dump()["plan"]]}
+    )
+    assert abs(cohort_ltv(no_cohort)[0][14] - net[14]) > 0.02 * abs(net[14])
+    # expected problems by age: p of each age's month
+    t = lifetime_tables(sc, 2)
+    months = plan.months(sc)
+    p = np.array([months[min(2 + k, H - 1)].problems.visit_problem_probability for k in range(TABLE_MONTHS)])
+    visits = t.visits.copy()
+    visits[:, 0] += 1.0
+    np.testing.assert_allclose(t.expected_by_age("problems"), p * (t.pattern_prob @ (visits * t.survival)))
 
 
 def test_a_plan_with_the_same_values_everywhere_gives_the_tables_without_a_plan():

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import plan
+from sim.model import paths, plan
 from sim.model.levers import BY_KEY, all_levers
 from sim.model.scenario import ScenarioError, load_scenario, loads_scenario
 
@@ -91,10 +91,15 @@ def test_toml_round_trip_keeps_the_plan(planned):
     ("extra", "where", "rule"),
     [
         ('[[plan]]\nfrom_month = 7\n"sales_desk.staff" = 6.5', 'plan[0]."sales_desk.staff"', "whole number"),
+        ('[trends]\n"funnel.0.delay_days" = 0.01', 'trends."funnel.0.delay_days"', "steps only"),
+        ('[[plan]]\nfrom_month = 7\n"repeat.0.interval_months" = 4.5', '"repeat.0.interval_months"', "whole"),
+        ('[[plan]]\nfrom_month = 7\n"repeat.0.interval_months" = 0', '"repeat.0.interval_months"', "month 7"),
+        ('[[plan]]\nfrom_month = 7\n"sales_desk.cooling_half_life_hours" = 4.0', "cooling", "off"),
+        ('[[plan]]\nfrom_month = 7\n"retention.alpha" = 2.0', '"retention.alpha"', "off"),
         (
-            '[[plan]]\nfrom_month = 7\n"funnel.0.delay_days" = 3.0',
-            'plan[0]."funnel.0.delay_days"',
-            "cannot change",
+            '[[plan]]\nfrom_month = 7\n"sales_desk.patience_hours" = -1.0',
+            '"sales_desk.patience_hours"',
+            "month 7",
         ),
         (
             '[[plan]]\nfrom_month = 7\n"channels.5.cost_per_lead" = 1.0',
@@ -184,16 +189,19 @@ def test_staff_open_days_equals_the_constant_desk_without_a_plan(planned):
 def test_catalogue_says_what_may_be_planned():
     assert BY_KEY["sales_desk.staff"].plan == "steps"
     assert BY_KEY["channels.cost_per_lead"].plan == "all"
-    assert BY_KEY["funnel.delay_days"].plan == "none"
-    assert {f.plan for f in BY_KEY.values()} == {"all", "steps", "none"}
+    assert BY_KEY["funnel.delay_days"].plan == "steps"  # a lead's delays: its arrival month's
+    assert BY_KEY["repeat.adoption"].plan == "all"  # a cohort's: its purchase month's
+    # Every lever a user moves in the app can be planned (issue 10, §1).
+    assert {f.plan for f in BY_KEY.values()} == {"all", "steps"}
 
 
-PLANNABLE = all_levers(load_scenario(ROOT / "scenarios" / "car_dealer_service.toml"))
+BASE_SC = load_scenario(ROOT / "scenarios" / "car_dealer_service.toml")
+PLANNABLE = all_levers(BASE_SC)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    lever=st.sampled_from([lv for lv in PLANNABLE if BY_KEY[lv.key].plan != "none"]),
+    lever=st.sampled_from([lv for lv in PLANNABLE if paths.get(BASE_SC, lv.path) is not None]),  # not off
     month=st.integers(1, 36),
     factor=st.floats(0.0, 3.0),
 )

@@ -11,9 +11,11 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 
 import sim
@@ -22,7 +24,7 @@ from sim.accounting.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
 from sim.decisions.metrics import DecisionError
 from sim.engine import streams
 from sim.engine.streams import drawn_scenario, stream, uncertainty_uniforms
-from sim.model import uncertainty
+from sim.model import plan, uncertainty
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = sim.load_scenario(ROOT / "scenarios" / "car_dealer_service.toml")
@@ -291,3 +293,161 @@ def test_the_band_and_the_drivers_load_no_engine_and_salib_only_when_run() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the band's speed with a plan: months built once per distinct value, derived draw to draw ---------------
+
+PLANNED = sim.load_scenario(ROOT / "scenarios" / "car_dealer_plan.toml").override({"horizon_months": 30})
+"""The ten-year plan cut to 30 months (plan steps in month 13, trends on both prices, seasonal leads)."""
+SEASONAL = SERVICE.override(
+    {
+        "horizon_months": 30,
+        "seasonality": {"channels.0.leads_per_month": [0.8, 0.9, 1, 1.1, 1.2, 1.1, 1, 0.9, 0.9, 1, 1, 1]},
+        "plan": [
+            {"from_month": 4, "sales_desk.hours_per_day": 10.0},
+            {"from_month": 9, "sales_desk.staff": 3},
+        ],
+    }
+)
+"""Months that repeat (a season without a trend), steps on the desk's staff and hours."""
+PLANNED_RANGES = {
+    "retention.monthly_churn": {"low": 0.008, "mode": 0.015, "high": 0.03},
+    "referrals.per_customer_per_year": {"low": 0.3, "high": 0.9},
+    "funnel.2.conversion": {"low": 0.08, "mode": 0.1, "high": 0.12},
+    "repeat.1.adoption": {"low": 0.3, "high": 0.8},
+}
+"""Levers no plan moves: a draw's months are the first draw's with these values."""
+MOVED_RANGES = {
+    "channels.0.cost_per_lead": {"low": 2000.0, "high": 2500.0},  # a trend
+    "channels.1.lead_quality": {"low": 1.0, "high": 2.0},  # not planned, in a planned channel
+    "sales_desk.staff": {"low": 2, "high": 4},  # a step
+}
+"""Levers the plan moves (or in a section item it moves): those items are built anew for each draw."""
+
+
+def _reference_months(sc: sim.Scenario) -> list[sim.Scenario]:
+    """Month by month as `plan.months` built them before it was made faster: each month a pydantic
+    `model_copy` of the scenario without a plan, with every planned lever's value of that month."""
+    from sim.model.levers import LISTS, SECTIONS
+
+    flat = sc.model_copy(update={"plan": (), "trends": (), "seasonality": ()})
+    if not sc.planned:
+        return [flat] * sc.horizon_months
+    out = []
+    for m in range(sc.horizon_months):
+        sections: dict[str, Any] = {}
+        for path in plan.planned_paths(sc):
+            x = float(plan.values(sc, path)[m])
+            section, *rest = path.split(".")
+            field = rest[-1]
+            value = round(x) if SECTIONS[section].model_fields[field].annotation is int else x
+            if section in LISTS:
+                items = sections.setdefault(section, list(getattr(flat, section)))
+                i = int(rest[0])
+                items[i] = items[i].model_copy(update={field: value})
+            else:
+                node = sections.get(section, getattr(flat, section))
+                sections[section] = node.model_copy(update={field: value})
+        out.append(flat.model_copy(update={k: tuple(v) if k in LISTS else v for k, v in sections.items()}))
+    return out
+
+
+def _assert_same_months(got: tuple[sim.Scenario, ...], want: list[sim.Scenario]) -> None:
+    """The same values and types month by month (and the same fields set); a month object shared only by
+    months with the same values, and shared by consecutive months with the same values."""
+    assert len(got) == len(want)
+    for m, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert g == w and g.model_dump() == w.model_dump(), f"month {m + 1}"
+        assert g.__pydantic_fields_set__ == w.__pydantic_fields_set__
+        for name in type(w).model_fields:
+            a, b = getattr(g, name), getattr(w, name)
+            for x, y in zip(*((a, b) if isinstance(a, tuple) else ((a,), (b,))), strict=True):
+                assert type(x) is type(y), (m, name)
+                if isinstance(y, pydantic.BaseModel):
+                    assert x.__pydantic_fields_set__ == y.__pydantic_fields_set__, (m, name)
+                    assert [type(v) for v in x.__dict__.values()] == [type(v) for v in y.__dict__.values()]
+        if m and w == want[m - 1]:
+            assert g is got[m - 1], f"months {m} and {m + 1} hold the same values: one object"
+    for i in range(len(got)):
+        for j in range(i):
+            if got[i] is got[j]:
+                assert want[i] == want[j]
+
+
+@pytest.mark.parametrize("name", ["planned", "seasonal", "service"])
+def test_months_hold_the_values_the_copies_of_each_month_held(name: str) -> None:
+    sc = {"planned": PLANNED, "seasonal": SEASONAL, "service": SERVICE}[name]
+    months = plan.months(sc)
+    _assert_same_months(months, _reference_months(sc))
+    assert plan.months(sc) is months
+    if name == "seasonal":  # a repeating season: months 13 and 25 hold the same values, one object
+        assert months[12] is not months[0] and months[24] is months[12] and months[20] is months[8]
+        assert len({id(m.sales_desk) for m in months}) == 3  # one desk object per staff and hours
+    for figure in (lambda s: s.effective_churn, lambda s: s.referral_rate_per_year):
+        want = np.array([figure(s) for s in months], dtype=float)
+        np.testing.assert_array_equal(plan.series(sc, figure), want)
+
+
+def test_staff_open_days_sums_each_months_desk() -> None:
+    for sc in (SEASONAL, PLANNED, SERVICE):
+        want = 0.0
+        for m, s in enumerate(plan.months(sc)):
+            a, b = m * 365.25 / 12, (m + 1) * 365.25 / 12
+            want += s.sales_desk.staff * (s.sales_desk.open_days(b) - s.sales_desk.open_days(a))
+        assert plan.staff_open_days(sc) == want
+
+
+@pytest.mark.parametrize(
+    "ranges", [PLANNED_RANGES, {**PLANNED_RANGES, **MOVED_RANGES}], ids=["fixed", "moved"]
+)
+@pytest.mark.parametrize("base", ["planned", "seasonal"])
+def test_a_draws_months_derived_from_the_first_draws_are_the_months(ranges: dict, base: str) -> None:
+    sc = {"planned": PLANNED, "seasonal": SEASONAL}[base]
+    ranges = {p: r for p, r in ranges.items() if not (base == "seasonal" and p.startswith("channels.1"))}
+    unsure = sc.override({"uncertainty": ranges})
+    levers = list(ranges)
+    first = drawn_scenario(unsure, 4, 0)[0]
+    for r in range(1, 6):
+        drawn = drawn_scenario(unsure, 4, r)[0]
+        assert plan.derive_months(drawn, first)
+        assert not plan.derive_months(drawn, first)  # already built
+        _assert_same_months(plan.months(drawn), _reference_months(drawn_scenario(unsure, 4, r)[0]))
+        values = uncertainty.values(unsure, uncertainty_uniforms(4, r, levers))
+        assert plan.months(drawn)[-1].retention.monthly_churn != first.retention.monthly_churn or (
+            "retention.monthly_churn" in plan.planned_paths(sc)
+        )
+        assert plan.months(drawn)[0].funnel[2].conversion == values["funnel.2.conversion"]
+
+
+def test_months_are_derived_only_where_that_is_exact() -> None:
+    unsure = PLANNED.override({"uncertainty": PLANNED_RANGES})
+    first = drawn_scenario(unsure, 0, 0)[0]
+
+    def fresh(changes: dict[str, Any]) -> sim.Scenario:
+        return drawn_scenario(unsure, 0, 1)[0].override(changes)
+
+    for changes in (
+        {"horizon_months": 24},  # another horizon
+        {"start": "2027-02"},  # another season
+        {"trends": {}},  # other levers planned
+        {"plan": [], "trends": {}, "seasonality": {}},  # no plan
+    ):
+        assert not plan.derive_months(fresh(changes), first), changes
+    assert not plan.derive_months(first, first)
+    other = fresh({"trends": {"channels.0.cost_per_lead": 0.004, "channels.1.cost_per_lead": 0.003}})
+    assert plan.derive_months(other, first)  # the same levers planned, other values: rebuilt, exact
+    _assert_same_months(plan.months(other), _reference_months(other))
+
+
+def test_the_band_with_a_plan_is_the_expected_model_on_each_drawn_scenario() -> None:
+    """Draw by draw, bit for bit: the band (months derived from the first draw's) against `sim.expected`
+    on the drawn scenario built on its own (months built in full)."""
+    unsure = PLANNED.override({"uncertainty": {**PLANNED_RANGES, **MOVED_RANGES}})
+    band = sim.expected_band(unsure, draws=5, seed=8)
+    assert band.evaluations == 5
+    for r in range(5):
+        want = sim.expected(drawn_scenario(unsure, 8, r)[0])
+        for col in MONTHLY_COLUMNS:
+            np.testing.assert_array_equal(band.arrays[col][r], want.arrays[col], err_msg=col)
+        for k in KPI_COLUMNS:
+            assert band.kpi[k][r] == want.kpi[k] or (math.isnan(band.kpi[k][r]) and math.isnan(want.kpi[k]))
