@@ -23,6 +23,7 @@ import sim
 from sim.app import answers, plans, views
 from sim.app import state as S
 from sim.app.plans import PlanDraft, PlanEdits
+from sim.model import paths
 from sim.report import charts, frames, texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -525,3 +526,50 @@ def test_switching_a_part_off_takes_its_levers_out_of_the_scenarios_own_plan():
     assert not at.error, [e.value for e in at.error]
     assert tile(at, "break_even_month") == shown_kpi(off, "break_even_month")
     assert editor(at, "steps").value["value"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("stem", sorted(PRESETS.scenarios))
+def test_every_lever_the_app_moves_can_be_planned(stem):
+    """Issue 10, §1: every lever widget of a scenario is offered by the plan's steps table (rates, shares and
+    prices by the trends and seasonality tables too)."""
+    sc = PRESETS.scenarios[stem]
+    specs = S.fields(sc)
+    for lang in ("en", "ru"):
+        levers = S.plan_levers(specs, lang, sc.currency)
+        assert [s.path for s in specs if paths_value(sc, s.path) is not None] == [
+            p for p in levers if paths_value(sc, p) is not None
+        ]
+        steps = {lv.path for lv in plans.offered(levers, "steps")}
+        assert steps == set(levers)
+
+
+def paths_value(sc: sim.Scenario, path: str) -> object:
+    return paths.get(sc, path)
+
+
+@pytest.mark.parametrize(
+    ("stem", "path", "value"),
+    [
+        (STEM, "repeat.0.adoption", 0.2),  # a cohort lever: customers who buy from month 13 on
+        (STEM, "sales_desk.handling_minutes", 120.0),  # a lead's: leads arriving from month 13 on
+        (
+            "beauty_salon",
+            "problems.cost_per_problem",
+            20_000.0,
+        ),  # a visit's: problems from month 13
+    ],
+)
+def test_a_step_on_a_newly_plannable_lever_moves_the_tiles(stem, path, value):
+    sc = PRESETS.scenarios[stem]
+    assert paths_value(sc, path) is not None
+    at = open_page(preset=stem, tab="plan")
+    lever = label(path, sc=sc)
+    shown = value * 100 if S.plan_levers(S.fields(sc), "en", sc.currency)[path].percent else value
+    at = edit(at, "steps", added_rows=[{"from_month": 13, "lever": lever, "value": shown}])
+    no_exception(at)
+    planned = sc.override({"plan": [{"from_month": 13, path: value}]})
+    shown_tiles = ("break_even_month", "max_cash_need", "ltv", "lost_lead_share")
+    assert any(shown_kpi(planned, k) != shown_kpi(sc, k) for k in shown_tiles)  # the step shows on a tile
+    for k in shown_tiles:
+        assert tile(at, k) == shown_kpi(planned, k), k
+    assert dict(at.query_params)["plan"].startswith(f"13:{path}=")
