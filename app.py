@@ -10,8 +10,10 @@ band in `sim.app.band` (background processes). The results are drawn before the 
 possible. While an upload is missing or bad the page keeps the last good scenario (the error above it), and
 the widgets keep their values for the session, so a detour never resets the levers or the band. The
 levers may be given as ranges (the "Not sure?" tab: the band, the chance to break even and what to find out
-first carry them), and customers may differ (α, β, with their survival chart in the sidebar). The
-server's settings (no Deploy button, no file watcher) are in `.streamlit/config.toml`.
+first carry them), and customers may differ (α, β, with their survival chart in the sidebar). A switch at
+the top opens "Your data" (`sim.app.data`): a CRM export fitted to a scenario, its report and holdout check,
+and the fitted scenario opened in the what-if as its base. The server's settings (no Deploy button, no file
+watcher) are in `.streamlit/config.toml`.
 """
 
 from __future__ import annotations
@@ -37,11 +39,14 @@ from sim.report import texts
 # (`sim.app.band`: the engine) is imported when a band is asked for.
 if TYPE_CHECKING:
     import pandas as pd
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
 
     from sim.analytic.uncertain import ExpectedBand
     from sim.app.answers import Answers
     from sim.app.band import Band, BandKey, BandRunner, Status
+    from sim.app.data import Fitted
     from sim.app.views import Tile
+    from sim.calibration.fit import FitResult
     from sim.decisions.budget import NextBudget
     from sim.decisions.programme import ProgrammeValue
 
@@ -53,6 +58,7 @@ if __name__ == "__mp_main__":
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
+EXAMPLE = ROOT / "examples" / "crm"  # the "Your data" page's example export (synthetic)
 MODEL_ERRORS = (ValueError, ArithmeticError)  # what the models raise for settings they cannot evaluate
 # (Comments, not docstrings, at the top level: Streamlit's magic would draw a bare string on the page.)
 # The tiles whose terms the glossary explains (by their labels on the page).
@@ -60,12 +66,15 @@ GLOSSARY_TILES = ("break_even_month", "max_cash_need", "cac", "ltv", "payback_mo
 # A phone (Streamlit stacks columns below 640 px): the verdict and the chart within the first screen, the
 # tiles two to a row below them (not eight stacked).
 PAGE_CSS = """<style>
+[class*="st-key-dt_list_"] { display: none; }
 .st-key-pg_tiles [data-testid="stMetricLabel"] .stMarkdownEllipsis,
 .st-key-pg_tiles [data-testid="stMetricLabel"] p { white-space: normal; overflow: visible; }
 .st-key-pg_chance_tile p { margin-bottom: 0; font-size: 0.875rem; }
 .st-key-pg_chance_tile p.pg-chance-value { font-size: 2.25rem; line-height: 1.2; }
 @media (max-width: 640px) {
-  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+  [class*="st-key-dt_table_"] { display: none; }
+  [class*="st-key-dt_list_"] { display: block; }
+  [data-testid="stMainBlockContainer"] { padding-top: 4.25rem; }
   .st-key-pg_head h1 { font-size: 1.5rem; padding-bottom: 0.25rem; }
   .st-key-pg_verdict h3 { font-size: 1.15rem; }
   .st-key-pg_tiles [data-testid="stMetricValue"] { font-size: 1.6rem; }
@@ -280,6 +289,249 @@ def sync_link(view: S.View) -> None:
         st.query_params.from_dict(params)
 
 
+# --- the "Your data" page: a scenario fitted to the user's CRM export ---------------------------------
+
+# Session keys: the last good fit (`sim.app.data.Fitted`), and why the last press of "Fit" failed (a
+# `DataError`, shown above the last good fit, which stays).
+DT_FIT = "dt_fit"
+UPLOADER_CSS = """<style>
+.st-key-dt_files [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+.st-key-dt_files [data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}
+.st-key-dt_files [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{
+  content: "{button}";
+}}
+.st-key-dt_files [data-testid="stFileUploaderDropzoneInstructions"] div::after {{
+  content: "{limit}"; font-size: 0.875rem;
+}}
+</style>"""
+DT_ERROR = "dt_error"
+TAB_KEPT = "pg_tab_kept"  # the what-if's open tab while "Your data" is shown
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def fitted_of(
+    files: tuple[tuple[str, str, bytes], ...], holdout: int, replications: int, seed: int
+) -> FitResult:
+    """The fit of an export (role, file name, contents of each table), cached by the files' contents and the
+    check's settings (a few seconds for the example: fitted once per server)."""
+    from sim.app import data
+
+    return data.fit_uploads([data.Upload(*f) for f in files], holdout, replications, seed)
+
+
+def page_switch(lang: str) -> str:
+    """The page to show, from the switch at the top: the what-if, or "Your data"."""
+    ss = st.session_state
+    if ss.get("page") not in S.PAGES:
+        ss["page"] = S.PAGES[0]
+    with st.container(key="pg_page"):
+        st.segmented_control(
+            texts.t(lang, "page_label"),
+            S.PAGES,
+            format_func=lambda page: texts.t(lang, f"page_{page}"),
+            key="page",
+            required=True,
+            label_visibility="collapsed",
+            persist_state="session",
+        )
+    page = str(ss["page"])
+    # The open tab (a widget not drawn on "Your data", so Streamlit drops its state) is kept for the return.
+    if page == "data" and "tab" in ss:
+        ss[TAB_KEPT] = ss["tab"]
+    elif "tab" not in ss and TAB_KEPT in ss:
+        ss["tab"] = ss[TAB_KEPT]
+    return page
+
+
+def data_link(lang: str) -> None:
+    """The address bar on the "Your data" page: the what-if's settings as they were, the page and the
+    language (never the uploaded data)."""
+    params = st.query_params.to_dict()
+    params["page"] = "data"
+    if lang != S.DEFAULT_LANG:
+        params["lang"] = lang
+    else:
+        params.pop("lang", None)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def data_page(lang: str) -> None:
+    """Your data: the three files of a CRM export (or the example), the months to check the fit on, the
+    Fit button, then the fit's report, its check and the way into the what-if; a bad file's error above the
+    last good fit, which stays."""
+    from sim.app import data
+
+    ss = st.session_state
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    data_link(lang)
+    for key, value in (("dt_holdout", data.DEFAULT_HOLDOUT), ("dt_reps", data.DEFAULT_REPLICATIONS)):
+        ss.setdefault(key, value)
+    ss.setdefault("dt_seed", data.DEFAULT_SEED)
+    with st.container(key="pg_head"):
+        st.title(t("dt_title"), anchor=False)
+        st.caption(t("dt_intro"))
+    st.info(t("dt_link_note"))
+    source = st.radio(
+        t("dt_source"),
+        data.SOURCES,
+        format_func=lambda s: t(f"dt_source_{s}"),
+        key="dt_source",
+        horizontal=True,
+        persist_state="session",
+    )
+    files: dict[str, UploadedFile | None] = {}
+    if source == "upload":
+        if lang != "en":  # Streamlit writes the uploader's button and limit in English: the page's words
+            limit = t("dt_upload_limit", mb=st.get_option("server.maxUploadSize"))
+            st.html(UPLOADER_CSS.format(button=t("dt_upload_button"), limit=limit))
+        with st.container(key="dt_files"):
+            for col, role in zip(st.columns(len(data.ROLES)), data.ROLES, strict=True):
+                # No `type=`: Streamlit's own refusal of another file type is English only; the page
+                # names a file that is not CSV or XLSX itself (`data.check_uploads`), in its language.
+                files[role] = col.file_uploader(
+                    t(f"dt_file_{role}"),
+                    key=f"dt_file_{role}",
+                    help=t(f"dt_help_{role}"),
+                )
+        st.caption(t("dt_formats"))
+    else:
+        st.caption(t("dt_example_note"))
+    st.columns([1, 2])[0].number_input(
+        t("dt_holdout"),
+        0,
+        data.MAX_HOLDOUT,
+        step=1,
+        key="dt_holdout",
+        help=t("dt_holdout_help"),
+        persist_state="session",
+    )
+    with st.expander(t("dt_analysts")):
+        reps, seed = st.columns(2)
+        reps.number_input(
+            t("dt_reps"), 1, data.MAX_REPLICATIONS, step=10, key="dt_reps", persist_state="session"
+        )
+        seed.number_input(t("dt_seed"), 0, 2**31 - 1, step=1, key="dt_seed", persist_state="session")
+    if st.button(t("dt_fit"), key="dt_fit_button", type="primary", icon=":material/play_arrow:"):
+        run_fit(source, files, lang)
+    error, fitted = ss.get(DT_ERROR), ss.get(DT_FIT)
+    if error is not None:
+        st.error(t("dt_error", error=data.md(data.error_text(error, lang))))
+        if fitted is not None:
+            st.info(t("dt_error_kept", files=", ".join(map(data.md, fitted.files))))
+    if fitted is None:
+        if error is None:
+            st.caption(t("dt_none_yet"))
+        return
+    fit_report(fitted, lang)
+
+
+def run_fit(source: str, files: dict[str, UploadedFile | None], lang: str) -> None:
+    """Fit the example or the uploaded files (cached by their contents, with a spinner while it runs): the
+    fit becomes the page's, or its error is kept to show above the last good one."""
+    from sim.app import data
+
+    ss = st.session_state
+    try:
+        if source == "example":
+            uploads = data.example_uploads(EXAMPLE)
+        else:
+            given = {
+                role: data.Upload(role, f.name, f.getvalue()) if f is not None else None
+                for role, f in files.items()
+            }
+            uploads = data.check_uploads(given)
+        holdout, reps, seed = int(ss["dt_holdout"]), int(ss["dt_reps"]), int(ss["dt_seed"])
+        with st.spinner(texts.t(lang, "dt_fitting"), show_time=True):
+            result = fitted_of(tuple((u.role, u.name, u.data) for u in uploads), holdout, reps, seed)
+    except data.DataError as exc:
+        ss[DT_ERROR] = exc
+        return
+    ss[DT_FIT] = data.Fitted(result, tuple(u.name for u in uploads), holdout, reps)
+    ss.pop(DT_ERROR, None)
+
+
+def fit_report(fitted: Fitted, lang: str) -> None:
+    """The fit: what was fitted, the way into the what-if and the TOML, every estimate with its interval,
+    count and method, the odd rows, and the check on the months the fit did not see with its chart."""
+    from sim.app import data, views
+    from sim.report import charts
+
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    result = fitted.result
+    st.subheader(t("dt_result_title"), anchor=False)
+    st.markdown(data.summary_text(fitted, lang))
+    with st.container(key="dt_actions"):
+        open_, download, _ = st.columns([1, 1, 1])
+        open_.button(
+            t("dt_open"),
+            key="dt_open",
+            type="primary",
+            icon=":material/query_stats:",
+            help=t("dt_open_help"),
+            on_click=open_fitted,
+            args=(data.fitted_source(result),),
+            width="stretch",
+        )
+        download.download_button(
+            t("dt_download"),
+            result.toml(),
+            f"{views.file_stem(texts.item_name(result.scenario, lang))}.toml",
+            "application/toml",
+            key="dt_download",
+            help=t("dt_download_help"),
+            icon=":material/download:",
+            width="stretch",
+        )
+    in_scenario, reported = data.report_tables(result, lang)
+    for name, table, title in (("scenario", in_scenario, "dt_in_scenario"), ("info", reported, "dt_info")):
+        if not len(table):
+            continue
+        st.markdown(f"**{t(title)}**")
+        # A table on a wide screen, a list on a phone (five columns do not fit 360 px): PAGE_CSS.
+        with st.container(key=f"dt_table_{name}"):
+            st.table(table, hide_index=True)
+        with st.container(key=f"dt_list_{name}"):
+            st.markdown(data.report_list(table, lang))
+        if name == "scenario":
+            st.caption(t("dt_in_scenario_note"))
+    odd = data.odd_count(result)
+    if odd:
+        st.markdown(t("dt_odd", n=texts.number(odd, lang)))
+        st.table(data.odd_groups(result, lang), hide_index=True)
+        with st.expander(t("dt_odd_list")):
+            st.table(data.odd_list(result, lang), hide_index=True)
+    else:
+        st.caption(t("dt_odd_none"))
+    if result.holdout is None:
+        st.caption(t("dt_holdout_off"))
+        return
+    st.subheader(data.holdout_title(result, lang), anchor=False)
+    st.markdown(data.holdout_text(fitted, lang))
+    shown = [m for m in charts.HOLDOUT_METRICS if (result.holdout["metric"] == m).any()]
+    cur = result.scenario.currency
+    with st.container(key="dt_holdout_charts"):
+        for first in range(0, len(shown), 3):
+            for col, metric in zip(st.columns(3), shown[first : first + 3], strict=False):
+                with col:
+                    chart = charts.holdout_chart(
+                        result.holdout, lang, cur, result.holdout_errors, metrics=[metric], legend=False
+                    )
+                    st.altair_chart(chart)
+    st.caption(t("dt_holdout_legend"))
+    st.table(data.holdout_errors(result, lang), hide_index=True, width="content")
+
+
+def open_fitted(packed: str) -> None:
+    """The fitted scenario opened in the what-if (a callback): it becomes the page's scenario, every lever
+    starting at its fitted value (anything moved on it before is forgotten)."""
+    ss = st.session_state
+    S.forget_base(ss, S.Base(S.FITTED, S.unpack_source(packed), packed).id)
+    ss[S.FITTED_SOURCE] = packed
+    ss["preset"] = S.FITTED
+    ss["page"] = S.PAGES[0]
+
+
 # --- the page ---------------------------------------------------------------------------------------
 
 
@@ -297,16 +549,24 @@ def main() -> None:
             key="lang",
             horizontal=True,
         )
+    st.html(PAGE_CSS)
+    if page_switch(lang) == "data":
+        if view is not None and view.source:  # a link's scenario, for when the what-if is opened
+            st.session_state.setdefault(S.FITTED_SOURCE if view.preset == S.FITTED else "source", view.source)
+        data_page(lang)
+        return
+    with st.sidebar:
+        fitted = fitted_label(lang)
         preset = st.selectbox(
             texts.t(lang, "preset"),
-            [*P.scenarios, S.UPLOAD],
-            format_func=lambda key: P.label(key, lang),
+            preset_options(P),
+            format_func=lambda key: fitted if key == S.FITTED else P.label(key, lang),
             key="preset",
+            persist_state="session",  # kept while the "Your data" page is open
         )
         shown = load_base(preset, view.source if view else None, lang)
         controls = st.container()  # switches and levers: filled after the results are drawn
 
-    st.html(PAGE_CSS)
     with st.container(key="pg_head"):
         st.title(texts.t(lang, "title"), anchor=False)
         st.caption(texts.t(lang, "intro"))
@@ -317,7 +577,7 @@ def main() -> None:
         st.error(texts.t(lang, "pg_upload_bad", error=shown.error))
     if base is None:
         if shown.error is None:
-            st.info(texts.t(lang, "upload_prompt"))
+            st.info(texts.t(lang, "fitted_missing" if preset == S.FITTED else "upload_prompt"))
         ss = st.session_state
         reps, seed = ss.get("reps", S.DEFAULT_REPLICATIONS), ss.get("seed", S.DEFAULT_SEED)
         sync_link(S.View(preset=preset, lang=lang, replications=reps, seed=seed))
@@ -326,7 +586,10 @@ def main() -> None:
         return
     if shown.kept:
         name = texts.item_name(base.scenario, lang)
-        st.info(texts.t(lang, "pg_upload_kept" if shown.error else "pg_upload_waiting", name=name))
+        if preset == S.FITTED and not shown.error:
+            st.info(texts.t(lang, "fitted_missing"))
+        else:
+            st.info(texts.t(lang, "pg_upload_kept" if shown.error else "pg_upload_waiting", name=name))
     try:
         levers = lever_state(base, P, view)
     except sim.ScenarioError as exc:
@@ -345,12 +608,41 @@ def main() -> None:
             lever_widgets(base, levers.value, lang, P, shown_whatif[0] if shown_whatif else None)
 
 
+def preset_options(P: S.Presets) -> list[str]:
+    """The scenario menu: the presets, the upload and, once a fitted scenario was opened (or a link names
+    it), the scenario fitted to the user's data."""
+    ss = st.session_state
+    fitted = ss.get(S.FITTED_SOURCE) is not None or ss.get("preset") == S.FITTED
+    return [*P.scenarios, S.UPLOAD, *([S.FITTED] if fitted else [])]
+
+
+def fitted_label(lang: str) -> str:
+    """The fitted scenario's choice in the scenario menu: its name, marked as the user's data."""
+    packed = st.session_state.get(S.FITTED_SOURCE)
+    try:
+        name = texts.item_name(S.unpack_source(packed), lang) if packed else ""
+    except sim.ScenarioError:
+        name = ""
+    return texts.t(lang, "fitted_option", name=name) if name else texts.t(lang, "fitted_unnamed")
+
+
 def load_base(preset: str, linked_source: str | None, lang: str) -> S.Shown:
-    """The preset, or the uploaded scenario (from the uploader, the link's `linked_source` or the session's
-    last upload); while an upload is missing or bad, the last good scenario with the upload's error."""
+    """The preset, the uploaded scenario (from the uploader, the link's `linked_source` or the session's
+    last upload) or the fitted one (opened from the "Your data" page, or the link's); while an upload is
+    missing or bad, the last good scenario with the upload's error."""
+    ss = st.session_state
+    if preset == S.FITTED:
+        packed = ss.get(S.FITTED_SOURCE) or linked_source
+        if not packed:
+            return S.shown_base(None, None, ss)
+        try:
+            sc = S.unpack_source(packed)
+        except sim.ScenarioError as exc:
+            return S.shown_base(None, str(exc), ss)
+        ss[S.FITTED_SOURCE] = packed
+        return S.Shown(S.Base(preset, sc, packed))
     if preset != S.UPLOAD:
         return S.Shown(S.Base(preset, presets().scenarios[preset]))
-    ss = st.session_state
     upload = st.file_uploader(texts.t(lang, "upload"), type=["toml"], key="upload_file")
     try:
         if upload is not None:

@@ -42,6 +42,14 @@ DONOR_ORDER: tuple[str, ...] = ("car_dealer_service",)
 
 UPLOAD = "upload"
 """The preset key of an uploaded scenario."""
+FITTED = "fitted"
+"""The preset key of the scenario fitted to the user's CRM export (the "Your data" page)."""
+FITTED_SOURCE = "pg_fitted_source"
+"""Session key: the packed TOML of the fitted scenario last opened in the what-if (`pack_source`)."""
+OWN_SOURCES: tuple[str, ...] = (UPLOAD, FITTED)
+"""Preset keys of scenarios that are not shipped: the link keeps their TOML (`src`)."""
+PAGES: tuple[str, ...] = ("whatif", "data")
+"""The app's pages: the what-if, and "Your data" (a scenario fitted to a CRM export)."""
 
 DEFAULT_PRESET = "car_dealer"
 DEFAULT_LANG = "en"
@@ -570,17 +578,18 @@ class Base:
     """The scenario the page starts from: a preset, or an uploaded scenario."""
 
     preset: str
-    """The preset's key, or UPLOAD."""
+    """The preset's key, UPLOAD or FITTED."""
     scenario: Scenario
     source: str | None = None
-    """An uploaded scenario's packed TOML (`pack_source`; the link keeps it), else None."""
+    """An uploaded or fitted scenario's packed TOML (`pack_source`; the link keeps it), else None."""
 
     @property
     def id(self) -> str:
-        """The key of its widgets' state: the preset, or `u` and a hash of the uploaded scenario."""
-        if self.preset != UPLOAD:
+        """The key of its widgets' state: the preset, or `u` (uploaded) or `f` (fitted) and a hash of the
+        scenario."""
+        if self.preset not in OWN_SOURCES:
             return self.preset
-        return "u" + hashlib.sha1((self.source or "").encode()).hexdigest()[:10]
+        return self.preset[0] + hashlib.sha1((self.source or "").encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -657,7 +666,7 @@ def source_text(base: Base, presets_dir: str | Path) -> str | None:
     """The TOML text the page's scenario came from (a preset's file or the upload), for the report's
     assumption comments; None if it cannot be read."""
     try:
-        if base.preset == UPLOAD:
+        if base.preset in OWN_SOURCES:
             return unpack_text(base.source) if base.source else None
         return (Path(presets_dir) / f"{base.preset}.toml").read_text(encoding="utf-8-sig")
     except (OSError, ScenarioError):
@@ -784,7 +793,9 @@ class View:
 
     preset: str = DEFAULT_PRESET
     source: str | None = None
-    """Packed TOML of an uploaded scenario (`pack_source`), with preset = UPLOAD."""
+    """Packed TOML of an uploaded or fitted scenario (`pack_source`), with preset = UPLOAD or FITTED."""
+    page: str = PAGES[0]
+    """The page shown: the what-if, or "Your data" (`page=data`; the uploaded files are never in a link)."""
     lang: str = DEFAULT_LANG
     switches: dict[str, bool] = field(default_factory=dict)
     """Parts switched against the preset (only the differences)."""
@@ -824,6 +835,7 @@ RANGES_PARAM = "unc"
 """The link's ranges: `unc=retention.monthly_churn=0.01:0.02:0.04;channels.0.cost_per_lead=2000:2500`
 (lowest:most likely:highest, or lowest:highest; model units; `unc=none`: no ranges)."""
 _RESERVED = {
+    "page",
     "preset",
     "src",
     "lang",
@@ -855,7 +867,9 @@ def encode_view(view: View) -> dict[str, str]:
     out: dict[str, str] = {}
     if view.preset != DEFAULT_PRESET:
         out["preset"] = view.preset
-    if view.preset == UPLOAD and view.source and len(view.source) <= MAX_SOURCE_CHARS:
+    if view.page != PAGES[0]:
+        out["page"] = view.page
+    if view.preset in OWN_SOURCES and view.source and len(view.source) <= MAX_SOURCE_CHARS:
         out["src"] = view.source  # (a scenario too large for a link is left out of it)
     if view.lang != DEFAULT_LANG:
         out["lang"] = view.lang
@@ -912,7 +926,7 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
     changes: dict[str, Any] = {}
     preset = get("preset")
     if preset is not None:
-        if preset in presets or preset == UPLOAD:
+        if preset in presets or preset in OWN_SOURCES:
             changes["preset"] = preset
         else:
             problems.append(f"preset={preset}: no such scenario ({', '.join(sorted(presets))})")
@@ -953,7 +967,11 @@ def decode_view(params: Mapping[str, str | list[str]], presets: set[str]) -> Che
             changes["max_lost"] = x
         except ValueError as exc:
             problems.append(f"lost={lost}: {exc}")
-    for name, options, attr in (("tab", TABS, "tab"), ("metric", SENSITIVITY_METRICS, "metric")):
+    for name, options, attr in (
+        ("tab", TABS, "tab"),
+        ("metric", SENSITIVITY_METRICS, "metric"),
+        ("page", PAGES, "page"),
+    ):
         text = get(name)
         if text is not None:
             if text in options:
@@ -1089,6 +1107,19 @@ def tab_id(label: str | None, lang: str) -> str:
     return TABS[labels.index(label)] if label in labels else TABS[0]
 
 
+_BUTTONS = ("pl_reset", "un_reset", "pg_pin_remove")
+"""Session keys (before the first `|`) of buttons, whose state a session cannot set or drop."""
+
+
+def forget_base(session: MutableMapping[str, Any], base_id: str) -> None:
+    """Drop the session's state of the base `base_id` (switches, levers, retention model, plan, ranges,
+    pins and their editors), so its page starts again from the scenario's own values."""
+    for key in [k for k in session if isinstance(k, str) and "|" in k]:
+        parts = key.split("|")
+        if parts[1] == base_id and parts[0] not in _BUTTONS:
+            del session[key]
+
+
 def session_from_link(view: View) -> dict[str, Any]:
     """The session's settings as a link sets them on the session's first run (the tab by its label, the
     answers' lost share in %)."""
@@ -1099,6 +1130,7 @@ def session_from_link(view: View) -> dict[str, Any]:
         "seed": view.seed,
         "metric": view.metric,
         "tab": tab_labels(view.lang)[TABS.index(view.tab)],
+        "page": view.page,
     }
     if view.max_lost is not None:
         out["lost"] = 100.0 * view.max_lost
@@ -1626,11 +1658,13 @@ def range_levers(
 
 def range_text(rng: Range, lever: PlanLever | None, lang: str) -> str:
     """A range as the page says it (`1–4`, `1–2–4` with the most likely in the middle), in the lever's
-    widget units (shares in %)."""
+    widget units (shares in %), each end to four significant digits (a fitted range's `2 399`, not
+    `2 399.29`)."""
     _, low, mode, high = rng
 
     def shown(x: float | int) -> str:
         v = float(lever.to_widget(x)) if lever is not None else float(x)
+        v = float(f"{v:.4g}") if math.isfinite(v) and abs(v) < 1e15 else v
         return texts.number(v, lang, _value_decimals(v) if not float(v).is_integer() else 0)
 
     middle = [] if mode is None else [shown(mode)]

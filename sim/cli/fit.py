@@ -1,5 +1,5 @@
 """`funnel-sim fit`: a scenario fitted to a business's CRM export (`sim.calibration.fit`), with its report
-and, with `--holdout N`, the check on the last N months it did not see."""
+and, with `--holdout N`, the check on the last N months it did not see (its chart with `--chart FILE`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sim.cli.common import BadInput, positive_int, seed
+from sim.cli.decisions import CHART_SUFFIXES
 
 
 def _write(path: str, text: str | None = None, frame: pd.DataFrame | None = None) -> None:
@@ -31,6 +32,11 @@ def _write(path: str, text: str | None = None, frame: pd.DataFrame | None = None
 def _fit(args: argparse.Namespace) -> int:
     from sim.calibration.fit import fit, fit_paths
 
+    chart = Path(args.chart) if args.chart else None
+    if chart is not None and chart.suffix.lower() not in CHART_SUFFIXES:
+        raise BadInput(f"--chart {args.chart}: the file must end in {', '.join(CHART_SUFFIXES)}")
+    if chart is not None and args.holdout <= 0:
+        raise BadInput("--chart draws the holdout check: give --holdout N too")
     options: dict[str, Any] = {
         "holdout_months": args.holdout,
         "export_date": args.export_date,
@@ -63,6 +69,15 @@ def _fit(args: argparse.Namespace) -> int:
         print(f"\nHoldout: the last {args.holdout} month(s) predicted from the data before them")
         print(result.holdout.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
         print(result.holdout_errors.to_string(index=False, float_format=lambda v: f"{v:.1%}"))
+        if chart is not None:
+            from sim.report.charts import holdout_chart
+
+            drawn = holdout_chart(result.holdout, "en", result.scenario.currency, result.holdout_errors)
+            try:
+                drawn.save(str(chart))
+            except OSError as exc:
+                raise BadInput(f"cannot write {args.chart}: {exc.strerror or exc}") from None
+            print(f"wrote {chart}")
     if args.out:
         _write(args.out, text=result.toml())
         print(f"\nwrote {args.out}")
@@ -93,4 +108,5 @@ def register(sub: Any) -> None:
     p.add_argument("--horizon", type=positive_int, default=120, help="the fitted scenario's horizon, months")
     p.add_argument("--out", help="write the fitted scenario (TOML, each value with its CI) here")
     p.add_argument("--report", help="write the estimates (and odd rows, holdout) as CSV here")
+    p.add_argument("--chart", help="save the holdout chart (.html, .png, .svg or .json; needs --holdout N)")
     p.set_defaults(func=_fit)

@@ -893,6 +893,163 @@ def _tornado_empty(
     )
 
 
+# --- the holdout check of a fit to a CRM export -------------------------------------------------------
+
+HOLDOUT_METRICS = ("leads", "sales", "repeat_visits", "active_customers", "margin")
+"""The metrics of a fit's holdout check, in the order they are drawn (`sim.calibration.fit`'s)."""
+ACTUAL_IN_COLOR = "#111111"
+"""What happened, within the forecast's band."""
+ACTUAL_OUT_COLOR = MARK_COLOR
+"""What happened, outside the forecast's band."""
+HOLDOUT_WIDTH = 300
+"""A panel's width in px when several are drawn side by side (the command line's chart)."""
+
+
+def holdout_chart(
+    table: pd.DataFrame,
+    lang: str = "en",
+    currency: str = "RUB",
+    errors: pd.DataFrame | None = None,
+    metrics: Sequence[str] | None = None,
+    width: int | None = None,
+    columns: int = 3,
+    legend: bool = True,
+) -> alt.LayerChart | alt.ConcatChart:
+    """A fit's check on the months it did not see: for each metric, month by month, the forecast's P10–P90
+    (a bar), its mean (a dash) and what happened (a dot, red outside the band), its error and how many
+    months fell within the band under the metric's name; hovering a month shows its figures.
+
+    `table` is `FitResult.holdout` (metric, month `YYYY-MM`, actual, mean, p10, p50, p90, within) and
+    `errors` `FitResult.holdout_errors` (metric, mape, coverage), or None. One metric (`metrics`) gives one
+    panel as wide as its container (or `width` px); several give a grid of `columns` panels of `width`
+    (default HOLDOUT_WIDTH) px, with one legend."""
+    shown = [m for m in (metrics or HOLDOUT_METRICS) if (table["metric"] == m).any()]
+    shown += [m for m in dict.fromkeys(table["metric"]) if metrics is None and m not in shown]
+    if not shown:
+        raise ValueError(f"holdout: no rows for {', '.join(metrics or HOLDOUT_METRICS)}")
+    config = _config(lang, currency)
+    if len(shown) == 1:
+        layers, title = _holdout_panel(table, shown[0], lang, currency, errors, legend)
+        return alt.LayerChart(layer=layers, title=title, height=180, config=config, **_width(width))
+    panels = []
+    for metric in shown:
+        layers, title = _holdout_panel(table, metric, lang, currency, errors, legend)
+        panels.append(alt.LayerChart(layer=layers, title=title, height=180, width=width or HOLDOUT_WIDTH))
+    return alt.ConcatChart(concat=panels, columns=columns, config=config, spacing=30)
+
+
+def _holdout_panel(
+    table: pd.DataFrame, metric: str, lang: str, currency: str, errors: pd.DataFrame | None, legend: bool
+) -> tuple[list[alt.Chart], alt.TitleParams]:
+    """One metric of the holdout chart: its layers and title."""
+    t = lambda key, **kw: texts.t(lang, key, **kw)  # noqa: E731
+    part = table[table["metric"] == metric].sort_values("month").reset_index(drop=True)
+    values = part[["actual", "mean", "p10", "p90"]].to_numpy(dtype=float)
+    name = t(f"dt_m_{metric}")
+    if metric == "margin":
+        scale, unit = _money_scale(values, lang, currency)
+        name = f"{name}, {unit}"
+        shown = [_money_texts(part[c], currency, lang) for c in ("actual", "mean", "p10", "p90")]
+    else:
+        scale = 1.0
+        shown = [_numbers(part[c], lang) for c in ("actual", "mean", "p10", "p90")]
+    months = [pd.Period(str(m), "M").to_timestamp() for m in part["month"]]
+    labels = [texts.calendar_month(m, lang, short=True) for m in months]
+    data = pd.DataFrame(
+        {
+            "label": labels,
+            "actual": part["actual"] / scale,
+            "mean": part["mean"] / scale,
+            "p10": part["p10"] / scale,
+            "p90": part["p90"] / scale,
+            "t_month": [texts.calendar_month(m, lang) for m in months],
+            "t_actual": shown[0],
+            "t_mean": shown[1],
+            "t_p10": shown[2],
+            "t_p90": shown[3],
+        }
+    )
+    words = {k: t(f"dt_hd_{k}") for k in ("band", "mean", "in", "out")}
+    data["band"], data["meant"] = words["band"], words["mean"]
+    data["dot"] = [words["in"] if w else words["out"] for w in part["within"]]
+    domain = list(words.values())
+    colors = alt.Scale(domain=domain, range=[BAND_COLOR, WHATIF_COLOR, ACTUAL_IN_COLOR, ACTUAL_OUT_COLOR])
+    shown_legend = _legend() if legend else None
+
+    def color(field: str) -> alt.Color:
+        """One colour scale and legend for the band, the mean and the dots (each layer's own field)."""
+        return alt.Color(f"{field}:N", scale=colors, legend=shown_legend)
+
+    # Months in two lines (`Jul` over `2029`), so six of them fit a phone's panel.
+    x = alt.X(
+        "label:O",
+        sort=labels,
+        title=None,
+        axis=alt.Axis(labelAngle=0, labelExpr=f"split(datum.value, '{texts.NBSP}')", labelPadding=4),
+    )
+    finite = values[np.isfinite(values)] / scale
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1.0)
+    y = alt.Y(
+        "p10:Q",
+        title=None,
+        scale=alt.Scale(domain=[max(0.0, low - pad) if low >= 0 else low - pad, high + pad], nice=False),
+        axis=alt.Axis(format=",~f", tickCount=5),
+    )
+    tips = [
+        _tip("t_month", t("month")),
+        _tip("t_actual", t("dt_hd_actual")),
+        _tip("t_mean", words["mean"]),
+        _tip("t_p10", "P10"),
+        _tip("t_p90", "P90"),
+    ]
+    band = (
+        alt.Chart(data)
+        .mark_bar(width=alt.RelativeBandSize(0.6), opacity=0.8)
+        .encode(
+            x=x,
+            y=y,
+            y2=alt.Y2("p90:Q"),
+            color=color("band"),
+            tooltip=tips,
+        )
+    )
+    mean = (
+        alt.Chart(data)
+        .mark_tick(thickness=3, size=18)
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q"),
+            color=color("meant"),
+            tooltip=tips,
+        )
+    )
+    line = (
+        alt.Chart(data)
+        .mark_line(color=ACTUAL_IN_COLOR, strokeWidth=1, opacity=0.5, tooltip=False, aria=False)
+        .encode(x=x, y=alt.Y("actual:Q"))
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=70, opacity=1)
+        .encode(
+            x=x,
+            y=alt.Y("actual:Q"),
+            color=color("dot"),
+            tooltip=tips,
+        )
+    )
+    notes = []
+    within = int(part["within"].sum())
+    row = errors[errors["metric"] == metric] if errors is not None else None
+    mape = float(row["mape"].iloc[0]) if row is not None and len(row) else math.nan
+    if math.isfinite(mape):
+        notes.append(t("dt_hd_sub", mape=texts.percent(mape, lang, 1), k=within, n=len(part)))
+    else:
+        notes.append(t("dt_hd_sub_within", k=within, n=len(part)))
+    return [band, mean, line, dots], _title(name, notes)
+
+
 # --- the sales desk -----------------------------------------------------------------------------------
 
 

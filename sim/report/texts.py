@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -1345,6 +1346,29 @@ NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("seasonal lever", "seasonal levers"),
         "ru": ("сезонный рычаг", "сезонных рычага", "сезонных рычагов", "сезонного рычага"),
     },
+    "lead": {"en": ("lead", "leads"), "ru": ("лид", "лида", "лидов", "лида")},
+    "sale": {"en": ("sale", "sales"), "ru": ("продажа", "продажи", "продаж", "продажи")},
+    "purchase": {"en": ("purchase", "purchases"), "ru": ("покупка", "покупки", "покупок", "покупки")},
+    "visit": {"en": ("visit", "visits"), "ru": ("визит", "визита", "визитов", "визита")},
+    "customer": {"en": ("customer", "customers"), "ru": ("клиент", "клиента", "клиентов", "клиента")},
+    "gap": {
+        "en": ("gap between visits", "gaps between visits"),
+        "ru": (
+            "промежуток между визитами",
+            "промежутка между визитами",
+            "промежутков между визитами",
+            "промежутка между визитами",
+        ),
+    },
+    "referral_lead": {
+        "en": ("referral lead", "referral leads"),
+        "ru": (
+            "лид по рекомендации",
+            "лида по рекомендации",
+            "лидов по рекомендации",
+            "лида по рекомендации",
+        ),
+    },
 }
 """Counted nouns: English (one, other); Russian (one, few, many, other) in the nominative."""
 NOUNS_GENITIVE_RU: dict[str, tuple[str, ...]] = {
@@ -1355,6 +1379,23 @@ NOUNS_GENITIVE_RU: dict[str, tuple[str, ...]] = {
     "step": ("шага", "шагов", "шагов", "шага"),
     "trend": ("тренда", "трендов", "трендов", "тренда"),
     "season": ("сезонного рычага", "сезонных рычагов", "сезонных рычагов", "сезонного рычага"),
+    "lead": ("лида", "лидов", "лидов", "лида"),
+    "sale": ("продажи", "продаж", "продаж", "продажи"),
+    "purchase": ("покупки", "покупок", "покупок", "покупки"),
+    "visit": ("визита", "визитов", "визитов", "визита"),
+    "customer": ("клиента", "клиентов", "клиентов", "клиента"),
+    "gap": (
+        "промежутка между визитами",
+        "промежутков между визитами",
+        "промежутков между визитами",
+        "промежутка между визитами",
+    ),
+    "referral_lead": (
+        "лида по рекомендации",
+        "лидов по рекомендации",
+        "лидов по рекомендации",
+        "лида по рекомендации",
+    ),
 }
 """Russian genitive forms (after `более`, `больше`): one, few, many, other."""
 _PLURAL_INDEX = {"one": 0, "few": 1, "many": 2, "other": 3}
@@ -1733,3 +1774,483 @@ def words(lang: str, keys: Mapping[str, str] | None = None) -> dict[str, str]:
     if keys:
         out.update(keys)
     return out
+
+
+# --- the "Your data" page: a scenario fitted to a CRM export (`sim.app.data`) ----------------------------
+
+DATA_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "page_label": "Page",
+        "page_whatif": "What-if",
+        "page_data": "Your data",
+        "fitted_option": "{name} (your data)",
+        "fitted_unnamed": "Fitted to your data",
+        "fitted_missing": "No fitted scenario yet: fit your CRM export on the “Your data” page first (the "
+        "switch at the top of the page).",
+        "dt_title": "Your data: the scenario fitted to your CRM export",
+        "dt_intro": "Three tables from your CRM — leads, customers' visits and ad spend — give every "
+        "number of the scenario, each with its 95 % interval and the count it rests on; the fit is checked "
+        "on the last months it did not see, then opens in the what-if.",
+        "dt_link_note": "Uploaded files are not kept in the page's link: a copied link keeps only the "
+        "scenario's levers and ranges (once opened in the what-if), never your data.",
+        "dt_source": "Data",
+        "dt_source_upload": "My files",
+        "dt_source_example": "The example: a car dealer, 36 months",
+        "dt_example_note": "The example (`examples/crm/`) is synthetic: a car dealer's leads, customers "
+        "and their visits over 2027-01 … 2029-12, generated from the shipped dealer's plan and saved the "
+        "way Russian Excel saves CSV (cp1251, `;`).",
+        "dt_upload_button": "Upload",
+        "dt_upload_limit": "up to {mb} MB a file",
+        "dt_file_leads": "Leads (CSV or XLSX)",
+        "dt_file_visits": "Visits (CSV or XLSX)",
+        "dt_file_spend": "Ad spend (CSV or XLSX)",
+        "dt_help_leads": "Columns: lead_id, channel, created_at, contacted_at (empty: never reached; the "
+        "column may be left out), sold_at (empty: not sold). Channel `referrals`: the leads customers "
+        "brought.",
+        "dt_help_visits": "Columns: customer_id, date, kind (`purchase` for the first purchase, else the "
+        "repeat visit's kind, e.g. `service`), revenue, margin.",
+        "dt_help_spend": "Columns: month (YYYY-MM), channel, spend.",
+        "dt_formats": "One header row; UTF-8 or cp1251; `,` or `;` between columns; dates as 2027-01-05 "
+        "13:45 or 05.01.2027 13:45.",
+        "dt_holdout": "Check on the last months",
+        "dt_holdout_help": "The fit is repeated on the data before these months and predicts them with "
+        "the engine; 0: no check.",
+        "dt_analysts": "The check's runs (for analysts)",
+        "dt_reps": "Runs of the check",
+        "dt_seed": "Seed",
+        "dt_fit": "Fit",
+        "dt_fitting": "Fitting the scenario to the data (a few seconds)…",
+        "dt_role_leads": "leads",
+        "dt_role_visits": "visits",
+        "dt_role_spend": "ad spend",
+        "dt_missing": "No {role} file: upload it (CSV or XLSX), or take the example.",
+        "dt_bad_type": "{file}: not CSV or XLSX (the {role} file must end in .csv or .xlsx)",
+        "dt_error": "The data could not be fitted. {error}",
+        "dt_error_kept": "Below: the last good fit ({files}).",
+        "dt_where_row": "row {row}",
+        "dt_where_column": "column “{column}”",
+        "dt_holdout_file": "Check on the last months",
+        "dt_no_library": "fitting needs the analysis extra: pip install 'funnel-sim[analysis]' ({error})",
+        "dt_none_yet": "Pick the data and press “Fit”.",
+        "dt_result_title": "What your data say",
+        "dt_summary": "**{files}**: {months} of data, {first} … {last} (the export taken {date}); "
+        "{leads}, {customers}.",
+        "dt_open": "Open in the what-if",
+        "dt_open_help": "The fitted scenario becomes the what-if's scenario: every lever starts at its "
+        "fitted value, and the 95 % intervals become its ranges (“Not sure?”).",
+        "dt_download": "Fitted scenario (TOML)",
+        "dt_download_help": "Each fitted value with its 95 % interval, the count it rests on and the "
+        "method as a comment.",
+        "dt_in_scenario": "In the scenario",
+        "dt_in_scenario_note": "Each value with its 95 % interval, the count it rests on and how it was "
+        "estimated; a dash: no interval (a value fixed by definition).",
+        "dt_info": "Also seen in the data (not in the scenario)",
+        "dt_col_what": "Estimate",
+        "dt_col_value": "Value",
+        "dt_col_ci": "95 % interval",
+        "dt_col_n": "Rests on",
+        "dt_col_method": "How estimated",
+        "dt_odd_none": "No odd rows: nothing was left out or changed.",
+        "dt_odd": "Odd rows: {n}, left out of the fit or changed (duplicates, dates after the export):",
+        "dt_odd_list": "The odd rows one by one",
+        "dt_col_file": "File",
+        "dt_col_row": "Row",
+        "dt_col_column": "Column",
+        "dt_col_issue": "What is odd",
+        "dt_col_rows": "Rows",
+        "dt_holdout_title": "The check on months the fit did not see: {months}",
+        "dt_holdout_text": "The fit was repeated on the data before {first}, and the engine ran {runs} of "
+        "the months after it, from the customers then active and the leads still open. What happened fell "
+        "within the forecast's P10–P90 band in {within} of {total} months (all metrics).",
+        "dt_holdout_legend": "Blue bar: the forecast's P10–P90; dash: its mean; dot: what happened (red: "
+        "outside the band). Active customers are estimated from their visits (a customer who does not come "
+        "cannot be seen).",
+        "dt_holdout_off": "No check on months the fit did not see: set “Check on the last months” above 0 "
+        "and fit again.",
+        "dt_err_metric": "Metric",
+        "dt_err_mape": "Error of the mean forecast (MAPE)",
+        "dt_err_within": "Months within P10–P90",
+        "dt_within_of": "{k} of {n}",
+        "dt_m_leads": "Leads",
+        "dt_m_sales": "Sales",
+        "dt_m_repeat_visits": "Repeat visits",
+        "dt_m_active_customers": "Active customers",
+        "dt_m_margin": "Margin",
+        "dt_hd_band": "Forecast P10–P90",
+        "dt_hd_mean": "Mean forecast",
+        "dt_hd_in": "Actual, within the band",
+        "dt_hd_out": "Actual, outside the band",
+        "dt_hd_actual": "Actual",
+        "dt_hd_sub": "error {mape}; within the band {k} of {n}",
+        "dt_hd_sub_within": "within the band {k} of {n}",
+        "dt_i_conversion": "Conversion: {name}",
+        "dt_i_wait": "Sales desk: mean wait for the first contact",
+        "dt_i_contact_delay": "From the first contact to the sale",
+        "dt_i_lost": "Sales desk: leads never contacted",
+        "dt_i_sales_purchases": "Sales in leads per purchase in visits",
+        "dt_i_aic_constant": "Churn the same for everyone: AIC",
+        "dt_i_aic_sbg": "Customers differ: AIC",
+        "dt_i_kinds_left": "Kinds of visits left out",
+        "dt_p_existing": "Customers at the start",
+        "dt_p_first_revenue": "Revenue per first sale",
+        "dt_referrals": "referrals",
+        "dt_n_in_months": "{count} in {months}",
+        "dt_n_spend": "{months} with spend",
+    },
+    "ru": {
+        "page_label": "Страница",
+        "page_whatif": "Что если",
+        "page_data": "Ваши данные",
+        "fitted_option": "{name} (ваши данные)",
+        "fitted_unnamed": "Подобранный по вашим данным",
+        "fitted_missing": "Подобранного сценария пока нет: сначала подберите его по выгрузке CRM на "
+        "странице «Ваши данные» (переключатель вверху страницы).",
+        "dt_title": "Ваши данные: сценарий по выгрузке из CRM",
+        "dt_intro": "Три таблицы из вашей CRM — лиды, визиты клиентов и расходы на рекламу — дают каждое "
+        "число сценария с 95-процентным интервалом и числом наблюдений, на которых оно основано; подбор "
+        "проверяется на последних месяцах, которых он не видел, и открывается в «Что если».",
+        "dt_link_note": "Загруженные файлы не попадают в ссылку на страницу: скопированная ссылка хранит "
+        "только рычаги и диапазоны сценария (после того как он открыт в «Что если»), но не ваши данные.",
+        "dt_source": "Данные",
+        "dt_source_upload": "Мои файлы",
+        "dt_source_example": "Пример: автосалон, 36 месяцев",
+        "dt_example_note": "Пример (`examples/crm/`) синтетический: лиды, клиенты и их визиты автосалона "
+        "за 2027-01 … 2029-12; создан по плану автосалона из поставки и сохранён так, как русский Excel "
+        "сохраняет CSV (cp1251, `;`).",
+        "dt_upload_button": "Загрузить",
+        "dt_upload_limit": "до {mb} МБ на файл",
+        "dt_file_leads": "Лиды (CSV или XLSX)",
+        "dt_file_visits": "Визиты (CSV или XLSX)",
+        "dt_file_spend": "Расходы на рекламу (CSV или XLSX)",
+        "dt_help_leads": "Столбцы: lead_id, channel, created_at, contacted_at (пусто — не дозвонились; "
+        "столбца может не быть), sold_at (пусто — не продан). Канал `referrals` — лиды, которых привели "
+        "клиенты.",
+        "dt_help_visits": "Столбцы: customer_id, date, kind (`purchase` — первая покупка, иначе вид "
+        "повторного визита, например `service`), revenue (выручка), margin (маржа).",
+        "dt_help_spend": "Столбцы: month (ГГГГ-ММ), channel (канал), spend (расход).",
+        "dt_formats": "Одна строка заголовков; UTF-8 или cp1251; между столбцами `,` или `;`; даты вида "
+        "2027-01-05 13:45 или 05.01.2027 13:45.",
+        "dt_holdout": "Проверить на последних месяцах",
+        "dt_holdout_help": "Подбор повторяется по данным до этих месяцев, и движок их предсказывает; 0 — "
+        "без проверки.",
+        "dt_analysts": "Прогоны проверки (для аналитиков)",
+        "dt_reps": "Прогонов проверки",
+        "dt_seed": "Зерно генератора",
+        "dt_fit": "Подобрать",
+        "dt_fitting": "Подбираем сценарий по данным (несколько секунд)…",
+        "dt_role_leads": "лиды",
+        "dt_role_visits": "визиты",
+        "dt_role_spend": "расходы на рекламу",
+        "dt_missing": "Нет файла «{role}»: загрузите его (CSV или XLSX) или возьмите пример.",
+        "dt_bad_type": "{file}: не CSV и не XLSX (файл «{role}» должен оканчиваться на .csv или .xlsx)",
+        "dt_error": "Сценарий не подобран. {error}",
+        "dt_error_kept": "Ниже — последний удачный подбор ({files}).",
+        "dt_where_row": "строка {row}",
+        "dt_where_column": "столбец «{column}»",
+        "dt_holdout_file": "Проверка на последних месяцах",
+        "dt_no_library": "для подбора нужен пакет анализа: pip install 'funnel-sim[analysis]' ({error})",
+        "dt_none_yet": "Выберите данные и нажмите «Подобрать».",
+        "dt_result_title": "Что говорят ваши данные",
+        "dt_summary": "**{files}**: данные за {months}, {first} … {last} (выгрузка от {date}); {leads}, "
+        "{customers}.",
+        "dt_open": "Открыть в «Что если»",
+        "dt_open_help": "Подобранный сценарий станет сценарием «Что если»: каждый рычаг начнётся с "
+        "подобранного значения, а 95-процентные интервалы станут его диапазонами («Не уверены?»).",
+        "dt_download": "Сценарий (TOML)",
+        "dt_download_help": "Каждое подобранное значение с 95-процентным интервалом, числом наблюдений и "
+        "методом в комментарии.",
+        "dt_in_scenario": "Вошло в сценарий",
+        "dt_in_scenario_note": "Каждое значение — с 95-процентным интервалом, числом наблюдений, на "
+        "которых оно основано, и способом оценки; прочерк — интервала нет (значение задано по определению).",
+        "dt_info": "Ещё видно в данных (в сценарий не входит)",
+        "dt_col_what": "Оценка",
+        "dt_col_value": "Значение",
+        "dt_col_ci": "95 % интервал",
+        "dt_col_n": "Основано на",
+        "dt_col_method": "Как оценено",
+        "dt_odd_none": "Странных строк нет: ничего не пропущено и не изменено.",
+        "dt_odd": "Странных строк: {n}; они не вошли в подбор или изменены (дубликаты, даты позже выгрузки):",
+        "dt_odd_list": "Странные строки по одной",
+        "dt_col_file": "Файл",
+        "dt_col_row": "Строка",
+        "dt_col_column": "Столбец",
+        "dt_col_issue": "Что не так",
+        "dt_col_rows": "Строк",
+        "dt_holdout_title": "Проверка на месяцах, которых подбор не видел: {months}",
+        "dt_holdout_text": "Подбор повторён по данным до {first}, и движок сделал {runs} следующих "
+        "месяцев — с клиентами, которые тогда были, и лидами, ещё не закрытыми. Факт попал в полосу "
+        "прогноза P10–P90 в {within} из {total} случаев (месяц × показатель).",
+        "dt_holdout_legend": "Голубой столбик — прогноз P10–P90, черта — его среднее, точка — факт "
+        "(красная — вне полосы). Активные клиенты оценены по их визитам (клиента, который не приходит, не "
+        "видно).",
+        "dt_holdout_off": "Проверки на невиданных месяцах нет: задайте «Проверить на последних месяцах» "
+        "больше 0 и подберите снова.",
+        "dt_err_metric": "Показатель",
+        "dt_err_mape": "Ошибка среднего прогноза (MAPE)",
+        "dt_err_within": "Месяцев в полосе P10–P90",
+        "dt_within_of": "{k} из {n}",
+        "dt_m_leads": "Лиды",
+        "dt_m_sales": "Продажи",
+        "dt_m_repeat_visits": "Повторные визиты",
+        "dt_m_active_customers": "Активные клиенты",
+        "dt_m_margin": "Маржа",
+        "dt_hd_band": "Прогноз P10–P90",
+        "dt_hd_mean": "Средний прогноз",
+        "dt_hd_in": "Факт в полосе",
+        "dt_hd_out": "Факт вне полосы",
+        "dt_hd_actual": "Факт",
+        "dt_hd_sub": "ошибка {mape}; в полосе {k} из {n}",
+        "dt_hd_sub_within": "в полосе {k} из {n}",
+        "dt_i_conversion": "Конверсия: {name}",
+        "dt_i_wait": "Отдел продаж: среднее ожидание первого контакта",
+        "dt_i_contact_delay": "От первого контакта до продажи",
+        "dt_i_lost": "Отдел продаж: лиды без контакта",
+        "dt_i_sales_purchases": "Продаж в лидах на одну покупку в визитах",
+        "dt_i_aic_constant": "Отток одинаковый для всех: AIC",
+        "dt_i_aic_sbg": "Клиенты разные: AIC",
+        "dt_i_kinds_left": "Виды визитов вне сценария",
+        "dt_p_existing": "Клиентов на старте",
+        "dt_p_first_revenue": "Выручка первой продажи",
+        "dt_referrals": "рекомендации",
+        "dt_n_in_months": "{count} за {months}",
+        "dt_n_spend": "{months} с расходами",
+    },
+}
+"""The "Your data" page's sentences, by language and key (merged into TEXTS)."""
+for _lang, _more in DATA_TEXTS.items():
+    TEXTS[_lang].update(_more)
+
+_NUM = r"[-−]?[\d,]*\d(?:\.\d+)?"
+"""A number as the fit writes it in its notes (`20,351`, `830.5`, `-412.25`)."""
+
+FIT_NOTES_RU: dict[str, tuple[str, str]] = {
+    # How each estimate was made (`FitResult.report`'s `method`).
+    "m_leads": (
+        r"mean over months, Poisson \(Garwood\) CI",
+        "среднее по месяцам; интервал Пуассона (Гарвуд)",
+    ),
+    "m_leads_wide": (
+        r"mean over months, Poisson \(Garwood\) CI, widened to the monthly counts' t-interval",
+        "среднее по месяцам; интервал Пуассона (Гарвуд), расширенный до t-интервала помесячных чисел",
+    ),
+    "m_no_spend": (r"no spend rows for the channel: 0", "у канала нет строк расходов: 0"),
+    "m_cpl": (
+        r"spend / leads; t-interval of the monthly CPLs",
+        "расходы / лиды; t-интервал помесячных цен лида",
+    ),
+    "m_km": (
+        rf"Kaplan–Meier, 1 − S\((?P<d>{_NUM}) days\), open leads censored; (?P<s>{_NUM}) sales",
+        "Каплан — Мейер, 1 − S({d} дн.), открытые лиды цензурированы; продаж: {s}",
+    ),
+    "m_reference": (
+        r"the reference channel \(the highest conversion\): 1 by definition",
+        "опорный канал (самая высокая конверсия): 1 по определению",
+    ),
+    "m_quality": (
+        r"conversion / (?P<ref>.+)'s, delta-method CI on the log ratio",
+        "конверсия / конверсия канала «{ref}»; интервал дельта-методом по логарифму отношения",
+    ),
+    "m_conversion": (
+        rf"the reference channel's Kaplan–Meier conversion at (?P<d>{_NUM}) days; (?P<s>{_NUM}) sales",
+        "конверсия опорного канала по Каплану — Мейеру за {d} дн.; продаж: {s}",
+    ),
+    "m_delay": (
+        r"mean time from created_at to sold_at \(the wait for the first contact included: no desk\)",
+        "среднее время от created_at до sold_at (с ожиданием первого контакта: отдела продаж в сценарии нет)",
+    ),
+    "m_no_sales": (r"no sales", "продаж нет"),
+    "m_wait": (
+        r"contacted_at − created_at of reached leads \(reported: the fitted scenario has no desk\)",
+        "contacted_at − created_at у лидов, до которых дозвонились (для сведения: отдела продаж в сценарии "
+        "нет)",
+    ),
+    "m_contact_sale": (r"sold_at − contacted_at", "sold_at − contacted_at"),
+    "m_lost": (
+        rf"never contacted, of the leads older than (?P<d>{_NUM}) days \(reported, not fitted\)",
+        "без контакта, среди лидов старше {d} дн. (для сведения, в сценарий не входит)",
+    ),
+    "m_first_revenue": (r"mean revenue of the purchase rows", "средняя выручка строк purchase"),
+    "m_first_margin": (r"mean margin of the purchase rows", "средняя маржа строк purchase"),
+    "m_sales_purchases": (
+        rf"(?P<a>{_NUM}) sold leads, (?P<b>{_NUM}) purchase rows \(customers are the purchase rows\)",
+        "проданных лидов: {a}, строк purchase: {b} (клиенты — это строки purchase)",
+    ),
+    "m_kinds": (
+        r"a scenario holds (?P<n>\d+) streams: the rarest kinds are left out \((?P<k>.+)\)",
+        "в сценарии не больше {n} видов повторных визитов: самые редкие не вошли ({k})",
+    ),
+    "m_interval": (
+        r"median gap between a customer's visits in whole months \(from the purchase\), order-statistic CI",
+        "медиана промежутка между визитами клиента в целых месяцах (первый — от покупки); интервал по "
+        "порядковым статистикам",
+    ),
+    "m_visit_revenue": (r"mean revenue of the visits", "средняя выручка визитов"),
+    "m_visit_margin": (r"mean margin of the visits", "средняя маржа визитов"),
+    "m_placeholder_visits": (
+        r"NOT FITTED \(no repeat visits\): a placeholder to set by hand",
+        "НЕ ПОДОБРАНО (повторных визитов нет): заглушка, задайте вручную",
+    ),
+    "m_placeholder_month": (
+        r"NOT FITTED \(no customer with a complete month after the purchase\): a placeholder to set by hand",
+        "НЕ ПОДОБРАНО (ни у одного клиента нет полного месяца после покупки): заглушка, задайте вручную",
+    ),
+    "m_churn_constant": (
+        rf"censored individual-level MLE of visits with adoption \(geometric\); AIC constant (?P<c>{_NUM}), "
+        rf"sBG (?P<s>{_NUM}): constant chosen",
+        "максимальное правдоподобие по визитам каждого клиента, с цензурированием и долей пользующихся "
+        "(геометрическое распределение); AIC: одинаковый отток {c}, клиенты разные {s} — выбран одинаковый",
+    ),
+    "m_churn_sbg": (
+        rf"censored individual-level MLE of visits with adoption \(mean of the sBG\); AIC constant "
+        rf"(?P<c>{_NUM}), sBG (?P<s>{_NUM}): sbg chosen",
+        "максимальное правдоподобие по визитам каждого клиента, с цензурированием и долей пользующихся "
+        "(среднее бета-геометрического распределения); AIC: одинаковый отток {c}, клиенты разные {s} — "
+        "выбраны разные",
+    ),
+    "m_shape": (
+        r"sBG MLE, Wald CI on the log scale",
+        "максимальное правдоподобие (бета-геометрическое распределение); интервал Вальда в логарифмической "
+        "шкале",
+    ),
+    "m_adoption": (
+        r"joint MLE with churn \(a stream never visited: not adopted, or left before its first visit\)",
+        "максимальное правдоподобие вместе с оттоком (у клиента нет таких визитов: либо он ими не "
+        "пользуется, либо ушёл до первого)",
+    ),
+    "m_loglik": (rf"log-likelihood (?P<l>{_NUM})", "логарифм правдоподобия {l}"),
+    "m_existing": (
+        r"customers who bought before (?P<m>\d{4}-\d{2}), expected still there at its start",
+        "клиенты, купившие до {m}, которые, по оценке, ещё остались к его началу",
+    ),
+    "m_referrals": (
+        rf"referral leads / (?P<e>{_NUM}) customer-months staying \(expected from the retention fit\), "
+        r"Poisson CI",
+        "лиды по рекомендации / {e} клиенто-месяцев (ожидаемых по подбору оттока); интервал Пуассона",
+    ),
+    "m_referral_multiplier": (
+        r"referral leads' Kaplan–Meier conversion / the funnel's, delta-method CI",
+        "конверсия лидов по рекомендации (Каплан — Мейер) / конверсия воронки; интервал дельта-методом",
+    ),
+    # Why the export could not be read (`CrmError.rule`).
+    "r_encoding": (r"not text in UTF-8 or cp1251", "не текст в UTF-8 или cp1251"),
+    "r_no_file": (r"no such file", "нет такого файла"),
+    "r_folder": (r"is a folder, not a file", "это папка, а не файл"),
+    "r_cannot_read": (r"cannot read: (?P<why>.*)", "не читается: {why}"),
+    "r_xlsx": (r"not a readable XLSX workbook \((?P<why>.*)\)", "книга XLSX не читается ({why})"),
+    "r_empty_file": (r"empty file \(a header row is needed\)", "пустой файл (нужна строка заголовков)"),
+    "r_fields": (
+        r"(?P<n>\d+) fields where the header has fewer \(a stray delimiter\?\)",
+        "полей: {n}, а в заголовке меньше (лишний разделитель?)",
+    ),
+    "r_csv": (r"not a readable CSV table \((?P<why>.*)\)", "таблица CSV не читается ({why})"),
+    "r_twice": (r"appears twice in the header", "встречается в заголовке дважды"),
+    "r_missing": (
+        r"missing column\(s\) (?P<cols>.*) \(columns found: (?P<have>.*)\)",
+        "нет столбцов: {cols} (есть: {have})",
+    ),
+    "r_mixed_dates": (
+        r"dates that pandas cannot read together \(mixed formats\)",
+        "даты в разных форматах: вместе их не прочитать",
+    ),
+    "r_not_date": (
+        r"(?P<v>.*) is not a date \(write 2027-01-05 13:45 or 05\.01\.2027 13:45\)",
+        "{v} — не дата (пишите 2027-01-05 13:45 или 05.01.2027 13:45)",
+    ),
+    "r_empty_date": (r"empty: a date is needed here", "пусто, а здесь нужна дата"),
+    "r_empty_number": (r"empty: a number is needed here", "пусто, а здесь нужно число"),
+    "r_not_number": (r"(?P<v>.*) is not a number", "{v} — не число"),
+    "r_negative": (r"(?P<v>.*) is negative: it must be ≥ 0", "{v} — отрицательное, а должно быть ≥ 0"),
+    "r_empty_value": (r"empty: a value is needed here", "пусто, а здесь нужно значение"),
+    "r_long_name": (
+        r"longer than (?P<n>\d+) characters \(a name in the scenario\)",
+        "длиннее {n} символов (это имя в сценарии)",
+    ),
+    "r_no_leads": (r"no leads \(the table has only its header\)", "нет лидов (в таблице только заголовок)"),
+    "r_lead_twice": (
+        r"lead_id (?P<id>.*) repeats row (?P<row>\d+) with other values",
+        "lead_id {id} повторяет строку {row} с другими значениями",
+    ),
+    "r_before_created": (r"before created_at", "раньше created_at"),
+    "r_before_contacted": (r"before contacted_at", "раньше contacted_at"),
+    "r_sold_not_contacted": (
+        r"empty although the lead was sold \(sold_at\): a lead is sold only after its first contact",
+        "пусто, хотя лид продан (sold_at): лид продают только после первого контакта",
+    ),
+    "r_unknown_channel": (
+        r"channel (?P<c>.*) has no leads in (?P<f>.*) \(its channels: (?P<k>.*)\)",
+        "у канала {c} нет лидов в {f} (там каналы: {k})",
+    ),
+    "r_referral_spend": (
+        r"spend on 'referrals': referral leads are brought by customers and cost no CPL",
+        "расходы на 'referrals': лидов по рекомендации приводят клиенты, цены лида у них нет",
+    ),
+    "r_spend_no_leads": (
+        r"spend on channel (?P<c>.*) in months without any of its leads",
+        "расходы на канал {c} в месяцы, когда у него нет ни одного лида",
+    ),
+    "r_margin": (r"margin (?P<m>\S+) exceeds revenue (?P<r>\S+)", "маржа {m} больше выручки {r}"),
+    "r_second_purchase": (
+        r"customer (?P<c>.*) has a second 'purchase' row \(the first is row (?P<row>\d+)\): a customer's "
+        r"first purchase is one row, later ones need a repeat stream's kind",
+        "у клиента {c} вторая строка 'purchase' (первая — строка {row}): первая покупка — одна строка, у "
+        "следующих должен быть вид повторного визита",
+    ),
+    "r_no_purchase": (
+        r"customer (?P<c>.*) has no 'purchase' row \(every customer needs one\)",
+        "у клиента {c} нет строки 'purchase' (она нужна каждому клиенту)",
+    ),
+    "r_visit_before": (
+        r"visit of customer (?P<c>.*) on (?P<d>\S+) is before its purchase on (?P<p>\S+)",
+        "визит клиента {c} {d} раньше его покупки {p}",
+    ),
+    "r_none_before_export": (r"no leads before the export date (?P<d>.*)", "нет лидов до даты выгрузки {d}"),
+    "r_no_month": (
+        r"no complete month between the first lead \((?P<a>.*)\) and the export date \((?P<b>.*)\)",
+        "между первым лидом ({a}) и датой выгрузки ({b}) нет ни одного полного месяца",
+    ),
+    "r_no_paid": (
+        r"no paid channel \(only referral leads\)",
+        "нет платного канала (только лиды по рекомендации)",
+    ),
+    "r_holdout": (
+        r"(?P<n>\d+): must leave at least one month to fit on \(the export has (?P<k>\d+) complete months\)",
+        "{n}: для подбора должен остаться хотя бы один месяц (полных месяцев в выгрузке: {k})",
+    ),
+    # Why a row is odd (`FitResult.odd_rows`' `issue`).
+    "o_duplicate": (r"exact duplicate of row (?P<r>\d+): left out", "точная копия строки {r}: пропущена"),
+    "o_duplicate_any": (
+        r"exact duplicate of an earlier row: left out",
+        "точная копия более ранней строки: пропущена",
+    ),
+    "o_late": (r"after the export date: left out", "позже даты выгрузки: пропущена"),
+    "o_not_yet": (
+        r"after the export date: taken as not yet happened",
+        "позже даты выгрузки: считается, что ещё не произошло",
+    ),
+    "o_more": (r"… and (?P<n>\d+) more rows like these", "… и ещё {n} таких же строк"),
+}
+"""The fit's English notes (how each value was estimated, why the export could not be read, why a row is
+odd) by key: the English as a regular expression (matched whole) and its Russian, whose `{name}` fields
+take the expression's groups (numbers written the Russian way)."""
+
+
+def _ru_number(text: str) -> str:
+    """A number of a fit's note written the Russian way (`20,351` → `20 351`, `830.5` → `830,5`), other
+    text as it is."""
+    if not re.fullmatch(_NUM, text):
+        return text
+    plain = text.replace(",", "").replace(MINUS, "-")
+    decimals = len(plain.partition(".")[2])
+    return number(float(plain), "ru", decimals)
+
+
+def fit_note(note: str, lang: str) -> str:
+    """A note of the CRM fit (a method, an export's error rule, an odd row's issue) in `lang`: Russian by
+    its key in FIT_NOTES_RU, else as written (English)."""
+    if lang != "ru":
+        return note
+    for pattern, ru in FIT_NOTES_RU.values():
+        found = re.fullmatch(pattern, note)
+        if found:
+            return ru.format(**{k: _ru_number(v) for k, v in found.groupdict().items()})
+    return note

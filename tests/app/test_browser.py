@@ -287,3 +287,68 @@ def test_ranges_and_customers_who_differ_in_chromium(chromium: str, server: str,
         finally:
             browser.close()
     assert not seen, f"English words in the new parts of the Russian page: {sorted(seen)}"
+
+
+@pytest.mark.timeout(300)
+def test_your_data_fits_the_example_and_opens_it_in_the_whatif(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    """The Russian "Your data" page on a desktop and a phone: the example fitted (the report, the five
+    holdout charts drawn; on a phone the report as a list, not a table), no English word, then "Open in
+    the what-if" shows the fitted scenario's verdict; screenshots of each in the test's folder."""
+    from playwright.sync_api import sync_playwright
+
+    from sim.app import data
+
+    fitted = data.fit_uploads(data.example_uploads(ROOT / "examples" / "crm"), holdout=0).scenario
+    verdict = texts.verdict(sim.expected(fitted), "ru")
+    latin = re.compile(r"[A-Za-z][A-Za-z0-9_\-–]*")
+    allowed = {
+        "CSV",
+        "XLSX",
+        "TOML",
+        "CRM",
+        "MAPE",
+        "AIC",
+        "P10",
+        "P10–P90",
+        "P90",
+        "UTF-8",
+        "cp1251",
+        "Excel",
+        "S",
+    }
+    allowed |= {"examples", "crm", "leads", "visits", "spend", "csv", "purchase", "created_at", "sold_at"}
+    allowed |= {"contacted_at", "t-"}  # the export's own names (the files must use them) and t-интервал
+    seen: set[str] = set()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS, timeout=TIMEOUT_MS)
+        try:
+            for name, width, height in (("desktop", 1400, 1000), ("phone", 390, 844)):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.set_default_timeout(90_000)
+                errors: list[str] = []
+                watch_errors(page, errors)
+                page.goto(f"{server}/?reps=0&lang=ru&page=data")
+                page.get_by_text(texts.t("ru", "dt_source_example")).click()
+                page.get_by_role("button", name=texts.t("ru", "dt_fit")).click()
+                page.get_by_text(texts.t("ru", "dt_result_title")).wait_for()
+                page.locator("[data-testid='stVegaLiteChart'] svg").nth(4).wait_for()
+                page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")")
+                table = page.locator(".st-key-dt_table_scenario")
+                listed = page.locator(".st-key-dt_list_scenario")
+                assert (table.is_visible(), listed.is_visible()) == (name == "desktop", name == "phone")
+                main = page.locator("[data-testid='stMain']")
+                icons = set(main.locator("[data-testid='stIconMaterial']").all_inner_texts())  # ligatures
+                text = main.inner_text()
+                seen |= set(latin.findall(text)) - allowed - icons
+                page.screenshot(path=str(tmp_path / f"data_ru_{name}.png"), full_page=True)
+                page.get_by_role("button", name=texts.t("ru", "dt_open")).click()
+                page.get_by_text(verdict).first.wait_for()
+                assert "preset=fitted" in page.url and "src=" in page.url
+                page.screenshot(path=str(tmp_path / f"data_whatif_ru_{name}.png"), full_page=True)
+                assert not errors, errors
+                page.close()
+        finally:
+            browser.close()
+    assert not seen, f"English words on the Russian data page: {sorted(seen)}"
