@@ -410,7 +410,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "seasonality follows the calendar (January first). Empty: months are numbered 1, 2, 3 …",
         "pl_steps": "Steps: from a month on, a lever takes a new value",
         "pl_steps_help": "Add a row under the table (+); tick rows and press the bin to remove them. The "
-        "value is in the lever's unit (shares in %). Counts such as salespeople change by steps only.",
+        "value is in the lever's unit (shares in %). Counts and durations (salespeople, handling time, "
+        "intervals) change by steps only.",
         "pl_trends": "Trends: a steady change every month, compounded",
         "pl_trends_help": "E.g. 1 % a month: the price of a lead grows by about 12.7 % a year. Negative: it "
         "falls.",
@@ -936,8 +937,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "сезонность идёт по календарю (первым — январь). Пусто — месяцы просто нумеруются: 1, 2, 3 …",
         "pl_steps": "Шаги: с какого-то месяца рычаг получает новое значение",
         "pl_steps_help": "Добавьте строку под таблицей (+); чтобы удалить строки, отметьте их и нажмите на "
-        "корзину. Значение — в единицах рычага (доли — в %). Число продавцов и другие количества меняются "
-        "только шагами.",
+        "корзину. Значение — в единицах рычага (доли — в %). Количества и сроки (продавцы, время на лида, "
+        "интервалы визитов) меняются только шагами.",
         "pl_trends": "Тренды: равномерное изменение каждый месяц, сложным процентом",
         "pl_trends_help": "Например, 1 % в месяц: цена лида растёт примерно на 12,7 % в год. Минус — "
         "снижается.",
