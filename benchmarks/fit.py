@@ -1,9 +1,10 @@
 """Speed of fitting a scenario to a CRM export (`sim.calibration.fit`).
 
 Goal (issue 11): a 36-month export of about 300,000 leads and 5,000 customers fits well under 20 s. The
-export is synthetic (`sim.calibration.records`): the car dealer with service and referrals at 8,333 paid
-calls a month, ten salespeople, 1.4 % of calls buying; written as CSV in a temporary folder. Timed: the
-fit from the CSV files (reading and checking included), the fit from DataFrames already in memory, and the
+export is synthetic, the engine's own records of one run (`sim.calibration.records`): the car dealer with
+service and referrals at 8,333 paid calls a month, ten salespeople, 1.4 % of calls buying; written as CSV
+in a temporary folder. Timed: making the export (the engine's run with records, then the tables), the fit
+from the CSV files (reading and checking included), the fit from DataFrames already in memory, and the
 fit with a 6-month holdout (the fit twice and 100 engine replications). Prints the figures and a one-line
 JSON at the end.
 

@@ -1,30 +1,31 @@
-"""Synthetic CRM exports of a scenario: leads, ad spend and customers' visits, record by record, in the
-format `sim.calibration.crm` reads.
+"""Synthetic CRM exports of a scenario, from the engine's own records: leads, ad spend and customers'
+visits, record by record, in the format `sim.calibration.crm` reads.
 
-**This is not the engine.** It is a small generator that walks one lead and one customer at a time
-through the rules of docs/model.md, to give the fit realistic records to recover a known scenario from
-(the round-trip tests, `benchmarks/fit.py`) and to ship an example export (`examples/crm/`). It follows
-the model's rules — Poisson arrivals month by month, a first-come-first-served desk in working hours with
-patience and cooling, lead quality, the funnel's exponential delays, churn checks at month ends (constant
-or sBG, with the programme's multiplier and problems), repeat streams with adoption, referral leads while
-a customer stays, existing customers with a random visit phase — with these simplifications:
+`generate_records` runs one replication of the engine with its event log (`sim.simulate(scenario, 1, seed,
+records=True)`, `sim.engine.log`) and writes down what a CRM would have seen: every lead (channel, arrival,
+first contact, sale), every customer's purchase and repeat visits, the spend on each paid channel a month.
+So the export follows docs/model.md exactly as the engine does (the desk, cooling, the funnel, churn,
+problems, referrals, a plan's values month by month); it gives the fit records to recover a known
+scenario from (the round-trip tests, `benchmarks/fit.py`) and the shipped example export
+(`examples/crm/`). What the export adds or leaves out:
 
-- the desk uses the staff and working hours of each lead's arrival month (the model applies them by the
-  moment);
-- amounts vary from visit to visit around the scenario's value (gamma, coefficient of variation
-  `amount_cv`, the scenario's margin share kept), where the model books the value itself;
-- the clock runs in calendar days from `start`: month m is the calendar month `start` + m − 1 (28 to 31
-  days, where the model's month is 30.4375 days), so arrival rates per day and the month-end checks follow
-  the calendar, and the desk's working hours are the first `hours_per_day` hours of each calendar day;
-- existing customers get a `purchase` row dated in the month before `start`;
-- costs other than the leads' (salaries, programme, bonuses, problems) are not part of a CRM export.
+- **Dates.** Model month m (30.4375 days) is calendar month `start` + m − 1, mapped proportionally: a
+  moment a fraction f into model month m is f into the calendar month (28 to 31 days). Each month's counts
+  are the run's, but within a month model days are stretched or squeezed by up to 8 %, so the desk's
+  working hours do not fall on the same clock hours of every calendar day. Dates are kept to the second.
+- **Amounts** vary from visit to visit around the value the engine booked (gamma, coefficient of variation
+  `amount_cv`, the booked margin share kept); `amount_cv = 0` writes the booked values.
+- **Repeat visits** of a new customer fall k months after its purchase, on the same day of the month (the
+  engine books visits by month); existing customers' on a day of the month from the engine's own source.
+- **Existing customers** get a `purchase` row dated in the month before `start` (a uniform moment of that
+  month), at month 1's first-purchase revenue and margin (varied as above).
+- **Contacts** after the export date are left empty (not yet made when the export was taken); a sale in
+  `leads` is not linked to its customer.
+- Costs other than the leads' (salaries, the programme, bonuses, problems) are not part of a CRM export.
 """
 
 from __future__ import annotations
 
-import bisect
-import heapq
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,12 +34,16 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.crm import PURCHASE, REFERRALS
+from sim.engine.log import EventLog
+from sim.engine.runs import simulate
 from sim.model import plan
-from sim.model.calendar import YEAR_DAYS
+from sim.model.calendar import MONTH_DAYS
 from sim.model.scenario import Scenario, load_scenario
 
 DEFAULT_START = "2027-01"
 """Calendar month of month 1 when the scenario has no `start`."""
+
+_DAY_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)
@@ -57,31 +62,37 @@ class Records:
     """Calendar month of month 1, `YYYY-MM`."""
 
 
-class _Months:
-    """The scenario's values month by month (past its horizon the last month's values hold)."""
+class _Calendar:
+    """Model days onto calendar dates: model month m (0-based) onto calendar month `first` + m,
+    proportionally (module docstring)."""
 
-    def __init__(self, sc: Scenario, months: int):
-        flat = plan.months(sc)
-        at = [flat[min(m, len(flat)) - 1] for m in range(1, months + 1)]
-        at.insert(0, at[0])  # index 0: existing customers' purchase month, valued as month 1
-        self.at = at
-        self.churn = np.array([s.effective_churn for s in at])
-        self.referral_rate = np.array([s.referral_rate_per_year for s in at])
-        self.conv_paid = np.array(
-            [[min(1.0, s.funnel_conversion * c.lead_quality) for c in s.channels] for s in at]
-        ).reshape(len(at), len(sc.channels))
-        self.conv_referral = np.array([s.referral_conversion for s in at])
-        self.staff = np.array([s.sales_desk.staff if s.sales_desk else 0 for s in at])
-        self.open_fraction = np.array([s.sales_desk.open_fraction if s.sales_desk else 1.0 for s in at])
+    def __init__(self, first: pd.Period, months: int):
+        starts = np.array([(first + i).to_timestamp() for i in range(-1, months + 1)], dtype="datetime64[s]")
+        self.before = starts[0]  # the month before month 1 (existing customers' purchases)
+        self.starts = starts[1:-1]  # the first moment of each model month's calendar month
+        self.seconds = (starts[2:] - starts[1:-1]).astype(np.int64)  # each calendar month's length
+        self.before_seconds = int((starts[1] - starts[0]).astype(np.int64))
+        self.end = starts[-1]
+        self.H = months
 
+    def dates(self, days: np.ndarray, month: np.ndarray | None = None) -> np.ndarray:
+        """Datetimes of moments `days` (model days; NaN: none, NaT) of model months `month` (0-based; None:
+        the month each day falls in)."""
+        d = np.asarray(days, dtype=float)
+        ok = np.isfinite(d)
+        out = np.full(d.shape, np.datetime64("NaT"), dtype="datetime64[s]")
+        m = np.floor_divide(d[ok], MONTH_DAYS) if month is None else np.asarray(month, dtype=float)[ok]
+        m = np.clip(m, 0, self.H - 1).astype(np.int64)
+        fraction = np.clip((d[ok] - m * MONTH_DAYS) / MONTH_DAYS, 0.0, 1.0)
+        length = self.seconds[m]
+        seconds = np.minimum(np.floor(fraction * length).astype(np.int64), length - 1)
+        out[ok] = self.starts[m] + seconds.astype("timedelta64[s]")
+        return out.astype("datetime64[ns]")
 
-def _to_dates(times: np.ndarray, origin: np.datetime64) -> np.ndarray:
-    """Times in days from `origin` (NaN = none) as datetimes, to the second."""
-    t = np.asarray(times, dtype=float)
-    ok = np.isfinite(t)
-    out = np.full(t.shape, np.datetime64("NaT"), dtype="datetime64[s]")
-    out[ok] = origin + np.floor(t[ok] * 86400.0).astype(np.int64).astype("timedelta64[s]")
-    return out.astype("datetime64[ns]")
+    def month_before(self, u: np.ndarray) -> np.ndarray:
+        """Datetimes at fractions `u` ∈ [0, 1) of the calendar month before month 1."""
+        seconds = np.minimum(np.floor(u * self.before_seconds).astype(np.int64), self.before_seconds - 1)
+        return (self.before + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
 
 
 def generate_records(
@@ -93,233 +104,114 @@ def generate_records(
     names: Literal["en", "ru"] = "en",
     amount_cv: float = 0.3,
 ) -> Records:
-    """A synthetic export of `months` months (default: the scenario's horizon) of the scenario.
+    """A synthetic export of `months` months (default: the scenario's horizon; else the scenario run with
+    that horizon) of the scenario: the engine's records of replication 0 of `seed` (module docstring).
 
     `start`: the calendar month of month 1 (default: the scenario's `start`, else 2027-01). `names`:
     channels and streams by their English or Russian names. `amount_cv`: the spread of amounts around the
-    scenario's values (0 = every visit books exactly the scenario's revenue and margin). The same seed
-    gives the same records.
+    booked values (0 = every visit books exactly the engine's revenue and margin). The same seed gives the
+    same records.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    horizon = int(months or sc.horizon_months)
+    horizon = int(months if months is not None else sc.horizon_months)
     if horizon < 1:
         raise ValueError(f"months must be ≥ 1, got {months}")
+    if horizon != sc.horizon_months:
+        sc = sc.override({"horizon_months": horizon})
+    run = simulate(sc, replications=1, seed=seed, records=True)
+    log = run.records
+    if log is None:  # pragma: no cover - simulate(..., records=True) always logs
+        raise RuntimeError("the engine returned no records")
     first = pd.Period(start or sc.start or DEFAULT_START, "M")
-    month_starts = np.array(
-        [(first + (i - 1)).to_timestamp() for i in range(horizon + 2)], dtype="datetime64[s]"
-    )
-    origin = month_starts[1]
-    # edges[m] = the first moment of calendar month m in days from month 1's (month 0: before `start`).
-    edges = ((month_starts - origin) / np.timedelta64(1, "D")).astype(float).tolist()
-
-    def month_of(t: float) -> int:
-        return bisect.bisect_right(edges, t) - 1
-
-    def within(m: int, u: np.ndarray | float) -> np.ndarray | float:
-        return edges[m] + u * (edges[m + 1] - edges[m])
-
-    at = _Months(sc, horizon)
-    end = edges[horizon + 1]
-    arrivals, desk_rng, funnel_rng, customer_rng, referral_rng, amount_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6)
-    )
+    calendar = _Calendar(first, horizon)
+    amounts, moments = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(2))
 
     def label(item: object) -> str:
         return (getattr(item, "name_ru", None) or item.name) if names == "ru" else item.name  # type: ignore[attr-defined]
 
     channel_names = [label(c) for c in sc.channels]
-    stream_names = [label(r) for r in sc.repeat]
-
-    # Paid leads: a Poisson number a month per channel, uniform within the month (a Poisson process).
-    n_channels = len(sc.channels)
-    counts = np.zeros((horizon + 1, max(n_channels, 1)), dtype=np.int64)
-    times, chans = [np.empty(0)], [np.empty(0, dtype=np.int64)]
-    for m in range(1, horizon + 1):
-        for c, channel in enumerate(at.at[m].channels):
-            n = int(arrivals.poisson(channel.leads_per_month))
-            counts[m, c] = n
-            times.append(within(m, arrivals.random(n)))
-            chans.append(np.full(n, c, dtype=np.int64))
-    paid_t = np.concatenate(times)
-    order = np.argsort(paid_t, kind="stable")
-    paid_t, paid_c = paid_t[order].tolist(), np.concatenate(chans)[order].tolist()
-
-    desk = sc.sales_desk
-    handling = desk.handling_minutes / 1440.0 if desk else 0.0
-    fixed = desk is not None and desk.handling == "fixed"
-    patience = desk.patience_hours / 24.0 if desk and desk.patience_hours is not None else math.inf
-    half_life = desk.cooling_half_life_days if desk else math.inf
-    free = [0.0] * int(at.staff.max() if desk else 0)
-    delays = [s.delay_days for s in sc.funnel if s.delay_days > 0]
-    streams = sc.repeat
-    problems = sc.problems
-    sbg = sc.retention.model == "sbg"
-
-    lead_t: list[float] = []
-    lead_c: list[int] = []
-    lead_contact: list[float] = []
-    lead_sold: list[float] = []
-    purchases: list[tuple[float, int]] = []  # (time, month) of each customer's purchase
-    visits: list[tuple[int, int, int]] = []  # (customer, month, stream)
-    pending: list[tuple[float, int]] = []  # referral leads not yet arrived: (time, sequence)
-    seq = 0
-
-    def customer(t: float, m0: int, existing: bool) -> None:
-        """Draw one customer's life (docs/model.md, "Customers"): its visits and its referral leads."""
-        nonlocal seq
-        who = len(purchases)
-        purchases.append((t, m0))
-        factor = (
-            customer_rng.beta(sc.retention.alpha, sc.retention.beta) / sc.retention.mean_theta if sbg else 1.0
-        )
-        adopted = [s for s, r in enumerate(streams) if customer_rng.random() < r.adoption]
-        phase = {
-            s: int(customer_rng.integers(1, streams[s].interval_months + 1)) if existing else 0
-            for s in adopted
-        }
-        leave_next = False
-        if (
-            problems is not None
-            and not existing
-            and customer_rng.random() < problems.visit_problem_probability
-        ):
-            leave_next = customer_rng.random() < problems.leave_probability
-        last = horizon  # the last month the customer stays in
-        for k in range(1, horizon - m0 + 1):
-            m = m0 + k
-            if leave_next or customer_rng.random() < min(1.0, factor * at.churn[m]):
-                last = m  # the check at the end of month m fails: it stays through month m
-                break
-            leave_next = False
-            for s in adopted:
-                interval = streams[s].interval_months
-                due = k % interval == 0 if not existing else k >= phase[s] and (k - phase[s]) % interval == 0
-                if due:
-                    visits.append((who, m, s))
-                    if problems is not None and customer_rng.random() < problems.visit_problem_probability:
-                        leave_next = leave_next or customer_rng.random() < problems.leave_probability
-        for m in range(max(m0, 1), last + 1):
-            rate = at.referral_rate[m] / YEAR_DAYS
-            if rate <= 0:
-                continue
-            lo, hi = max(t, edges[m]), edges[m + 1]
-            for u in referral_rng.random(int(referral_rng.poisson(rate * (hi - lo)))):
-                heapq.heappush(pending, (lo + u * (hi - lo), seq))
-                seq += 1
-
-    for _ in range(sc.existing_customers.count):
-        customer(float(within(0, customer_rng.random())), 0, existing=True)
-
-    i, n_paid = 0, len(paid_t)
-    while True:
-        tp = paid_t[i] if i < n_paid else math.inf
-        tr = pending[0][0] if pending else math.inf
-        if tp == tr == math.inf:
-            break
-        if tp <= tr:
-            t, channel = tp, paid_c[i]
-            i += 1
-        else:
-            t, channel = heapq.heappop(pending)[0], -1
-        if t >= end:
-            break
-        m = month_of(t)
-        lead_t.append(t)
-        lead_c.append(channel)
-        if desk is None:
-            begin, handle = t, 0.0
-        else:
-            k = int(at.staff[m])
-            j = min(range(k), key=free.__getitem__)
-            ready = max(t, free[j])
-            day = math.floor(ready)
-            begin = ready if ready - day < at.open_fraction[m] else day + 1.0
-            if begin - t > patience:
-                lead_contact.append(math.nan)
-                lead_sold.append(math.nan)
-                continue
-            handle = handling if fixed else float(desk_rng.exponential(handling))
-            free[j] = begin + handle
-        lead_contact.append(begin if begin < end else math.nan)
-        p = at.conv_referral[m] if channel < 0 else at.conv_paid[m, channel]
-        if half_life < math.inf:
-            p *= 0.5 ** ((begin - t) / half_life)
-        sold = math.nan
-        if funnel_rng.random() < p:
-            when = begin + handle + sum(float(funnel_rng.exponential(d)) for d in delays)
-            if when < end:
-                sold = when
-                customer(when, month_of(when), existing=False)
-        lead_sold.append(sold)
-
-    n_leads = len(lead_t)
-    all_names = [*channel_names, REFERRALS]
-    leads = pd.DataFrame(
+    leads = _leads(log, calendar, [*channel_names, REFERRALS])
+    visits = _visits(sc, log, calendar, [label(r) for r in sc.repeat], amount_cv, amounts, moments)
+    spend = run.channels[run.channels["channel"] != REFERRALS]
+    spend = pd.DataFrame(
         {
-            "lead_id": [f"L{k:07d}" for k in range(1, n_leads + 1)],
-            "channel": [all_names[c] for c in lead_c],
-            "created_at": _to_dates(np.array(lead_t), origin),
-            "contacted_at": _to_dates(np.array(lead_contact), origin),
-            "sold_at": _to_dates(np.array(lead_sold), origin),
+            "month": [str(first + (int(m) - 1)) for m in spend["month"]],
+            "channel": [channel_names[[c.name for c in sc.channels].index(c)] for c in spend["channel"]],
+            "spend": spend["lead_spend"].round(2).to_numpy(),
+        },
+        columns=["month", "channel", "spend"],
+    )
+    export = pd.Timestamp(calendar.end)
+    return Records(leads=leads, visits=visits, spend=spend, export_date=export, start=str(first))
+
+
+def _leads(log: EventLog, calendar: _Calendar, channel_names: list[str]) -> pd.DataFrame:
+    """The `leads` table of the log's leads (in arrival order): contacts after the horizon left empty."""
+    table = log.leads
+    contact = table["contact"].to_numpy(dtype=float)
+    contact = np.where(contact < calendar.H * MONTH_DAYS, contact, np.nan)
+    sale_month = np.nan_to_num(table["sale_month"].to_numpy(dtype=float, na_value=np.nan) - 1.0)
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{k:07d}" for k in range(1, len(table) + 1)],
+            "channel": np.array(channel_names, dtype=object)[table["channel"].cat.codes.to_numpy()],
+            "created_at": calendar.dates(table["arrival"].to_numpy(), table["month"].to_numpy() - 1),
+            "contacted_at": calendar.dates(contact),
+            "sold_at": calendar.dates(table["sale"].to_numpy(), sale_month),
         }
     )
+
+
+def _visits(
+    sc: Scenario,
+    log: EventLog,
+    calendar: _Calendar,
+    stream_names: list[str],
+    amount_cv: float,
+    amounts: np.random.Generator,
+    moments: np.random.Generator,
+) -> pd.DataFrame:
+    """The `visits` table: each customer's purchase (existing customers' in the month before month 1) and
+    its repeat visits, amounts varied around the booked values, by date then customer."""
 
     def noise(n: int) -> np.ndarray:
         if amount_cv <= 0:
             return np.ones(n)
         shape = 1.0 / amount_cv**2
-        return amount_rng.gamma(shape, 1.0 / shape, n)
+        return amounts.gamma(shape, 1.0 / shape, n)
 
-    n_customers = len(purchases)
-    p_t = np.array([p[0] for p in purchases], dtype=float)
-    p_m = np.array([p[1] for p in purchases], dtype=np.int64)
-    first_rev = np.array([at.at[m].first_purchase.revenue for m in p_m], dtype=float)
-    first_share = np.array(
-        [at.at[m].first_purchase.margin / max(at.at[m].first_purchase.revenue, 1e-300) for m in p_m],
-        dtype=float,
-    )
-    p_rev = first_rev * noise(n_customers)
-    v = np.array(visits, dtype=np.int64).reshape(-1, 3)
-    v_t = np.array([within(int(m), u) for m, u in zip(v[:, 1], amount_rng.random(len(v)), strict=True)])
-    v_rev = np.array([at.at[m].repeat[s].revenue for _, m, s in v], dtype=float)
-    v_share = np.array(
-        [
-            min(
-                1.0,
-                at.at[m].repeat[s].margin
-                * at.at[m].repeat_margin_factor
-                / max(at.at[m].repeat[s].revenue, 1e-300),
-            )
-            for _, m, s in v
-        ],
-        dtype=float,
-    )
-    v_rev = v_rev * noise(len(v))
-    ids = np.array([f"C{k:06d}" for k in range(1, n_customers + 1)], dtype=object)
+    customers, repeat = log.customers, log.visits
+    existing = customers["month"].to_numpy() == 0
+    month_one = plan.months(sc)[0].first_purchase  # existing customers' purchase, valued as month 1's
+    revenue = np.where(existing, month_one.revenue, customers["revenue"].to_numpy(dtype=float))
+    margin = np.where(existing, month_one.margin, customers["margin"].to_numpy(dtype=float))
+    dates = calendar.dates(customers["purchase"].to_numpy(), np.maximum(customers["month"].to_numpy() - 1, 0))
+    dates[existing] = calendar.month_before(moments.random(int(existing.sum())))
+    v_revenue = repeat["revenue"].to_numpy(dtype=float)
+    v_margin = repeat["margin"].to_numpy(dtype=float)
+
+    def share(m: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, m / np.maximum(r, 1e-300))
+
+    p_revenue = revenue * noise(revenue.size)
+    v_varied = v_revenue * noise(v_revenue.size)
+    ids = np.array([f"C{k:06d}" for k in range(1, len(customers) + 1)], dtype=object)
     table = pd.DataFrame(
         {
-            "customer_id": np.concatenate([ids, ids[v[:, 0]]]),
-            "date": _to_dates(np.concatenate([p_t, v_t]), origin),
-            "kind": [PURCHASE] * n_customers + [stream_names[s] for s in v[:, 2]],
-            "revenue": np.round(np.concatenate([p_rev, v_rev]), 2),
-            "margin": np.round(np.concatenate([p_rev * first_share, v_rev * v_share]), 2),
+            "customer_id": np.concatenate([ids, ids[repeat["customer"].to_numpy()]]),
+            "date": np.concatenate(
+                [dates, calendar.dates(repeat["day"].to_numpy(), repeat["month"].to_numpy() - 1)]
+            ),
+            "kind": [PURCHASE] * len(customers)
+            + list(np.array(stream_names, dtype=object)[repeat["stream"].cat.codes.to_numpy()]),
+            "revenue": np.round(np.concatenate([p_revenue, v_varied]), 2),
+            "margin": np.round(
+                np.concatenate([p_revenue * share(margin, revenue), v_varied * share(v_margin, v_revenue)]), 2
+            ),
         }
     )
     table["margin"] = np.minimum(table["margin"], table["revenue"])
-    table = table.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
-
-    rows = [
-        {
-            "month": str(first + (m - 1)),
-            "channel": channel_names[c],
-            "spend": round(float(counts[m, c]) * at.at[m].channels[c].cost_per_lead, 2),
-        }
-        for m in range(1, horizon + 1)
-        for c in range(n_channels)
-    ]
-    spend = pd.DataFrame(rows, columns=["month", "channel", "spend"])
-    export = pd.Timestamp(month_starts[horizon + 1])
-    return Records(leads=leads, visits=table, spend=spend, export_date=export, start=str(first))
+    return table.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
 
 
 def write_records(

@@ -40,6 +40,54 @@ _NEVER = np.iinfo(np.int64).max
 
 
 @dataclass
+class CustomerDetail:
+    """What each customer of a batch did, for the event log (`draw_batch(..., detail=True)`)."""
+
+    month0: int
+    """Calendar month (0-based) of the purchase; -1: customers there before month 1."""
+    adopted: np.ndarray
+    """Which repeat streams each customer adopted, bool, shape (n, streams)."""
+    intervals: np.ndarray
+    """Each stream's interval in months for this batch (its purchase month's, for life), shape (streams,)."""
+    offset: np.ndarray | None
+    """Existing customers: the age month of each stream's first visit (1 … interval), shape (n, streams);
+    None for new customers (their visits fall due at ages interval, 2 × interval, …)."""
+    alive: np.ndarray
+    """There at the end of age month k = 0 … A (A: the last age month within the horizon), bool,
+    shape (n, A + 1)."""
+    month: np.ndarray
+    """Calendar month (0-based) of each age month 0 … A, shape (A + 1,) (an existing customer's age 0, before
+    month 1, shows as month 0 and has no visit)."""
+    repeat_margin: np.ndarray
+    """Margin of one visit of each stream in each age month, as booked (its calendar month's, with the
+    programme's uplift), in currency, shape (A + 1, streams)."""
+    repeat_revenue: np.ndarray
+    """Revenue of one visit of each stream in each age month, in currency, shape (A + 1, streams)."""
+
+    def visits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The repeat visits that happen within the horizon (those the ledger books): (customer in the batch,
+        age month, stream), by stream, then customer, then age."""
+        k = np.arange(self.alive.shape[1])
+        who, age, stream = [], [], []
+        for j, interval in enumerate(self.intervals.tolist()):
+            if self.offset is None:
+                due = (k >= 1) & (k % interval == 0)
+                happen = self.adopted[:, j : j + 1] & due[None, :] & self.alive
+            else:
+                first = self.offset[:, j : j + 1]
+                due = (k[None, :] >= first) & ((k[None, :] - first) % interval == 0)
+                happen = self.adopted[:, j : j + 1] & due & self.alive
+            i, a = np.nonzero(happen)
+            who.append(i)
+            age.append(a)
+            stream.append(np.full(i.size, j, dtype=np.int64))
+        if not who:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(who), np.concatenate(age), np.concatenate(stream)
+
+
+@dataclass
 class CustomerBatch:
     """What a batch of customers bought in one calendar month brings, month by month."""
 
@@ -51,6 +99,8 @@ class CustomerBatch:
     expected remainder after it, discounted to the purchase, in currency (empty for existing customers)."""
     ltv_gross: np.ndarray
     """Per new customer: the same for the margin alone (no cost to serve)."""
+    detail: CustomerDetail | None = None
+    """Each customer's adopted streams, visit phases and months there (`draw_batch(..., detail=True)`)."""
 
 
 def draw_batch(
@@ -63,6 +113,7 @@ def draw_batch(
     rng_life: np.random.Generator,
     rng_problems: np.random.Generator,
     rng_existing: np.random.Generator | None = None,
+    detail: bool = False,
 ) -> CustomerBatch:
     """Draw the whole future of `n` customers who bought in calendar month `month0` (0-based) and book
     their repeat visits, problems and active months into `ledger` (monthly arrays, 0-based months).
@@ -83,6 +134,9 @@ def draw_batch(
     `rng_life` first draws each customer's θ (n Beta variates of the cohort's alpha and beta), then one
     uniform u per customer: the same inverse CDF with the customer's own churn
     min(1, θ c(m) / E_{m0}[θ]).
+
+    With `detail`, the batch also returns each customer's adopted streams, visit phases and the months it is
+    there (`CustomerBatch.detail`, for the event log); the draws are the same.
 
     Per-customer LTV: the realised discounted margin, minus the realised cost to serve (the programme's
     contacts for each month active at its end, the cost of each problem at a visit that happened, at its
@@ -106,8 +160,9 @@ def draw_batch(
     # Calendar month of each age month 0 … A (an existing customer's age 0 is before month 1: never booked).
     month = np.maximum(month0 + np.arange(A + 1), 0)
     adopted = rng_adopt.random((n, J)) < own.adoption[None, :]
+    offset = None
     if existing:
-        visits, margin, revenue = _existing_rows(
+        visits, margin, revenue, offset = _existing_rows(
             cohort_scenario(scenario, month0),
             adopted,
             A,
@@ -180,9 +235,22 @@ def draw_batch(
 
     month_days = MONTH_DAYS
     stay_until = np.where(first_fail <= A, (month0 + np.minimum(first_fail, A + 1) + 1) * month_days, np.inf)
+    about = None
+    if detail:
+        streams = cohort_scenario(scenario, month0).repeat  # the cohort's intervals, for life
+        about = CustomerDetail(
+            month0=month0,
+            adopted=adopted,
+            intervals=np.array([r.interval_months for r in streams], dtype=np.int64),
+            offset=offset,
+            alive=alive,
+            month=month,
+            repeat_margin=values.repeat_margin[month],
+            repeat_revenue=values.repeat_revenue[month],
+        )
 
     if existing:
-        return CustomerBatch(stay_until=stay_until, ltv=np.zeros(0), ltv_gross=np.zeros(0))
+        return CustomerBatch(stay_until=stay_until, ltv=np.zeros(0), ltv_gross=np.zeros(0), detail=about)
     disc = tables.discount[None, : A + 1]
     there = passed >= A  # still there at the horizon's end: the expected remainder follows
     realised = ((margin * alive) * disc).sum(axis=1)
@@ -197,7 +265,7 @@ def draw_batch(
         cost = cost + cost_per_problem * (problems * happened)
     own_net = realised - (cost * disc).sum(axis=1)
     ltv = own_net + np.where(there, rest_net, 0.0)
-    return CustomerBatch(stay_until=stay_until, ltv=ltv, ltv_gross=ltv_gross)
+    return CustomerBatch(stay_until=stay_until, ltv=ltv, ltv_gross=ltv_gross, detail=about)
 
 
 def _problem_values(
@@ -268,10 +336,11 @@ def _existing_rows(
     rng_existing: np.random.Generator,
     repeat_margin: np.ndarray,
     repeat_revenue: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Visits, margin and revenue by age month of customers at month 0, with random visit phases.
-    `repeat_margin`, `repeat_revenue`: a visit's margin (with the programme's uplift) and revenue of each
-    stream in each age month's calendar month, shape (A + 1, streams)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Visits, margin and revenue by age month of customers at month 0, with random visit phases, and the
+    phases (each stream's first visit age, 1 … interval, shape (n, streams)). `repeat_margin`,
+    `repeat_revenue`: a visit's margin (with the programme's uplift) and revenue of each stream in each age
+    month's calendar month, shape (A + 1, streams)."""
     n = adopted.shape[0]
     k = np.arange(A + 1)
     iv = np.array([s.interval_months for s in scenario.repeat], dtype=np.int64)
@@ -288,4 +357,4 @@ def _existing_rows(
         visits += due
         margin += due * repeat_margin[None, :, j]
         revenue += due * repeat_revenue[None, :, j]
-    return visits, margin, revenue
+    return visits, margin, revenue, offset

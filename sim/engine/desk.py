@@ -4,7 +4,8 @@ The queue discipline is in one function, `_serve`, compiled with numba (`kernel`
 of a stretch of time in arrival order and answers each at once, because under FCFS a lead's start
 depends only on earlier leads. `Desk` holds the desk's state between calls (the end times of the
 contacts that still matter, the month the desk has reached, the busy time so far, output buffers) and
-offers the engine a batch call (`serve`) and a one-lead call (`contact`).
+offers the engine a batch call (`serve`), a one-lead call (`contact`) and, for the event log, the contact
+starts of the leads a batch call served, aligned with them (`served`).
 
 With a plan (docs/model.md, "Sales desk") the staff and the hours change month by month: a contact can
 start at t only if the desk is open at t and fewer than staff(t's month) contacts are in progress at t.
@@ -385,6 +386,24 @@ class Desk:
             paid, i, ref, j, until, stop, now, sale_horizon, stop_at_sales,
             self.starts, self.sale_time, self.sale_referral, self.sale_channel,
         )  # fmt: skip
+
+    def served(
+        self, paid_arrival: np.ndarray, i0: int, i1: int, ref_arrival: np.ndarray, j0: int, j1: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The contact starts (days, or `LOST`) of the leads the last `serve` served, paid[i0:i1] and
+        ref[j0:j1] (`paid_arrival`, `ref_arrival`: their arrival times), aligned with them: (paid starts,
+        referral starts, served order). `starts` holds them in the order served: by arrival, a paid lead
+        first on a tie. The served order gives, for each lead in that order, its index among the paid leads
+        followed by the referral leads (i1 − i0 + k for ref[j0 + k])."""
+        n_paid, n_ref = i1 - i0, j1 - j0
+        at = np.searchsorted(paid_arrival[i0:i1], ref_arrival[j0:j1], side="right") + np.arange(n_ref)
+        is_ref = np.zeros(n_paid + n_ref, dtype=np.bool_)
+        is_ref[at] = True
+        order = np.empty(n_paid + n_ref, dtype=np.int64)
+        order[~is_ref] = np.arange(n_paid)
+        order[is_ref] = n_paid + np.arange(n_ref)
+        starts = self.starts[: n_paid + n_ref]
+        return starts[~is_ref], starts[is_ref], order
 
     def _full(self, leads: Leads) -> Leads:
         """`leads` with their patience and half-life: as given, or the desk's for six arrays."""

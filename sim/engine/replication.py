@@ -20,6 +20,10 @@ referral rate applies to the referral leads it brings, its first-purchase margin
 the sales in it; the desk takes staff and hours by the moment. Where a lever is the same in every month
 the draws are those of the unplanned scenario. Each lead carries its channel (paid channels 0 … C − 1,
 referrals C), so every count and cost is also booked per channel (`RunOutput.channels`).
+
+With `records=True` the replication also keeps its event log (`sim.engine.log.RunLog`, `RunOutput.log`):
+every lead's arrival, first contact (from the desk's starts) and sale, every customer's purchase and its
+repeat visits. It draws only from a stream of its own, so the ledger is the same with or without it.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ import simpy
 from sim.accounting.ledger import BOOKED_COLUMNS, CHANNEL_COLUMNS
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
 from sim.engine.customers import draw_batch
-from sim.engine.desk import Desk, Leads, no_leads
+from sim.engine.desk import LOST, Desk, Leads, no_leads
+from sim.engine.log import RunLog
 from sim.engine.streams import stream
 from sim.model import plan
 from sim.model.calendar import MONTH_DAYS, YEAR_DAYS
@@ -63,10 +68,14 @@ class RunOutput:
     desk_open_days: float = 0.0
     """Staff × open time in the horizon, in days (0 without a desk)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    log: RunLog | None = None
+    """The event log (`run_replication(..., records=True)`); None without records."""
 
 
 class _Replication:
-    def __init__(self, scenario: Scenario, seed: int, replication: int, tables: LifetimeTables):
+    def __init__(
+        self, scenario: Scenario, seed: int, replication: int, tables: LifetimeTables, records: bool = False
+    ):
         self.s = scenario
         self.tables = tables
         self.H = scenario.horizon_months
@@ -91,6 +100,12 @@ class _Replication:
         self.rng_life = rng("lifetime")
         self.rng_problems = rng("problems")
         self.rng_existing = rng("existing")
+        # The event log, with a stream of its own: the other streams draw the same with or without it.
+        self.log = RunLog(self.H, rng("existing", 1)) if records else None
+        self.out.log = self.log
+        self.paid_ids = np.zeros(0, dtype=np.int64)  # this month's paid leads' ids in the log
+        self.referral_ids = np.zeros(0, dtype=np.int64)  # the log's ids of the referral queue's leads
+        self.sale_lead: dict[int, int] = {}  # a pending sale's sequence number -> its lead's id in the log
 
         # The funnel's stage delays (means, days) of a lead's arrival month: the distinct vectors, and for
         # each month the index of its vector (one vector for all months without a planned delay).
@@ -264,6 +279,8 @@ class _Replication:
         times = (m + merged) * MONTH_DAYS
         times = np.minimum(times, np.nextafter((m + 1) * MONTH_DAYS, 0.0))  # rounding stays in the month
         n = times.size
+        if self.log is not None:
+            self.paid_ids = self.log.add_leads(times, m, channel, contacted=self.desk is None)
         handling = self._handling(self.rng_paid_handling, n, m)
         p_month = self.p_paid[m]
         p = float(p_month[0]) if self.C and np.all(p_month == p_month[0]) else p_month[channel]
@@ -272,23 +289,29 @@ class _Replication:
 
     # --- sales and customers --------------------------------------------------------------------
 
-    def _schedule_sale(self, t: float, channel: int) -> None:
-        """A sale at `t` (days) of a lead of `channel` (C: a referral lead), if within the horizon."""
+    def _schedule_sale(self, t: float, channel: int, lead: int = -1) -> None:
+        """A sale at `t` (days) of a lead of `channel` (C: a referral lead), if within the horizon; `lead`:
+        its id in the event log (with records)."""
         if t >= self.T:
             return
         delay = t - self.env.now
         ev = self.env.timeout(delay)
         ev.callbacks.append(self._sale)
         self._seq += 1
+        if self.log is not None:
+            self.sale_lead[self._seq] = lead
         # The event's own time, computed as SimPy does, so the desk's look-ahead compares like with like.
         heapq.heappush(self.pending_sales, (self.env.now + delay, self._seq, ev, channel))
 
     def _sale(self, _event: simpy.Event) -> None:
         """The earliest pending sale happens (sales fire in the heap's order): book it in its month, at
         that month's first-purchase revenue and margin."""
-        channel = heapq.heappop(self.pending_sales)[3]
+        sale = heapq.heappop(self.pending_sales)
+        channel = sale[3]
         t = self.env.now
         m = min(int(t // MONTH_DAYS), self.H - 1)
+        if self.log is not None:
+            self.log.sold(self.sale_lead.pop(sale[1]), t, m)
         led = self.ledger
         margin = self.first_margin[m]
         led["sales"][m] += 1
@@ -321,7 +344,10 @@ class _Replication:
             self.rng_life,
             self.rng_problems,
             rng_existing=self.rng_existing,
+            detail=self.log is not None,
         )
+        if self.log is not None:
+            self.log.existing_customers(batch)
         self._present_from(batch.stay_until, -1)
 
     def _purchase_month_referrals(self, t: float, m: int) -> None:
@@ -343,8 +369,18 @@ class _Replication:
             return
         self.unborn[month0] = 0
         batch = draw_batch(
-            self.s, self.tables, n, month0, self.ledger, self.rng_adopt, self.rng_life, self.rng_problems
+            self.s,
+            self.tables,
+            n,
+            month0,
+            self.ledger,
+            self.rng_adopt,
+            self.rng_life,
+            self.rng_problems,
+            detail=self.log is not None,
         )
+        if self.log is not None:
+            self.log.new_customers(batch, month0, self.first_revenue[month0], self.first_margin[month0])
         self.out.ltv_sum += float(batch.ltv.sum())
         self.out.ltv_gross_sum += float(batch.ltv_gross.sum())
         self.out.ltv_count += n
@@ -389,14 +425,19 @@ class _Replication:
         months = np.minimum((times // MONTH_DAYS).astype(np.int64), self.H - 1)
         np.add.at(self.ledger["leads_referral"], months, 1.0)
         np.add.at(self.by_channel["leads"][C], months, 1.0)
+        ids = None if self.log is None else self.log.add_leads(times, months, C, contacted=self.desk is None)
         handling = self._handling(self.rng_ref_handling, total, months)
         p = float(self.p_ref[0]) if self.p_ref_constant else self.p_ref[months]
         buys, delay, odds = self._funnel(self.rng_ref_funnel, total, p, months)
         if self.desk is None:
             np.add.at(self.ledger["leads_reached"], months, 1.0)
             np.add.at(self.by_channel["leads_reached"][C], months, 1.0)
-            for t in (times + delay)[buys]:
-                self._schedule_sale(float(t), C)
+            if ids is None:
+                for t in (times + delay)[buys]:
+                    self._schedule_sale(float(t), C)
+            else:
+                for t, lead in zip((times + delay)[buys].tolist(), ids[buys].tolist(), strict=True):
+                    self._schedule_sale(t, C, lead)
             return
         # Into the desk's queue, after the leads waiting there that arrive at the same moment.
         j = self.referral_next
@@ -406,6 +447,10 @@ class _Replication:
             buys = np.concatenate((self.referral_buys[j:], buys))
             order = np.argsort(block[0], kind="stable")
             block, buys = np.take(block, order, axis=1), buys[order]
+            if ids is not None:
+                ids = np.concatenate((self.referral_ids[j:], ids))[order]
+        if ids is not None:
+            self.referral_ids = ids
         self.referral_block, self.referral_buys = block, buys
         channel = np.full(buys.size, C, dtype=np.int64)
         self.referral_queue = (block[0], block[1], buys, block[2], block[3], channel, block[4], block[5])
@@ -421,8 +466,14 @@ class _Replication:
             times, _h, buys, delay, _odds, channel, *_ = self._paid_month(m)
             self.ledger["leads_reached"][m] += times.size
             ch_led["leads_reached"][:C, m] += ch_led["leads"][:C, m]  # this month's paid leads, all reached
-            for t, c in zip((times + delay)[buys].tolist(), channel[buys].tolist(), strict=True):
-                self._schedule_sale(t, c)
+            if self.log is None:
+                for t, c in zip((times + delay)[buys].tolist(), channel[buys].tolist(), strict=True):
+                    self._schedule_sale(t, c)
+            else:
+                ids = self.paid_ids[buys].tolist()
+                sold = zip((times + delay)[buys].tolist(), channel[buys].tolist(), ids, strict=True)
+                for t, c, lead in sold:
+                    self._schedule_sale(t, c, lead)
             yield self.env.timeout((m + 1) * MONTH_DAYS - self.env.now)
 
     def _leads_desk(self):
@@ -440,11 +491,15 @@ class _Replication:
             i = 0
             while True:
                 stop = pending[0][0] if referrals and pending else inf
+                i0, j0, queue = i, self.referral_next, self.referral_queue
                 i, self.referral_next, n_sales, t = desk.serve(
                     paid, i, self.referral_queue, self.referral_next, month_end,
                     stop, env.now, self.T, referrals,
                 )  # fmt: skip
-                self._book_sales(n_sales)
+                if self.log is None:
+                    self._book_sales(n_sales)
+                else:
+                    self._log_served(paid, i0, i, queue, j0, self.referral_next, n_sales)
                 if not referrals:
                     break
                 # t: the next lead's arrival (this month's end if none is left in the month).
@@ -462,6 +517,30 @@ class _Replication:
             ch_led["leads_reached"][:, m] += reached_by_channel
             if not referrals:
                 yield env.timeout(month_end - env.now)
+
+    def _log_served(self, paid: Leads, i0: int, i1: int, ref: Leads, j0: int, j1: int, n_sales: int) -> None:
+        """With records: log the contacts of the leads the desk's last call served (paid[i0:i1] and
+        ref[j0:j1]) and book its `n_sales` sales with their leads. Which served leads bought follows from
+        their own arrays as in the desk (a reached buyer, with cooling only if its odds < 0.5^(wait /
+        half-life), whose sale falls within the horizon); it must give exactly the desk's sale times."""
+        desk, log = self.desk, self.log
+        paid_starts, ref_starts, order = desk.served(paid[0], i0, i1, ref[0], j0, j1)
+        starts = np.concatenate((paid_starts, ref_starts))
+        both = [np.concatenate((p[i0:i1], r[j0:j1])) for p, r in zip(paid, ref, strict=True)]
+        arrival, handling, buys, delay, odds, channel, _patience, half_life = both
+        ids = np.concatenate((self.paid_ids[i0:i1], self.referral_ids[j0:j1]))
+        log.contacts(ids, starts, LOST)
+        reached = starts != LOST
+        with np.errstate(invalid="ignore", over="ignore"):  # lost leads (start = LOST) are not reached
+            cold = np.isfinite(half_life) & ~(odds < 0.5 ** ((starts - arrival) / half_life))
+        sale = starts + handling + delay
+        bought = reached & buys & ~cold & (sale < self.T)
+        order = order[bought[order]]  # the buyers, in the order served
+        if order.size != n_sales or not np.array_equal(sale[order], desk.sale_time[:n_sales]):
+            raise RuntimeError("the event log's sales differ from the desk's")
+        booked = zip(sale[order].tolist(), channel[order].tolist(), ids[order].tolist(), strict=True)
+        for t, c, lead in booked:
+            self._schedule_sale(t, c, lead)
 
     def _book_sales(self, n: int) -> None:
         """Schedule the n sales the desk's last call booked, in order."""
@@ -496,8 +575,13 @@ class _Replication:
 
 
 def run_replication(
-    scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    tables: LifetimeTables | None = None,
+    records: bool = False,
 ) -> RunOutput:
-    """Simulate one replication; `tables` (from `lifetime_tables`) may be shared between replications."""
+    """Simulate one replication; `tables` (from `lifetime_tables`) may be shared between replications.
+    With `records`, `RunOutput.log` is its event log (`sim.engine.log`); the results are the same."""
     tables = tables if tables is not None else lifetime_tables(scenario)
-    return _Replication(scenario, seed, replication, tables).run()
+    return _Replication(scenario, seed, replication, tables, records).run()

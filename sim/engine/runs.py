@@ -16,6 +16,7 @@ import pandas as pd
 from sim.accounting import frames
 from sim.accounting.ledger import CHANNEL_COLUMNS, channel_kpis, complete_monthly, kpis
 from sim.accounting.lifetimes import LifetimeTables, lifetime_tables
+from sim.engine.log import EventLog, event_log
 from sim.engine.replication import run_replication
 from sim.engine.streams import drawn_scenario
 from sim.model import plan
@@ -49,6 +50,10 @@ class SimulationResult:
     draws: pd.DataFrame = field(default_factory=pd.DataFrame)
     """With `[uncertainty]`: one row per replication, `replication` and each uncertain lever's drawn value
     (column named by its path); without, no rows."""
+    records: EventLog | None = None
+    """With `simulate(..., records=True)`: every lead, customer and repeat visit of every replication
+    (`sim.engine.log.EventLog`: `leads`, `customers`, `visits`, each with a `replication` column); None
+    without."""
 
     def bands(
         self, column: str = "cumulative_cash", quantiles: Sequence[float] = (0.1, 0.5, 0.9)
@@ -104,20 +109,29 @@ class OneRun:
     """`sim.accounting.ledger.CHANNEL_KPI_COLUMNS`, arrays over channels + 1, referrals last."""
     draws: dict[str, float | int] = field(default_factory=dict)
     """The drawn value of each uncertain lever, by path (empty without `[uncertainty]`)."""
+    records: dict[str, dict[str, np.ndarray]] | None = None
+    """With `records=True`: the event log's arrays (`sim.engine.log.RunLog.arrays`); None without."""
 
 
-def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTables | None = None) -> OneRun:
+def run_full(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    tables: LifetimeTables | None = None,
+    records: bool = False,
+) -> OneRun:
     """One replication: its monthly columns, KPIs, per-channel months and per-channel KPIs. `tables` are
     the scenario's `lifetime_tables` (shared by replications; computed here if None). With
     `[uncertainty]` the replication runs its drawn scenario (`drawn_scenario`) with that scenario's own
-    tables (`tables` is then not used), and `OneRun.draws` holds the drawn values."""
+    tables (`tables` is then not used), and `OneRun.draws` holds the drawn values. With `records`,
+    `OneRun.records` holds its event log (the results are the same)."""
     draws: dict[str, float | int] = {}
     if scenario.uncertainty:
         scenario, draws = drawn_scenario(scenario, seed, replication)
         tables = lifetime_tables(scenario)
     elif tables is None:
         tables = lifetime_tables(scenario)
-    out = run_replication(scenario, seed, replication, tables)
+    out = run_replication(scenario, seed, replication, tables, records)
     monthly = complete_monthly(scenario, out.monthly)
     # With no new customer in a run, the LTV of a (hypothetical) new customer is its expectation.
     n = out.ltv_count
@@ -126,7 +140,14 @@ def run_full(scenario: Scenario, seed: int, replication: int, tables: LifetimeTa
     row = kpis(scenario, monthly, tables, ltv, ltv_gross, out.desk_busy_days, out.desk_open_days)
     totals = {col: out.channels[col].sum(axis=1) for col in CHANNEL_COLUMNS}
     per_channel = channel_kpis(totals, float(monthly["staff_cost"].sum()), ltv, tables)
-    return OneRun(monthly=monthly, kpis=row, channels=out.channels, channel_kpis=per_channel, draws=draws)
+    return OneRun(
+        monthly=monthly,
+        kpis=row,
+        channels=out.channels,
+        channel_kpis=per_channel,
+        draws=draws,
+        records=out.log.arrays() if out.log is not None else None,
+    )
 
 
 def run_one(
@@ -145,6 +166,7 @@ def simulate(
     seed: int = 0,
     progress: Progress | None = None,
     first: int = 0,
+    records: bool = False,
 ) -> SimulationResult:
     """Run the discrete-event engine `replications` times (replication r uses streams of (seed, r)).
 
@@ -153,6 +175,10 @@ def simulate(
     first + replications − 1, so a long run can be split into parts (`combine` joins them into the
     result of one run). With `[uncertainty]`, replication r first draws each uncertain lever once from
     its own stream and runs that drawn scenario (docs/model.md); `result.draws` keeps the values.
+
+    `records=True` keeps every lead, customer and repeat visit of every replication in `result.records`
+    (`sim.engine.log.EventLog`; memory grows with the leads, so for small runs); the results are the same,
+    bit for bit.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = whole_number("replications", replications, 1)
@@ -162,7 +188,7 @@ def simulate(
     ones: list[OneRun] = []
     numbers = range(first, first + replications)
     for done, r in enumerate(numbers, start=1):
-        ones.append(run_full(sc, seed, r, tables))
+        ones.append(run_full(sc, seed, r, tables, records))
         if progress is not None:
             progress(done, replications)
     dates = plan.dates(sc)
@@ -177,6 +203,19 @@ def simulate(
         channels=frames.channel_frame([o.channels for o in ones], names, numbers, dates),
         channel_kpis=frames.channel_kpi_frame([o.channel_kpis for o in ones], names, numbers),
         draws=frames.draws_frame([o.draws for o in ones], [p for p, _ in sc.uncertainty], numbers),
+        records=_event_log(sc, [o.records for o in ones], numbers) if records else None,
+    )
+
+
+def _event_log(
+    sc: Scenario, runs: Sequence[dict[str, dict[str, np.ndarray]] | None], numbers: Sequence[int]
+) -> EventLog:
+    """The runs' event logs as tables (channels and streams by their names)."""
+    return event_log(
+        [r for r in runs if r is not None],
+        numbers,
+        [c.name for c in sc.channels],
+        [s.name for s in sc.repeat],
     )
 
 
@@ -216,6 +255,19 @@ def combine(parts: Sequence[SimulationResult]) -> SimulationResult:
         channels=pd.concat([p.channels for p in ordered], ignore_index=True),
         channel_kpis=pd.concat([p.channel_kpis for p in ordered], ignore_index=True),
         draws=pd.concat([p.draws for p in ordered], ignore_index=True) if sc.uncertainty else parts[0].draws,
+        records=_joined_records([p.records for p in ordered]),
+    )
+
+
+def _joined_records(logs: Sequence[EventLog | None]) -> EventLog | None:
+    """The parts' event logs joined in replication order (None unless every part has one)."""
+    if any(log is None for log in logs):
+        return None
+    return EventLog(
+        *(
+            pd.concat([getattr(log, name) for log in logs], ignore_index=True)
+            for name in ("leads", "customers", "visits")
+        )
     )
 
 

@@ -5,7 +5,9 @@ the draws of each source (common random numbers) and a what-if comparison is pai
 seed s uses `SeedSequence(s, spawn_key=(r, source))`: results do not depend on how many replications
 run, nor in which order. The levers given as ranges (`[uncertainty]`) draw from a source of their own,
 one stream per lever (`uncertainty_uniforms`): a scenario without them makes no draw there, and the
-other sources draw the same numbers with or without them.
+other sources draw the same numbers with or without them. So does the event log (`records=True`): the days
+of existing customers' visits come from a stream of their own (source "existing", index 1), so a run with
+records draws in every other stream what it draws without them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ SOURCES: tuple[str, ...] = (
     "adoption",  # which repeat streams a customer uses
     "lifetime",  # monthly churn checks
     "problems",  # problems at visits and whether they make the customer leave
-    "existing",  # visit phases of the customers at month 0
+    "existing",  # visit phases of the customers at month 0 (index 1: their visits' days, for the event log)
     "uncertainty",  # + the lever's `sim.model.uncertainty.stream_index`: one uniform per uncertain lever
 )
 
