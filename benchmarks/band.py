@@ -17,20 +17,31 @@ in one run (each repeat with a new seed, so that no draw's desk loads are in the
 Prints draws per second and the seconds for 300 draws (wall time, median of `--repeat`; and the process's
 CPU time, which moves less on a shared machine), and a one-line JSON.
 
-    python benchmarks/band.py [--draws 300] [--repeat 5] [--engine 10]
+`--against DIR` compares with another version of the code, DIR a checkout of the project (say
+`git worktree add /tmp/base HEAD`): each repeat runs every row once with this checkout's `sim` and once
+with DIR's (each in a fresh process running this script, the same scenarios), one after the other, so that
+both meet the same load on a shared machine; it prints both CPU times (median) and their ratio.
+
+    python benchmarks/band.py [--draws 300] [--repeat 5] [--engine 10] [--against DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import sim
-
 ROOT = Path(__file__).resolve().parents[1]
+
+if __name__ == "__main__" and "--worker" in sys.argv:  # the code to measure: this checkout's or another's
+    sys.path.insert(0, sys.argv[sys.argv.index("--worker") + 1])
+
+import sim  # noqa: E402
 
 RANGES = {
     "retention.monthly_churn": {"low": 0.008, "mode": 0.015, "high": 0.03},
@@ -57,12 +68,73 @@ def scenarios() -> dict[str, sim.Scenario]:
     }
 
 
+def measure(sc: sim.Scenario, draws: int, seed: int) -> dict[str, float]:
+    """One band of `draws` draws: wall and CPU seconds and the model's evaluations."""
+    t, c = time.perf_counter(), time.process_time()
+    band = sim.expected_band(sc, draws=draws, seed=seed)
+    return {
+        "seconds": time.perf_counter() - t,
+        "cpu_seconds": time.process_time() - c,
+        "evaluations": band.evaluations,
+    }
+
+
+def worker(draws: int, seed: int) -> dict[str, dict[str, float]]:
+    """Every row once with seed `seed` (after a warm-up), in this process's `sim`."""
+    out = {}
+    for name, sc in scenarios().items():
+        sim.expected_band(sc, draws=3, seed=10_000)  # warm up imports
+        out[name] = measure(sc, draws, seed)
+    return out
+
+
+def _run_worker(code: Path, draws: int, seed: int) -> dict[str, dict[str, float]]:
+    """`worker` in a fresh process whose `sim` is the one in `code`."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    cmd = [sys.executable, __file__, "--worker", str(code), "--draws", str(draws), "--seed", str(seed)]
+    done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(against: Path, draws: int, repeat: int) -> dict:
+    """Each row with this checkout's code and with `against`'s, side by side (see the module's docstring)."""
+    codes = {"this": ROOT, "against": against.resolve()}
+    runs: dict[str, list[dict]] = {k: [] for k in codes}
+    for i in range(repeat):
+        for key, code in codes.items():
+            runs[key].append(_run_worker(code, draws, 1 + i))
+    figures: dict = {"benchmark": "band", "draws": draws, "against": str(codes["against"]), "rows": {}}
+    print(f"Expected band: {draws} draws, CPU seconds (median of {repeat}, new seeds): this code, {against}")
+    print(f"{'scenario':40s} {'this':>7s} {'against':>8s} {'ratio':>6s} {'this, wall':>11s}")
+    for name in runs["this"][0]:
+        cpu = {k: statistics.median(r[name]["cpu_seconds"] for r in runs[k]) for k in codes}
+        wall = statistics.median(r[name]["seconds"] for r in runs["this"])
+        figures["rows"][name] = {
+            "cpu_seconds": cpu["this"],
+            "against_cpu_seconds": cpu["against"],
+            "seconds": wall,
+        }
+        ratio = cpu["this"] / cpu["against"]
+        print(f"{name:40s} {cpu['this']:7.3f} {cpu['against']:8.3f} {ratio:6.2f} {wall:11.3f}")
+    print(json.dumps(figures))
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--engine", type=int, default=10, help="engine replications for comparison (0: none)")
+    parser.add_argument("--against", type=Path, help="another checkout of the project to compare with")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker is not None:
+        out = worker(args.draws, args.seed)
+        print(json.dumps(out))
+        return out
+    if args.against is not None:
+        return compare(args.against, args.draws, args.repeat)
     figures: dict = {"benchmark": "band", "draws": args.draws, "rows": {}}
     print(
         f"Expected band: {args.draws} draws of the expected-value model (median of {args.repeat}, new seeds)"
@@ -71,25 +143,19 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'scenario':40s} {'draws/s':>8s} {head:>14s} {'slowest, s':>11s} {'CPU, s':>7s} {'evals':>6s}")
     for name, sc in scenarios().items():
         sim.expected_band(sc, draws=3, seed=10_000)  # warm up imports
-        times, cpu = [], []
-        evaluations = 0
-        for i in range(args.repeat):
-            t, c = time.perf_counter(), time.process_time()
-            band = sim.expected_band(sc, draws=args.draws, seed=1 + i)
-            times.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-            evaluations = band.evaluations
+        runs = [measure(sc, args.draws, 1 + i) for i in range(args.repeat)]
+        times = [r["seconds"] for r in runs]
         median = statistics.median(times)
         row = {
             "seconds": median,
             "slowest": max(times),
-            "cpu_seconds": statistics.median(cpu),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
             "draws_per_second": args.draws / median,
         }
         figures["rows"][name] = row
         print(
             f"{name:40s} {row['draws_per_second']:8.0f} {median:14.3f} {max(times):11.3f} "
-            f"{row['cpu_seconds']:7.3f} {evaluations:6d}"
+            f"{row['cpu_seconds']:7.3f} {runs[-1]['evaluations']:6d}"
         )
     if args.engine > 0:
         sc = scenarios()["with a plan"]

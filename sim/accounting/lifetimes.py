@@ -145,22 +145,51 @@ def month_values(scenario: Scenario) -> MonthValues:
         x = np.array(rows, dtype=float)
         return np.broadcast_to(x, (H, *x.shape[1:])).copy() if n < H else x
 
-    churn = by_month([s.effective_churn for s in months])
-    # Problems by the visit's month: p, cost, q and the leave factor 1 − p q (`problem_leave_factor`).
     none = pr is None
-    p = by_month([0.0 if none else s.problems.visit_problem_probability for s in months])
-    cost = by_month([0.0 if none else s.problems.cost_per_problem for s in months])
-    leave = by_month([0.0 if none else s.problems.leave_probability for s in months])
-    keep = by_month([problem_leave_factor(s) for s in months])
+
+    def row(s: Scenario) -> tuple:
+        """The month's values (as the columns below), read from the sections they depend on."""
+        return (
+            s.effective_churn,
+            # Problems by the visit's month: p, cost, q and the leave factor 1 − p q (`problem_leave_factor`).
+            0.0 if none else s.problems.visit_problem_probability,
+            0.0 if none else s.problems.cost_per_problem,
+            0.0 if none else s.problems.leave_probability,
+            problem_leave_factor(s),
+            [r.margin * s.repeat_margin_factor for r in s.repeat],
+            [r.revenue for r in s.repeat],
+            s.first_purchase.margin,
+            s.first_purchase.revenue,
+            contact_cost(s),
+        )
+
+    # A month whose sections are the previous month's objects (the plan's months share what does not
+    # change) has the previous month's values: read once.
+    rows: list[tuple] = []
+    last = None
+    for s in months:
+        if not (
+            last is not None
+            and s.retention is last.retention
+            and s.service_programme is last.service_programme
+            and s.problems is last.problems
+            and s.repeat is last.repeat
+            and s.first_purchase is last.first_purchase
+        ):
+            values = row(s)
+        rows.append(values)
+        last = s
+    churn, p, cost, leave, keep, margins, revenues, first_margin, first_revenue, contacts = zip(
+        *rows, strict=True
+    )
+    churn, p, cost, leave, keep = (by_month(list(x)) for x in (churn, p, cost, leave, keep))
     return MonthValues(
         churn=churn,
-        repeat_margin=by_month(
-            [[r.margin * s.repeat_margin_factor for r in s.repeat] for s in months]
-        ).reshape(H, J),
-        repeat_revenue=by_month([[r.revenue for r in s.repeat] for s in months]).reshape(H, J),
-        first_margin=by_month([s.first_purchase.margin for s in months]),
-        first_revenue=by_month([s.first_purchase.revenue for s in months]),
-        contact_cost=by_month([contact_cost(s) for s in months]),
+        repeat_margin=by_month(list(margins)).reshape(H, J),
+        repeat_revenue=by_month(list(revenues)).reshape(H, J),
+        first_margin=by_month(list(first_margin)),
+        first_revenue=by_month(list(first_revenue)),
+        contact_cost=by_month(list(contacts)),
         problem_probability=float(p[-1]),
         cost_per_problem=float(cost[-1]),
         keep=float(keep[-1]),
@@ -494,13 +523,22 @@ def problem_leave_factor(scenario: Scenario) -> float:
 
 
 def _patterns(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    streams = scenario.repeat
-    combos = np.array(list(itertools.product([False, True], repeat=len(streams))), dtype=bool)
-    combos = combos.reshape(2 ** len(streams), len(streams))
-    adoption = np.array([s.adoption for s in streams])
-    prob = np.prod(np.where(combos, adoption, 1.0 - adoption), axis=1) if streams else np.ones(1)
+    """(the adoption patterns' streams, bool (patterns, streams); their probabilities) of the scenario's
+    repeat streams, patterns of probability 0 left out; read-only."""
+    return _patterns_of(tuple(s.adoption for s in scenario.repeat))
+
+
+@functools.lru_cache(maxsize=64)
+def _patterns_of(adoptions: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    combos = np.array(list(itertools.product([False, True], repeat=len(adoptions))), dtype=bool)
+    combos = combos.reshape(2 ** len(adoptions), len(adoptions))
+    adoption = np.array(adoptions)
+    prob = np.prod(np.where(combos, adoption, 1.0 - adoption), axis=1) if adoptions else np.ones(1)
     keep = prob > 0
-    return combos[keep], prob[keep]
+    out = combos[keep], prob[keep]
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def visits_due(scenario: Scenario, k: np.ndarray) -> np.ndarray:
@@ -512,8 +550,20 @@ def visits_due(scenario: Scenario, k: np.ndarray) -> np.ndarray:
 
 
 def _log_pass(churn: np.ndarray) -> np.ndarray:
-    """log(1 − c) of each churn (−inf at c = 1), with `math.log1p` (as the tables always had)."""
-    return np.array([math.log1p(-c) if c < 1 else -math.inf for c in churn.tolist()], dtype=float)
+    """log(1 − c) of each churn (−inf at c = 1), with `math.log1p` (as the tables always had); read-only,
+    the last few remembered (a planned scenario's tables read the same months' churn twice)."""
+    key = churn.tobytes()
+    hit = _log_pass_remembered.get(key)
+    if hit is None:
+        hit = np.array([math.log1p(-c) if c < 1 else -math.inf for c in churn.tolist()], dtype=float)
+        hit.flags.writeable = False
+        if len(_log_pass_remembered) >= 4:
+            del _log_pass_remembered[next(iter(_log_pass_remembered))]
+        _log_pass_remembered[key] = hit
+    return hit
+
+
+_log_pass_remembered: dict[bytes, np.ndarray] = {}
 
 
 def lifetime_tables(scenario: Scenario, month0: int = 0) -> LifetimeTables:
@@ -640,11 +690,41 @@ def cohort_ages(scenario: Scenario, tables: LifetimeTables, month0: int, n: int)
     return _ages(cohort, own.calendar, own.pattern_streams.astype(float), month0, n)
 
 
-def _ages(scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int, n: int) -> CohortAges:
+_AGES_CACHE = 16
+"""`_fixed_ages` results remembered (by their arguments' values)."""
+_ages_remembered: dict[tuple, tuple[np.ndarray, ...]] = {}
+
+
+def _fixed_ages(
+    scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int, n: int
+) -> tuple[np.ndarray, ...]:
+    """What `_ages` reads of everything but the churn, which is all that the draws of a band's churn
+    change (remembered by value): (visits per pattern, (patterns, n); margin; revenue; cost to serve;
+    `_log_kstep`; the problems' survival, exp of its running sum), read-only."""
+    keep = _keep_by_age(values, month0, n)
+    keep_key = keep.tobytes() if isinstance(keep, np.ndarray) else np.float64(keep).tobytes()
+    key = (
+        use.tobytes(),
+        use.shape,
+        tuple(s.interval_months for s in scenario.repeat),
+        keep_key,
+        month0,
+        n,
+        values.repeat_margin.tobytes(),
+        values.repeat_margin.shape,
+        values.repeat_revenue.tobytes(),
+        values.first_margin[month0 : month0 + 1].tobytes(),
+        values.first_revenue[month0 : month0 + 1].tobytes(),
+        values.problem_cost.tobytes(),
+        values.problem_p.tobytes(),
+        values.contact_cost.tobytes(),
+    )
+    hit = _ages_remembered.get(key)
+    if hit is not None:
+        return hit
     H = values.churn.shape[0]
-    k = np.arange(n)
-    month = np.minimum(month0 + k, H - 1)  # calendar month of age month k (the last one past the horizon)
-    due = visits_due(scenario, k).astype(float)  # (streams, n)
+    month = np.minimum(month0 + np.arange(n), H - 1)  # calendar month of age month k (the last one past H)
+    due = visits_due(scenario, np.arange(n)).astype(float)  # (streams, n)
     visits = use @ due  # (patterns, n); `use`: (patterns, streams)
     if scenario.repeat:
         margin = use @ (due * values.repeat_margin[month].T)
@@ -659,12 +739,26 @@ def _ages(scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int,
     # a problem at a visit of age k: p and cost of its calendar month
     per_problem = values.problem_cost[month] * values.problem_p[month]
     cost = values.contact_cost[month][None, :] + per_problem[None, :] * problem_visits
-
     # Check at the end of age month j (j >= 1) is passed with (1 - c(month of j)) * keep(month of j-1)^(visits
-    # in month j-1), the first purchase counting as a visit in month 0.
-    log_keep = _log_kstep(visits, _keep_by_age(values, month0, n))
+    # in month j-1), the first purchase counting as a visit in month 0: here keep's part.
+    log_keep = _log_kstep(visits, keep)
     with np.errstate(over="ignore"):
         problem_survival = np.exp(np.cumsum(log_keep, axis=1))
+    out = (visits, margin, revenue, cost, log_keep, problem_survival)
+    for x in out:
+        x.flags.writeable = False
+    if len(_ages_remembered) >= _AGES_CACHE:
+        del _ages_remembered[next(iter(_ages_remembered))]
+    _ages_remembered[key] = out
+    return out
+
+
+def _ages(scenario: Scenario, values: MonthValues, use: np.ndarray, month0: int, n: int) -> CohortAges:
+    H = values.churn.shape[0]
+    k = np.arange(n)
+    month = np.minimum(month0 + k, H - 1)  # calendar month of age month k (the last one past the horizon)
+    visits, margin, revenue, cost, log_keep, problem_survival = _fixed_ages(scenario, values, use, month0, n)
+    # The check at the end of age month j (j >= 1) is passed with (1 - c(month of j)) × the problems' part.
     if values.mixture is not None:  # customers differ: the churn part mixed over θ (module docstring)
         churn = values.mixture.survival(month[1:])
         survival = churn[None, :] * problem_survival

@@ -54,7 +54,7 @@ from sim.accounting.lifetimes import (
     lifetime_tables,
     problem_leave_factor,
 )
-from sim.analytic.queueing import DeskPerformance, desk_performance
+from sim.analytic.queueing import DeskPerformance, desk_performances
 from sim.model import plan
 from sim.model.calendar import MONTH_DAYS, YEAR_DAYS, monthly_discount
 from sim.model.scenario import RepeatStream, SalesDesk, Scenario, load_scenario
@@ -183,7 +183,21 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
     With X = U M + D, E[(a - X)^+] = (G2(a) - G2(a - M)) / M and P(X < a) = (G(a) - G(a - M)) / M, so
     K[j] = P(jM <= X < (j+1)M) and the presence in the sale month
     E[((j+1)M - X) 1{jM <= X < (j+1)M}] = E[((j+1)M - X)^+] - E[(jM - X)^+] - M P(X < jM).
+
+    Remembered (the last KERNEL_CACHE kernels; arrays read-only): the draws of a band share the kernels
+    of the levers and waits they do not change.
     """
+    delays = tuple(np.asarray(stage_delays_days, dtype=float).tolist())
+    return _delay_kernel(delays, float(shift_days), int(months))
+
+
+KERNEL_CACHE = 256
+"""Delay kernels (and step kernels) remembered, by delays, shift and length."""
+
+
+@functools.lru_cache(maxsize=KERNEL_CACHE)
+def _delay_kernel(stage_delays_days: tuple[float, ...], shift_days: float, months: int) -> DelayKernel:
+    """`delay_kernel` (its arrays read-only)."""
     M = MONTH_DAYS
     means = np.asarray([d for d in stage_delays_days if d > 0], dtype=float)
     x = np.arange(-1, months + 1) * M - shift_days  # (j-1 .. j+1) M - shift, for j = 0 .. months
@@ -192,12 +206,27 @@ def delay_kernel(stage_delays_days: np.ndarray, shift_days: float, months: int) 
     hinge = (G2[1:] - G2[:-1]) / M  # E[(jM - X)^+], j = 0 .. months
     sales = below[1:] - below[:-1]
     presence = hinge[1:] - hinge[:-1] - M * below[:-1]
-    return DelayKernel(
+    out = DelayKernel(
         np.asarray(stage_delays_days, dtype=float),
         float(shift_days),
         np.clip(sales, 0.0, 1.0),
         np.clip(presence, 0.0, M),
     )
+    for a in (out.stage_delays, out.sales, out.presence):
+        a.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=KERNEL_CACHE)
+def _step_kernel(stage_delays_days: tuple[float, ...], shift_days: float, steps: int) -> np.ndarray:
+    """P(the sale falls i steps of 1/SUBSTEPS month after its lead's step), i = 0 … steps − 1, for a lead
+    arriving uniformly within its step (the kernel of `_solve_sales_fine`), read-only."""
+    h = MONTH_DAYS / SUBSTEPS
+    means = np.asarray([d for d in stage_delays_days if d > 0], dtype=float)
+    G, _ = _g_functions(means, np.arange(-1, steps + 1) * h - shift_days)
+    out = np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True)
@@ -647,10 +676,18 @@ class _AgeCohorts:
     def __init__(self, scenario: Scenario, tables: LifetimeTables, H: int):
         self.age = _new_by_age(scenario, tables, H)
         self._presence = self.age["presence"]
+        self._weights: list[np.ndarray] | None = None
 
     def whole(self, new: np.ndarray, m: int) -> float:
         """Customer-days in calendar month m of the customers who bought before it."""
         return new[:m] @ self._presence[m:0:-1] if m else 0.0
+
+    def whole_weights(self) -> list[np.ndarray]:
+        """For each calendar month m, the weights of `whole`: `whole(new, m) = new[:m] @ weights[m]`."""
+        if self._weights is None:
+            p = self._presence
+            self._weights = [p[m:0:-1] for m in range(p.size)]
+        return self._weights
 
     def flows(self, new: np.ndarray, mv: MonthValues) -> dict[str, np.ndarray]:
         """Active customers, repeat visits, problems (first purchases included), repeat margin and revenue
@@ -660,16 +697,84 @@ class _AgeCohorts:
 
 
 @functools.lru_cache(maxsize=16)
-def _lags(H: int) -> tuple[np.ndarray, np.ndarray]:
-    """(m − m0 where m >= m0 else H, strictly-after mask m > m0), shape (H, H): row m0 = purchase month,
-    column m = calendar month."""
+def _lags(H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(m − m0 where m >= m0 else H, strictly-after mask m > m0, its negation), shape (H, H): row m0 =
+    purchase month, column m = calendar month; read-only."""
     m = np.arange(H)
     lag = m[None, :] - m[:, None]
     out = np.where(lag >= 0, lag, H)
     after = lag > 0
+    not_after = ~after
+    for a in (out, after, not_after):
+        a.flags.writeable = False
+    return out, after, not_after
+
+
+@functools.lru_cache(maxsize=4)
+def _discount_by_lag(v: float, H: int) -> np.ndarray:
+    """v^(m − m0) for m >= m0, else 0, shape (H, H) (rows purchase months m0, columns calendar months m),
+    read-only."""
+    out = np.append(v ** np.arange(H), 0.0)[_lags(H)[0]]
     out.flags.writeable = False
-    after.flags.writeable = False
-    return out, after
+    return out
+
+
+def _churn_paths(churn: np.ndarray) -> np.ndarray:
+    """C(m0, m) = Π_{t=m0+1..m} (1 − churn(t)) (1 for m <= m0), shape (H, H): rows purchase months m0,
+    columns calendar months m; each row the running product over its months in order, as
+    `np.cumprod(np.where(after, 1 − churn, 1), axis=1)`. The rows after the churn's last change are one
+    sequence (the powers of the last month's 1 − churn, by lag), so they are read from it."""
+    H = churn.size
+    q = 1.0 - churn
+    lag, after, _ = _lags(H)
+    differ = np.flatnonzero(q != q[-1])
+    first = int(differ[-1]) if differ.size else 0  # rows r >= first: 1 − churn(t) the same for all t > r
+    out = np.empty((H, H))
+    if first:
+        out[:first] = np.cumprod(np.where(after[:first], q[None, :], 1.0), axis=1)
+    powers = np.cumprod(np.full(H, q[-1]))  # the running product of k months: powers[k - 1]
+    by_lag = np.concatenate([[1.0], powers[: H - 1], [1.0]])  # lag 0: 1; lag k: k months; lag H (m < m0): 1
+    out[first:] = by_lag[lag[first:]]
+    return out
+
+
+_BY_AGE_CACHE = 4
+"""`_by_age_lags` results remembered (by their arguments' values)."""
+_by_age_remembered: dict[tuple, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
+
+
+def _by_age_lags(
+    prob: np.ndarray, use: np.ndarray, iv: np.ndarray, keep: float, H: int
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """What `_CohortMatrix._by_age` needs besides the churn's path, which alone changes between the draws
+    of a band (remembered by value): (the chance to be there by the problems alone and each stream's
+    visits, by age, laid out as (purchase month, calendar month) with 0 before the purchase; each pattern's
+    problems' survival at the horizon's end by purchase month, (H, patterns)), read-only."""
+    key = (prob.tobytes(), use.tobytes(), use.shape, iv.tobytes(), keep, H)
+    hit = _by_age_remembered.get(key)
+    if hit is not None:
+        return hit
+    k = np.arange(H)
+    due = ((k[None, :] >= 1) & (k[None, :] % iv == 0)).astype(float)  # (streams, H)
+    visits = use @ due  # (patterns, H)
+    prev = np.zeros_like(visits)
+    prev[:, 1:] = visits[:, :-1]
+    if H > 1:
+        prev[:, 1] += 1.0  # the first purchase is a visit in age month 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_keep = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
+    survive = np.exp(np.cumsum(log_keep, axis=1))  # (patterns, H), by age
+    a0 = prob @ survive
+    by_stream = due * ((prob[:, None] * use).T @ survive)  # (streams, H): visits by age
+    lag = _lags(H)[0]
+    by_lag = tuple(np.append(x, 0.0)[lag] for x in (a0, *by_stream))
+    end = survive[:, H - 1 - np.arange(H)].T
+    for x in (*by_lag, end):
+        x.flags.writeable = False
+    if len(_by_age_remembered) >= _BY_AGE_CACHE:
+        del _by_age_remembered[next(iter(_by_age_remembered))]
+    _by_age_remembered[key] = by_lag, end
+    return by_lag, end
 
 
 COHORT_LEVERS = frozenset({"repeat.interval_months", "repeat.adoption", "retention.alpha", "retention.beta"})
@@ -711,15 +816,16 @@ class _CohortMatrix:
 
     def __init__(self, scenario: Scenario, mv: MonthValues, tables: LifetimeTables, H: int):
         J = len(scenario.repeat)
-        lag, after = _lags(H)
+        lag = _lags(H)[0]
         self.lag = lag
         keep = mv.keep
         by_age = bool(np.all(keep == keep[0]))  # the problems' survival depends on the age only
         groups = _cohort_groups(scenario, tables)
         single = len(groups) == 1
-        self.active = np.zeros((H, H))
-        self.visits = [np.zeros((H, H)) for _ in range(J)]
-        self.churn_path = np.ones((H, H))
+        if not single:  # filled group by group below (one group's own arrays are taken as they are)
+            self.active = np.zeros((H, H))
+            self.visits = [np.zeros((H, H)) for _ in range(J)]
+            self.churn_path = np.ones((H, H))
         # per cohort structure: its purchase months, its tables on the last month's values, its patterns'
         # probabilities and each of its cohorts' chance to be there in each pattern at the horizon's end
         self.groups: list[tuple[np.ndarray, LifetimeTables, np.ndarray, np.ndarray]] = []
@@ -734,7 +840,7 @@ class _CohortMatrix:
             mixture = ct.calendar.mixture
             if mixture is None:
                 if constant_path is None:
-                    constant_path = np.cumprod(np.where(after, 1.0 - mv.churn[None, :], 1.0), axis=1)
+                    constant_path = _churn_paths(mv.churn)
                 path = constant_path  # C(m0, m)
             else:  # customers differ: E_θ of the product of the checks' pass probabilities
                 path = mixture.paths()
@@ -756,9 +862,12 @@ class _CohortMatrix:
                 self.churn_path[rows] = path[rows]
             self.groups.append((rows, ct, prob, there))
         self._ages = ages
-        self.presence = np.zeros((H, H))
-        self.presence[:, 1:] = MONTH_DAYS * self.active[:, :-1]  # all month m if there at the end of m-1
-        self.presence[~after] = 0.0  # the purchase month's presence comes from the delay kernel
+        self.presence = np.empty((H, H))
+        self.presence[:, 0] = 0.0
+        # all month m if there at the end of m-1
+        np.multiply(MONTH_DAYS, self.active[:, :-1], out=self.presence[:, 1:])
+        self.presence[_lags(H)[2]] = 0.0  # the purchase month's presence comes from the delay kernel
+        self._weights: list[np.ndarray] | None = None
 
     def _by_age(
         self, prob: np.ndarray, use: np.ndarray, iv: np.ndarray, keep: float, path: np.ndarray, H: int
@@ -766,24 +875,9 @@ class _CohortMatrix:
         """(active, visits of each stream, there at the horizon's end per pattern) of every cohort with
         these adoption patterns (`prob`, `use`) and intervals, when every visit is kept with `keep`: the
         problems' survival is then a function of the age alone."""
-        k = np.arange(H)
-        due = ((k[None, :] >= 1) & (k[None, :] % iv == 0)).astype(float)  # (streams, H)
-        visits = use @ due  # (patterns, H)
-        prev = np.zeros_like(visits)
-        prev[:, 1:] = visits[:, :-1]
-        if H > 1:
-            prev[:, 1] += 1.0  # the first purchase is a visit in age month 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_keep = np.where(prev > 0, prev * (math.log(keep) if keep > 0 else -np.inf), 0.0)
-        survive = np.exp(np.cumsum(log_keep, axis=1))  # (patterns, H), by age
-        a0 = prob @ survive
-        by_stream = due * ((prob[:, None] * use).T @ survive)  # (streams, H): visits by age
-
-        def by_calendar(x: np.ndarray) -> np.ndarray:
-            return path * np.append(x, 0.0)[self.lag]
-
-        there = path[:, H - 1][:, None] * survive[:, H - 1 - np.arange(H)].T  # (m0, patterns)
-        return by_calendar(a0), [by_calendar(x) for x in by_stream], there
+        by_lag, end = _by_age_lags(prob, use, iv, keep, H)
+        there = path[:, H - 1][:, None] * end  # (m0, patterns)
+        return path * by_lag[0], [path * x for x in by_lag[1:]], there
 
     def _by_calendar(
         self,
@@ -819,6 +913,13 @@ class _CohortMatrix:
         """Customer-days in calendar month m of the customers who bought before it."""
         return new[:m] @ self.presence[:m, m] if m else 0.0
 
+    def whole_weights(self) -> list[np.ndarray]:
+        """For each calendar month m, the weights of `whole`: `whole(new, m) = new[:m] @ weights[m]`."""
+        if self._weights is None:
+            p = self.presence
+            self._weights = [p[:m, m] for m in range(p.shape[0])]
+        return self._weights
+
     def flows(self, new: np.ndarray, mv: MonthValues) -> dict[str, np.ndarray]:
         """As `_AgeCohorts.flows`, the repeat visits valued at their calendar month's margin and revenue,
         problems at the month's p(m)."""
@@ -840,13 +941,19 @@ class _CohortMatrix:
         A = H-1-m0, per adoption pattern, × the pattern's chance to be there at the end of the horizon).
         `tables`: the scenario's lifetime tables (its structures are `self.groups`')."""
         H = mv.churn.size
-        discount = np.append(v ** np.arange(H), 0.0)[self.lag]  # v^(m - m0), 0 for m < m0
-        margin = sum((x * mv.repeat_margin[j][None, :] for j, x in enumerate(self.visits)), np.zeros((H, H)))
-        visits = sum(self.visits, np.zeros((H, H)))
+        discount = _discount_by_lag(v, H)  # v^(m - m0), 0 for m < m0
+        # In place, in the same order: margin = 0 + Σ_j visits_j × margin_j(m), visits = 0 + Σ_j visits_j,
+        # cost = active × contact cost(m) + visits × p(m) cost(m).
+        margin, visits, work = np.zeros((H, H)), np.zeros((H, H)), np.empty((H, H))
+        for j, x in enumerate(self.visits):
+            margin += np.multiply(x, mv.repeat_margin[j][None, :], out=work)
+            visits += x
         per_problem = mv.cost_per_problem * mv.problem_probability  # by the visit's month
-        cost = self.active * mv.contact_cost[None, :] + visits * per_problem[None, :]
-        gross = (discount * margin).sum(axis=1) + mv.first_margin
-        net = gross - (discount * cost).sum(axis=1) - per_problem  # the first purchase's problems
+        cost = self.active * mv.contact_cost[None, :]
+        cost += np.multiply(visits, per_problem[None, :], out=work)
+        gross = np.multiply(discount, margin, out=work).sum(axis=1) + mv.first_margin
+        # the first purchase's problems too
+        net = gross - np.multiply(discount, cost, out=work).sum(axis=1) - per_problem
         net_out, gross_out = np.empty(H), np.empty(H)
         for rows, final, prob, there in self.groups:
             ages = self._ages[rows]
@@ -898,11 +1005,7 @@ def _solve_sales_fine(
     S = SUBSTEPS
     h = MONTH_DAYS / S
     N = months * S
-    kfs = []
-    for kernel in kernels.kernels:
-        means = np.asarray([d for d in kernel.stage_delays if d > 0], dtype=float)
-        G, _ = _g_functions(means, np.arange(-1, N + 1) * h - kernel.shift_days)
-        kfs.append(np.clip((G[2:] - 2.0 * G[1:-1] + G[:-2]) / h, 0.0, 1.0))
+    kfs = [_step_kernel(tuple(k.stage_delays.tolist()), k.shift_days, N) for k in kernels.kernels]
     single = len(kfs) == 1
     rate = np.repeat(referral_rate[:months], S).tolist()
     buy = np.repeat(referral_buy[:months], S).tolist()
@@ -935,10 +1038,11 @@ def _solve_sales_fine(
             whole = (presence_existing[m] + cohorts.whole(new_m, m)) / S
             bought = 0.0
         present = whole + h * bought  # customer-days in this step, but this step's own customers
+        # `dot`: the same BLAS call as `@` for these views (positive strides), with less to do around it
         if single:
-            earlier = float(ref_buyers_f[t : t + N] @ window)
+            earlier = float(ref_buyers_f[t : t + N].dot(window))
         else:
-            earlier = float(ref_buyers_f[:t] @ weights[:t, t])
+            earlier = float(ref_buyers_f[:t].dot(weights[:t, t]))
         a = rate[t] * buy[t] * k0[t]
         nf = (paid_l[t] + earlier + a * present) / (1.0 - a * half)
         new_f[t] = nf
@@ -989,15 +1093,25 @@ def _solve_sales(
     new[:F] = fine_paid + fine_ref
     ref_leads[:F] = fine_leads
     ref_buyers[:F] = fine_leads * referral_buy[:F]
+    # The month loop on Python floats (the same arithmetic as on the arrays' elements), each dot product
+    # on the same views as ever: its rounding depends on their layout (`ndarray.dot` and `@` are the same
+    # BLAS call for positive strides; with a negative stride `@` sums in order, `dot` would copy first).
+    weights = cohorts.whole_weights()
+    by_row = isinstance(cohorts, _CohortMatrix)  # its weights are a column: positive strides
+    existing, paid_presence = presence_existing.tolist(), partial_paid.tolist()
+    rates, buy, paid_sales = referral_rate.tolist(), referral_buy.tolist(), sales_paid.tolist()
+    diagonal = [float(P[0])] * H if single else PM.diagonal().tolist()
     for m in range(F, H):
-        whole = cohorts.whole(new, m)
-        partial_ref = ref_buyers[:m] @ (P[m:0:-1] if single else PM[:m, m])
-        known = presence_existing[m] + whole + partial_paid[m] + partial_ref
-        r = referral_rate[m]
-        self_share = r * referral_buy[m] * (P[0] if single else PM[m, m])  # this month's referral customers
-        ref_leads[m] = r * known / (1.0 - self_share)
-        ref_buyers[m] = ref_leads[m] * referral_buy[m]
-        new[m] = sales_paid[m] + ref_buyers[: m + 1] @ (K[m::-1] if single else KM[: m + 1, m])
+        r = rates[m]
+        whole = new[:m].dot(weights[m]) if by_row else new[:m] @ weights[m]
+        partial_ref = ref_buyers[:m] @ P[m:0:-1] if single else ref_buyers[:m].dot(PM[:m, m])
+        known = existing[m] + whole + paid_presence[m] + partial_ref
+        leads = r * known / (1.0 - r * buy[m] * diagonal[m])  # with this month's referral customers
+        ref_leads[m] = leads
+        ref_buyers[m] = leads * buy[m]
+        new[m] = paid_sales[m] + (
+            ref_buyers[: m + 1] @ K[m::-1] if single else ref_buyers[: m + 1].dot(KM[: m + 1, m])
+        )
     return sales_paid, new - sales_paid, ref_leads
 
 
@@ -1041,7 +1155,7 @@ def _desk_by_month(
             lost[idx], wait[idx], cooling[idx] = q.lost_share, q.mean_wait_days, q.cooling
             continue
         grid = np.array([x.mean()]) if coarse else np.unique(np.linspace(x.min(), x.max(), points))
-        perfs = [_performance(memo, mv, g, float(v), horizon_days) for v in grid]
+        perfs = _performances(memo, mv, g, grid.tolist(), horizon_days)
         lost[idx] = np.interp(x, grid, [q.lost_share for q in perfs])
         wait[idx] = np.interp(x, grid, [q.mean_wait_days for q in perfs])
         cooling[idx] = np.interp(x, grid, [q.cooling for q in perfs])
@@ -1052,10 +1166,23 @@ def _performance(
     memo: dict[tuple[int, float], DeskPerformance], mv: MonthValues, g: int, load: float, horizon_days: float
 ) -> DeskPerformance:
     """`desk_performance` of the g-th desk at `load`, remembered in `memo`."""
-    key = (g, load)
-    if key not in memo:
-        memo[key] = desk_performance(mv.desks[g], load, horizon_days)
-    return memo[key]
+    return _performances(memo, mv, g, [load], horizon_days)[0]
+
+
+def _performances(
+    memo: dict[tuple[int, float], DeskPerformance],
+    mv: MonthValues,
+    g: int,
+    loads: list[float],
+    horizon_days: float,
+) -> list[DeskPerformance]:
+    """`desk_performance` of the g-th desk at each of `loads`, remembered in `memo`
+    (`desk_performances`)."""
+    todo = [v for v in loads if (g, v) not in memo]
+    if todo:
+        for v, perf in zip(todo, desk_performances(mv.desks[g], todo, horizon_days), strict=True):
+            memo[g, v] = perf
+    return [memo[g, v] for v in loads]
 
 
 @dataclass(frozen=True)
@@ -1085,8 +1212,11 @@ def _mean_over_cohorts(sales: np.ndarray, values: np.ndarray) -> float:
     return float(n @ x / n.sum())
 
 
-def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: bool) -> _Evaluation:
-    """The expected monthly columns and KPIs (and, if asked, the channels)."""
+def _evaluate(
+    scenario: Scenario, tables: LifetimeTables | None, with_channels: bool, with_desk: bool = True
+) -> _Evaluation:
+    """The expected monthly columns and KPIs (and, if asked, the channels; `with_desk`: the desk's figures
+    at the mean load, else None)."""
     sc = scenario
     H = sc.horizon_months
     T = H * MONTH_DAYS
@@ -1120,13 +1250,15 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
         moving = len(mv.desks) > 1 or bool(np.any(mv.leads != mv.leads[:, :1]))  # planned leads or desk
         points = DESK_GRID_PLANNED if moving else DESK_GRID
         state = _desk_by_month(mv, paid / MONTH_DAYS, T, referrals, memo, points)
-        perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(paid / MONTH_DAYS), T)
+        if with_desk:
+            perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(paid / MONTH_DAYS), T)
     kernels, sales_paid, sales_ref, ref_leads = solve(state)
     if desk is not None and ref_leads.any():
         # Second pass: the desk at each month's load, paid and referral leads together.
         load = (paid + ref_leads) / MONTH_DAYS
         state = _desk_by_month(mv, load, T, False, memo, points)
-        perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(load), T)
+        if with_desk:
+            perf = _performance(memo, mv, int(mv.desk_of_month[0]), _mean(load), T)
         kernels, sales_paid, sales_ref, ref_leads = solve(state)
 
     lost = state.lost
@@ -1190,11 +1322,12 @@ def _evaluate(scenario: Scenario, tables: LifetimeTables | None, with_channels: 
 
 
 def expected_arrays(
-    scenario: Scenario, tables: LifetimeTables | None = None
+    scenario: Scenario, tables: LifetimeTables | None = None, desk: bool = True
 ) -> tuple[dict[str, np.ndarray], dict[str, float], DeskPerformance | None]:
-    """The expected monthly columns and KPIs (the fast path behind `expected`; no channels). `tables`: the
-    scenario's `lifetime_tables`, if already at hand."""
-    ev = _evaluate(scenario, tables, with_channels=False)
+    """The expected monthly columns and KPIs (the fast path behind `expected`; no channels) and the desk's
+    figures at the mean load (`ExpectedResult.desk`; None with `desk=False`, which skips them). `tables`:
+    the scenario's `lifetime_tables`, if already at hand."""
+    ev = _evaluate(scenario, tables, with_channels=False, with_desk=desk)
     return ev.monthly, ev.kpi, ev.desk
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,8 +158,41 @@ def cooling_rate(desk: SalesDesk) -> float:
 def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days: float) -> DeskPerformance:
     """Lost share, mean wait, utilisation and cooling factor of the desk at a steady arrival rate (leads
     per day)."""
-    if desk is None or leads_per_day <= 0:
-        return DeskPerformance(0.0, 0.0, 0.0)
+    return desk_performances(desk, (leads_per_day,), horizon_days)[0]
+
+
+DESK_CACHE = 4096
+"""Desk figures remembered by `desk_performances` (by desk, load and horizon): the draws of a band meet the
+same desk at the same load wherever neither is uncertain."""
+_remembered: dict[tuple[SalesDesk, float, float], DeskPerformance] = {}
+
+
+def desk_performances(
+    desk: SalesDesk | None, loads: Sequence[float], horizon_days: float
+) -> list[DeskPerformance]:
+    """`desk_performance` at each of `loads` (leads per day): the figures remembered (`DESK_CACHE`) or
+    computed, the same either way."""
+    out: list[DeskPerformance | None] = []
+    todo: list[int] = []
+    for lam in loads:
+        if desk is None or lam <= 0:
+            out.append(DeskPerformance(0.0, 0.0, 0.0))
+            continue
+        hit = _remembered.get((desk, lam, horizon_days))
+        if hit is None:
+            todo.append(len(out))
+        out.append(hit)
+    if todo:
+        assert desk is not None
+        for i, perf in zip(todo, _performances(desk, [loads[i] for i in todo], horizon_days), strict=True):
+            if len(_remembered) >= DESK_CACHE:
+                del _remembered[next(iter(_remembered))]  # the oldest
+            _remembered[desk, loads[i], horizon_days] = out[i] = perf
+    return out  # type: ignore[return-value]
+
+
+def _performances(desk: SalesDesk, loads: Sequence[float], horizon_days: float) -> list[DeskPerformance]:
+    """`desk_performance` of a desk at each of `loads` (positive)."""
     mu = 1440.0 / desk.handling_minutes  # contacts per salesperson-day of open time
     n = desk.staff
     tau = math.inf if desk.patience_hours is None else desk.patience_hours / 24.0
@@ -166,9 +200,12 @@ def desk_performance(desk: SalesDesk | None, leads_per_day: float, horizon_days:
     scale = 0.5 if desk.handling == "fixed" else 1.0
     s = cooling_rate(desk)
     if f >= 1.0:
-        lost, wait, cooling = _queue(leads_per_day, mu, n, tau, horizon_days, scale, s)
-        return DeskPerformance(lost, wait, leads_per_day * (1 - lost) / (n * mu), cooling)
-    return _working_hours(leads_per_day, mu, n, tau, f, horizon_days, scale, s)
+        out = []
+        for lam in loads:
+            lost, wait, cooling = _queue(lam, mu, n, tau, horizon_days, scale, s)
+            out.append(DeskPerformance(lost, wait, lam * (1 - lost) / (n * mu), cooling))
+        return out
+    return _working_hours(loads, mu, n, tau, f, horizon_days, scale, s)
 
 
 def _queue(
@@ -191,10 +228,18 @@ FLUID_STEPS_PER_DAY = 1440
 
 
 def _working_hours(
-    lam: float, mu: float, n: int, tau: float, f: float, horizon_days: float, scale: float, s: float = 0.0
-) -> DeskPerformance:
-    """Desk open the first `f` of each day: a periodic fluid model (the overnight backlog, the rush at
-    the opening, leads lost waiting) plus the M/M/n+D queue for leads that find the fluid queue empty.
+    loads: Sequence[float],
+    mu: float,
+    n: int,
+    tau: float,
+    f: float,
+    horizon_days: float,
+    scale: float,
+    s: float,
+) -> list[DeskPerformance]:
+    """Desk open the first `f` of each day, at each of `loads` (leads per day): a periodic fluid model (the
+    overnight backlog, the rush at the opening, leads lost waiting) plus the M/M/n+D queue for leads that
+    find the fluid queue empty.
 
     Cooling: each fluid arrival that is reached has its own deterministic wait w(t) (by its time of day t);
     those that find the desk open and the fluid queue empty wait the M/M/n+D wait instead. So
@@ -205,60 +250,97 @@ def _working_hours(
     f_eff = min(1.0, f + 1.0 / mu)
     capacity = n * mu  # contacts per day of open time
     daily_capacity = capacity * f_eff
-    growth = 0.0
-    lam_fluid = lam
-    if math.isinf(tau) and lam >= daily_capacity:
-        # No patience and more leads than a day's capacity: the backlog grows by (lam - capacity) a day.
-        growth = 0.5 * horizon_days * (lam - daily_capacity) / daily_capacity
-        lam_fluid = 0.999 * daily_capacity
-    lost_f, wait_f, empty_open = _periodic_fluid(lam_fluid, daily_capacity / f, f, tau)
-    # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
-    lost_q, wait_q, cool_q = (
-        _queue(lam, mu, n, tau, horizon_days, scale, s) if lam < capacity else (0.0, 0.0, 1.0)
-    )
-    lost = lost_f + empty_open * lost_q
-    reached = max(1.0 - lost, 1e-12)
-    wait = (wait_f * (1.0 - lost_f) + empty_open * (1 - lost_q) * wait_q) / reached + growth
-    util = lam * (1.0 - lost) / (capacity * f)
-    cooling = 1.0
-    if s > 0:
-        busy_part, free_part = _fluid_laplace(lam_fluid, daily_capacity / f, f, tau, s)
-        cooling = (busy_part + free_part * (1.0 - lost_q) * cool_q) / reached
-        cooling = min(max(cooling, 0.0), 1.0) * _fluid_growth_cooling(s, 0.0, 2.0 * growth)
-    return DeskPerformance(min(max(lost, 0.0), 1.0), wait, util, cooling)
+    growths, fluid_loads = [], []
+    for lam in loads:
+        growth = 0.0
+        lam_fluid = lam
+        if math.isinf(tau) and lam >= daily_capacity:
+            # No patience and more leads than a day's capacity: the backlog grows by (lam - capacity) a day.
+            growth = 0.5 * horizon_days * (lam - daily_capacity) / daily_capacity
+            lam_fluid = 0.999 * daily_capacity
+        growths.append(growth)
+        fluid_loads.append(lam_fluid)
+    days = [_fluid_day(lam_fluid, daily_capacity / f, f, tau) for lam_fluid in fluid_loads]
+    out = []
+    for lam, growth, day in zip(loads, growths, days, strict=True):
+        lost_f, wait_f, empty_open = _periodic_fluid(day)
+        # Leads that find the desk open and the fluid queue empty meet the ordinary stochastic queue.
+        lost_q, wait_q, cool_q = (
+            _queue(lam, mu, n, tau, horizon_days, scale, s) if lam < capacity else (0.0, 0.0, 1.0)
+        )
+        lost = lost_f + empty_open * lost_q
+        reached = max(1.0 - lost, 1e-12)
+        wait = (wait_f * (1.0 - lost_f) + empty_open * (1 - lost_q) * wait_q) / reached + growth
+        util = lam * (1.0 - lost) / (capacity * f)
+        cooling = 1.0
+        if s > 0:
+            busy_part, free_part = _fluid_laplace(day, s)
+            cooling = (busy_part + free_part * (1.0 - lost_q) * cool_q) / reached
+            cooling = min(max(cooling, 0.0), 1.0) * _fluid_growth_cooling(s, 0.0, 2.0 * growth)
+        out.append(DeskPerformance(min(max(lost, 0.0), 1.0), wait, util, cooling))
+    return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _periodic_fluid(lam: float, capacity: float, f_open: float, tau: float) -> tuple[float, float, float]:
+FluidDay = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""The fluid day's (wait in days, lost, finds the desk open with no queue) of each arrival (`_fluid_day`)."""
+
+
+def _periodic_fluid(day: FluidDay) -> tuple[float, float, float]:
     """Fluid FCFS desk over a periodic day: (lost share, mean wait of served in days, share of arrivals
     that find the desk open with no queue). See `_fluid_day`."""
-    wait, lost, idle_open = _fluid_day(lam, capacity, f_open, tau)
-    lost_share = float(lost.mean())
-    mean_wait = float(wait[~lost].mean()) if (~lost).any() else 0.0
-    return lost_share, mean_wait, float(idle_open.mean())
+    wait, lost, idle_open = day
+    n_lost = int(np.count_nonzero(lost))
+    lost_share = n_lost / lost.size  # = lost.mean(), exactly
+    if n_lost == 0:
+        mean_wait = float(wait.mean())  # = wait[~lost].mean(): the same numbers in the same order
+    else:
+        mean_wait = float(wait[~lost].mean()) if n_lost < lost.size else 0.0
+    return lost_share, mean_wait, int(np.count_nonzero(idle_open)) / idle_open.size
 
 
-def _fluid_laplace(lam: float, capacity: float, f_open: float, tau: float, s: float) -> tuple[float, float]:
+def _fluid_laplace(day: FluidDay, s: float) -> tuple[float, float]:
     """Over the fluid day's arrivals: (the mean of e^{-s w} 1{reached, not free-open}, the mean of
     e^{-s w} 1{free-open}), w the fluid wait in days."""
-    wait, lost, idle_open = _fluid_day(lam, capacity, f_open, tau)
+    wait, lost, idle_open = day
     discount = np.exp(-s * wait)
     busy = ~lost & ~idle_open
     free = ~lost & idle_open
     return float(discount[busy].sum()) / wait.size, float(discount[free].sum()) / wait.size
 
 
-@functools.lru_cache(maxsize=256)
-def _fluid_day(
-    lam: float, capacity: float, f_open: float, tau: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fluid FCFS desk over a periodic day, for arrivals at one-minute steps: (wait in days, lost,
-    finds the desk open with no queue), read-only arrays.
+_FLUID_X = (np.arange(3 * FLUID_STEPS_PER_DAY) + 1) / FLUID_STEPS_PER_DAY
+"""The fluid day's time points over three periodic days from an opening, in days (read-only)."""
+_FLUID_PHASE = _FLUID_X % 1.0
+"""Time of day of each of `_FLUID_X`, in days (read-only)."""
+_FLUID_ARRIVALS = (np.arange(FLUID_STEPS_PER_DAY) + 0.5) / FLUID_STEPS_PER_DAY
+"""Arrival times of the fluid day's leads, mid-minute, in days (read-only)."""
+for _a in (_FLUID_X, _FLUID_PHASE, _FLUID_ARRIVALS):
+    _a.flags.writeable = False
+
+
+@functools.lru_cache(maxsize=16)
+def _fluid_phases(f_open: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a desk open the first `f_open` of each day: (open at each of `_FLUID_X`, time since the closing
+    there, arrival finds the desk open), read-only."""
+    is_open = f_open > _FLUID_PHASE
+    since_closing = _FLUID_PHASE - f_open
+    arrives_open = f_open > _FLUID_ARRIVALS
+    for a in (is_open, since_closing, arrives_open):
+        a.flags.writeable = False
+    return is_open, since_closing, arrives_open
+
+
+def _fluid_day(lam: float, capacity: float, f_open: float, tau: float) -> FluidDay:
+    """Fluid FCFS desk over a periodic day at `lam` leads per day, for arrivals at one-minute steps: (wait
+    in days, lost, finds the desk open with no queue), read-only arrays.
 
     The lag L(t) (the age of the oldest waiting lead) grows at 1 - capacity/lam while the desk is open
     and at 1 while it is closed, clipped to [0, tau] (older leads leave). Within a phase L is linear, so
     the day's map is exact; its fixed point at the opening gives the periodic day. A lead arriving at s
     is served when the head t - L(t) reaches s; it is lost if that would take tau.
+
+    The head is followed over three days from an opening, or only as far as the day's last arrival needs
+    (checked; the same figures as over the three days, sooner); the constant arrays are built once.
     """
     slope_open = 1.0 - capacity / lam
     closed = 1.0 - f_open
@@ -270,25 +352,40 @@ def _fluid_day(
             break
         lag = nxt
     steps = FLUID_STEPS_PER_DAY
-    x = (np.arange(3 * steps) + 1) / steps  # times over three periodic days from an opening
-    phase = x % 1.0
     after_open = min(max(lag + slope_open * f_open, 0.0), tau)
-    L = np.where(
-        phase < f_open,
-        np.clip(lag + slope_open * phase, 0.0, tau),
-        np.minimum(after_open + (phase - f_open), tau),
-    )
-    heads = np.maximum.accumulate(x - L)
-    arrivals = (np.arange(steps) + 0.5) / steps
-    idx = np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)
-    # interpolate the moment the head passes each arrival
-    prev_h = np.where(idx > 0, heads[idx - 1], 0.0)
-    prev_t = np.where(idx > 0, x[idx - 1], 0.0)
-    span = np.maximum(heads[idx] - prev_h, 1e-15)
-    served_at = prev_t + (x[idx] - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
+    is_open, since_closing, arrives_open = _fluid_phases(f_open)
+    arrivals = _FLUID_ARRIVALS
+    full = _FLUID_X.size
+    # How far the head must be followed: the day's last arrival is reached when the lag left at the next
+    # opening has been served, about lag × lam / capacity into it if that is before the closing; else
+    # within 1 + the longest lag (L is linear within each phase). A guess: if the head has not passed
+    # every arrival by then, the whole three days.
+    clearing = lag * lam / capacity if capacity > 0 else math.inf
+    longest = clearing if clearing < f_open else max(lag, after_open, min(after_open + closed, tau))
+    size = min(full, math.ceil((1.0 + longest) * steps) + 16) if longest < 1.5 else full
+    while True:
+        L = np.where(
+            is_open[:size],
+            np.clip(lag + slope_open * _FLUID_PHASE[:size], 0.0, tau),
+            np.minimum(after_open + since_closing[:size], tau),
+        )
+        heads = np.maximum.accumulate(_FLUID_X[:size] - L)
+        if size == full or heads[-1] >= arrivals[-1]:
+            break
+        size = full  # the head had not passed every arrival yet: the whole three days
+    idx = np.minimum(np.searchsorted(heads, arrivals, side="left"), full - 1)
+    # interpolate the moment the head passes each arrival; x[i] = (i + 1) / steps, so x[idx - 1] is
+    # idx / steps (0 at idx = 0) and x[idx] is (idx + 1) / steps: the same numbers, without reading x
+    padded = np.empty(heads.size + 1)
+    padded[0] = 0.0
+    padded[1:] = heads
+    prev_h = padded[idx]  # heads[idx - 1], 0 at idx = 0
+    prev_t = idx / steps
+    span = np.maximum(padded[idx + 1] - prev_h, 1e-15)
+    served_at = prev_t + ((idx + 1) / steps - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
     wait = np.maximum(served_at - arrivals, 0.0)
     lost = wait >= tau - 1e-9 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
-    idle_open = (arrivals < f_open) & (wait <= 1.0 / steps)
+    idle_open = arrives_open & (wait <= 1.0 / steps)
     for a in (wait, lost, idle_open):
         a.flags.writeable = False
     return wait, lost, idle_open

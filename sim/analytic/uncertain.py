@@ -6,12 +6,17 @@ model (`sim.analytic.expected_value`) on the same drawn scenarios, r = first …
 are paired draw by draw: what separates them is only the process's randomness within a replication, so
 the band shows how much of the spread comes from not knowing the levers.
 
-A draw costs about what the expected-value model costs on its drawn scenario (80–90 % of the band's
-time; `benchmarks/band.py`): about 2 ms for the 120-month dealer without a plan, 5 ms with the ten-year
-plan. Work is reused where it is exact: a drawn scenario whose values were already evaluated (whole-number
-levers take few values; a scenario without `[uncertainty]` has one) is evaluated once, and with a plan a
-draw's month-by-month values are derived from the first draw's (`sim.model.plan.derive_months`: only the
-drawn levers change) instead of being built anew.
+A draw costs about what the expected-value model costs on its drawn scenario (80–85 % of the band's
+time; `benchmarks/band.py`): about 2 ms for the 120-month dealer without a plan, 4 ms with the ten-year
+plan (CPU, on a shared two-core machine). Work is reused where it is exact: a drawn scenario whose values
+were already evaluated (whole-number levers take few values; a scenario without `[uncertainty]` has one) is
+evaluated once; with a plan a draw's month-by-month values are derived from the first draw's
+(`sim.model.plan.derive_months`: only the drawn levers change) instead of being built anew; and the model
+remembers, by value, what the draws share: the desk's figures at a load (`sim.analytic.queueing`), the
+delay kernels of a wait, the parts of the customers' tables that do not depend on the churn
+(`sim.accounting.lifetimes`, `sim.analytic.expected_value`). Each draw's figures are those of the
+expected-value model on its drawn scenario alone, bit for bit; the desk's figures at the mean load
+(`ExpectedResult.desk`), which the band does not keep, are not computed.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ class DrawnExpected:
                 self._first = sc
             elif sc.planned:  # its months derived from the first draw's (where that is exact)
                 plan.derive_months(sc, self._first)
-            monthly, kpi, _desk = expected_arrays(sc)
+            monthly, kpi, _ = expected_arrays(sc, desk=False)
             hit = self._cache[key] = (monthly if self.monthly else {}, kpi)
         return values, hit[0], hit[1]
 
@@ -144,7 +149,7 @@ def expected_band(
     `.bands()` per month mean/p10/p50/p90 of the cumulative cash (or another column), `.kpis` one row
     per draw, `.p_break_even_by(N)`, `.draws` the drawn values. The spread is that of the levers alone
     (each draw is an expectation: no process randomness); a scenario without `[uncertainty]` gives
-    `draws` equal rows. About 2 ms a draw without a plan, 5 ms with one (120 months; mostly the
+    `draws` equal rows. About 2 ms a draw without a plan, 4 ms with one (120 months; mostly the
     expected-value model's time for the drawn scenario).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)

@@ -451,3 +451,150 @@ def test_the_band_with_a_plan_is_the_expected_model_on_each_drawn_scenario() -> 
             np.testing.assert_array_equal(band.arrays[col][r], want.arrays[col], err_msg=col)
         for k in KPI_COLUMNS:
             assert band.kpi[k][r] == want.kpi[k] or (math.isnan(band.kpi[k][r]) and math.isnan(want.kpi[k]))
+
+
+# --- the band's speed: what is remembered from draw to draw changes no figure ---------------------------
+
+
+def _fluid_day_three_days(lam: float, capacity: float, f_open: float, tau: float) -> tuple[np.ndarray, ...]:
+    """The fluid day as `sim.analytic.queueing` computed it before it was made faster: the head followed
+    over three whole days, the constant arrays built on every call."""
+    slope_open = 1.0 - capacity / lam
+    closed = 1.0 - f_open
+    lag = 0.0
+    for _ in range(100_000):
+        after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+        nxt = min(after_open + closed, tau)
+        if abs(nxt - lag) < 1e-12:
+            break
+        lag = nxt
+    steps = 1440
+    x = (np.arange(3 * steps) + 1) / steps
+    phase = x % 1.0
+    after_open = min(max(lag + slope_open * f_open, 0.0), tau)
+    L = np.where(
+        phase < f_open,
+        np.clip(lag + slope_open * phase, 0.0, tau),
+        np.minimum(after_open + (phase - f_open), tau),
+    )
+    heads = np.maximum.accumulate(x - L)
+    arrivals = (np.arange(steps) + 0.5) / steps
+    idx = np.minimum(np.searchsorted(heads, arrivals, side="left"), heads.size - 1)
+    prev_h = np.where(idx > 0, heads[idx - 1], 0.0)
+    prev_t = np.where(idx > 0, x[idx - 1], 0.0)
+    span = np.maximum(heads[idx] - prev_h, 1e-15)
+    served_at = prev_t + (x[idx] - prev_t) * np.clip((arrivals - prev_h) / span, 0.0, 1.0)
+    wait = np.maximum(served_at - arrivals, 0.0)
+    lost = wait >= tau - 1e-9 if math.isfinite(tau) else np.zeros(steps, dtype=bool)
+    idle_open = (arrivals < f_open) & (wait <= 1.0 / steps)
+    return wait, lost, idle_open
+
+
+def test_the_fluid_day_followed_only_as_far_as_needed_is_the_three_days() -> None:
+    """Bit for bit, over loads from a tenth to three times a day's capacity (the queue cleared early, late
+    or never; backlogs past a day, which need the three days), patience from minutes to none, open hours
+    from 1 to 23."""
+    from sim.analytic.queueing import _fluid_day
+
+    rng = np.random.default_rng(11)
+    cases = [
+        (33.0, 100.0, 0.5, 1.0),
+        (90.0, 100.0, 0.5, 1.0),
+        (250.0, 100.0, 0.5, 1.0),
+        (99.8, 100.0, 0.5, math.inf),
+    ]
+    for _ in range(400):
+        f = float(rng.choice([rng.uniform(1 / 24, 23 / 24), 0.5, 10 / 24]))
+        capacity = float(rng.uniform(5.0, 400.0))
+        lam = capacity * f * float(rng.uniform(0.1, 3.0))
+        tau = float(rng.choice([math.inf, rng.uniform(0.01, 3.0), 1.0, 0.75]))
+        if math.isinf(tau):  # without patience the desk model keeps the fluid below a day's capacity
+            lam = min(lam, 0.999 * capacity * f)
+        cases.append((lam, capacity, f, tau))
+    for case in cases:
+        for got, want in zip(_fluid_day(*case), _fluid_day_three_days(*case), strict=True):
+            assert got.tobytes() == want.tobytes(), case
+
+
+def test_churn_paths_are_the_running_products_row_by_row() -> None:
+    from sim.analytic.expected_value import _churn_paths, _lags
+
+    rng = np.random.default_rng(12)
+    for t in range(300):
+        H = int(rng.integers(1, 150))
+        churn = np.full(H, rng.uniform(0.0, 0.1)) if t % 3 else rng.uniform(0.0, 0.1, H)
+        for _ in range(t % 4):  # steps: the rows after the last one are one sequence
+            churn[int(rng.integers(0, H)) :] = rng.choice([rng.uniform(0.0, 0.1), 0.0, 1.0])
+        if t % 50 == 0:
+            churn[int(rng.integers(0, H))] = math.nan
+        after = _lags(H)[1]
+        want = np.cumprod(np.where(after, 1.0 - churn[None, :], 1.0), axis=1)
+        assert _churn_paths(churn).tobytes() == want.tobytes(), (t, H)
+
+
+BRANCHES = {
+    "no plan": UNSURE,
+    "plan": PLANNED.override({"uncertainty": {**PLANNED_RANGES, **MOVED_RANGES}}),
+    "kernels, cohorts, customers differ": PLANNED.override(
+        {
+            "plan": [
+                {
+                    "from_month": 13,
+                    "funnel.0.delay_days": 9.0,
+                    "sales_desk.handling_minutes": 40.0,
+                    "repeat.0.adoption": 0.5,
+                    "problems.visit_problem_probability": 0.05,
+                }
+            ],
+            "problems": {
+                "visit_problem_probability": 0.02,
+                "resolution_days": 2.0,
+                "leave_probability_base": 0.3,
+            },
+            "retention": {"model": "sbg", "alpha": 2.0, "beta": 60.0, "monthly_churn": 0.015},
+            "uncertainty": PLANNED_RANGES,
+        }
+    ),
+}
+"""Every path the speed-ups touch: unplanned cohorts; a plan with the desk's staff drawn; several delay
+kernels, cohort levers planned, problems by the visit's month and customers who differ."""
+
+
+def test_what_the_band_remembers_changes_no_figure() -> None:
+    """The band (desk figures, kernels and customer tables remembered from draw to draw, after other bands
+    have filled the same caches with the same draws of scenarios that differ in one input each: a problem
+    rate the same every month, the programme's contact cost) against each drawn scenario evaluated in a
+    fresh interpreter, the draws in reverse order: bit for bit. Forgetting either input in what is
+    remembered fails this test (the first band that differs from "plan" in that input alone fills the
+    cache; the problems' band differs in more than the contact cost)."""
+    problems = {"visit_problem_probability": 0.02, "resolution_days": 2.0, "leave_probability_base": 0.3}
+    for changes in ({"problems": problems}, {"service_programme.cost_per_contact": 90.0}):
+        sim.expected_band(BRANCHES["plan"].override(changes), draws=4, seed=8)
+    bands = {name: sim.expected_band(sc, draws=4, seed=8) for name, sc in BRANCHES.items()}
+    code = (
+        "import pickle, sys\n"
+        "import sim\n"
+        "from sim.engine.streams import drawn_scenario\n"
+        "out = {}\n"
+        "for name, sc in pickle.loads(sys.stdin.buffer.read()).items():\n"
+        "    for r in reversed(range(4)):\n"
+        "        e = sim.expected(drawn_scenario(sc, 8, r)[0])\n"
+        "        out[name, r] = (e.arrays, e.kpi)\n"
+        "sys.stdout.buffer.write(pickle.dumps(out))\n"
+    )
+    import pickle
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(BRANCHES), capture_output=True, check=True
+    )
+    fresh = pickle.loads(done.stdout)
+    for (name, r), (arrays, kpi) in fresh.items():
+        band = bands[name]
+        for col in MONTHLY_COLUMNS:
+            assert band.arrays[col][r].tobytes() == np.asarray(arrays[col], dtype=float).tobytes(), (
+                name,
+                r,
+                col,
+            )
+        for k in KPI_COLUMNS:
+            assert np.float64(band.kpi[k][r]).tobytes() == np.float64(kpi[k]).tobytes(), (name, r, k)
