@@ -219,12 +219,14 @@ def _cross_checks(scenario: Scenario) -> list[tuple[str, Any, str]]:
 class _Memo:
     """What is kept of one scenario object: its months and its levers' values by path."""
 
-    __slots__ = ("months", "ref", "values")
+    __slots__ = ("items", "months", "open_days", "ref", "values")
 
     def __init__(self, ref: weakref.ref) -> None:
         self.ref = ref
         self.months: tuple[Scenario, ...] | None = None
         self.values: dict[str, np.ndarray] = {}
+        self.items: dict[_Item, tuple[list[str], list[list[Any]]]] | None = None
+        self.open_days: float | None = None
 
 
 _cache: dict[int, _Memo] = {}
@@ -341,6 +343,8 @@ def _assemble(
     tuples: dict[tuple[str, int], tuple[Any, ...]] = {}  # (section, id of a base's tuple) -> with `const`
     made: dict[tuple[int, ...], Scenario] = {}
     out: list[Scenario] = []
+    if not keys and all(type(base) in _CHEAP for base in bases):
+        return _assemble_fixed(bases, fixed, const, lists)
     combos = list(zip(*by_month.values(), strict=True)) if keys else [()] * len(bases)
     for base, combo in zip(bases, combos, strict=True):
         key = (id(base), *map(id, combo))  # the objects are alive (in `bases`, `by_month`) while in use
@@ -367,6 +371,43 @@ def _assemble(
             for section, k in plain:
                 update[section] = combo[k]
             month = made[key] = _copy(base, update)
+        out.append(month)
+    return tuple(out)
+
+
+def _assemble_fixed(
+    bases: list[Scenario], fixed: dict[str, Any], const: dict[str, list[tuple[int, Any]]], lists: list[str]
+) -> tuple[Scenario, ...]:
+    """`_assemble` with nothing built month by month (the same fields and items in every month), the
+    copies made here as `_copy` makes them: the same months, with less to do per month."""
+    tuples: dict[tuple[str, int], tuple[Any, ...]] = {}
+    made: dict[int, Scenario] = {}
+    fields_set: dict[int, set[str]] = {}
+    out: list[Scenario] = []
+    for base in bases:
+        month = made.get(id(base))  # `base` is alive (in `bases`) while in use
+        if month is None:
+            update = dict(fixed)
+            for section in lists:
+                node = getattr(base, section)
+                hit = tuples.get((section, id(node)))
+                if hit is None:
+                    hit = list(node)
+                    for index, obj in const[section]:
+                        hit[index] = obj
+                    hit = tuples[section, id(node)] = tuple(hit)
+                update[section] = hit
+            own = base.__pydantic_fields_set__
+            names = fields_set.get(id(own))  # `own` is alive (its month in `bases`) while in use
+            if names is None:
+                names = fields_set[id(own)] = own | update.keys()
+            fields = base.__dict__.copy()
+            fields.update(update)
+            month = made[id(base)] = object.__new__(type(base))
+            _set(month, "__dict__", fields)
+            _set(month, "__pydantic_extra__", None)
+            _set(month, "__pydantic_fields_set__", set(names))
+            _set(month, "__pydantic_private__", None)
         out.append(month)
     return tuple(out)
 
@@ -409,8 +450,11 @@ def derive_months(scenario: Scenario, like: Scenario) -> bool:
         return False
     if planned_paths(scenario) != planned_paths(like):
         return False
-    mine = _planned_items(scenario)
-    theirs = _planned_items(like)
+    like_memo = _memo(like)
+    if like_memo.items is None:
+        like_memo.items = _planned_items(like)
+    theirs = like_memo.items
+    mine = theirs if _same_planned_values(scenario, like) else _planned_items(scenario)
     rebuild = {item for item in mine if mine[item][1] != theirs[item][1]}
     fixed: dict[str, Any] = {}  # top-level fields taken from `scenario` as they are
     items: dict[_Item, Any] = {}  # items of list sections not planned, taken from `scenario` as they are
@@ -435,6 +479,24 @@ def derive_months(scenario: Scenario, like: Scenario) -> bool:
             fixed[name] = a
     by_month = {item: _item_by_month(_node(scenario, item), *mine[item]) for item in mine if item in rebuild}
     memo.months = _assemble(list(months(like)), fixed, items, by_month)
+    if like.sales_desk is not None and "sales_desk" not in fixed and ("sales_desk", None) not in by_month:
+        memo.open_days = staff_open_days(like)  # each month's desk is like's (the same object)
+    return True
+
+
+def _same_planned_values(scenario: Scenario, like: Scenario) -> bool:
+    """True if every planned lever has the same values month by month in both (of the same horizon and
+    start): the same plan, trends and seasonality, and the same base values (`_steps_and_factor` reads
+    nothing else), to the sign of a zero."""
+    if any(
+        getattr(scenario, f) is not getattr(like, f) and getattr(scenario, f) != getattr(like, f)
+        for f in _PLANS
+    ):
+        return False
+    for path in planned_paths(scenario):
+        a, b = float(paths.get(scenario, path)), float(paths.get(like, path))
+        if a != b or math.copysign(1.0, a) != math.copysign(1.0, b):
+            return False
     return True
 
 
@@ -503,6 +565,14 @@ def staff_open_days(scenario: Scenario) -> float:
     month m at hours_per_day(m)); 0 without a desk. The denominator of the desk's utilisation."""
     if scenario.sales_desk is None:
         return 0.0
+    memo = _memo(scenario)
+    if memo.open_days is None:
+        memo.open_days = _staff_open_days(scenario)
+    return memo.open_days
+
+
+def _staff_open_days(scenario: Scenario) -> float:
+    """`staff_open_days` of a scenario with a desk, not remembered."""
     total = end = 0.0
     previous = None
     for m, s in enumerate(months(scenario)):

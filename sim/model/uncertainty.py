@@ -14,6 +14,8 @@ import math
 import zlib
 from typing import Any
 
+from pydantic import ValidationError
+
 from sim.model import paths
 from sim.model.errors import ScenarioError
 from sim.model.levers import BY_KEY, SECTIONS, model_bounds
@@ -91,7 +93,59 @@ def values(scenario: Scenario, uniforms: dict[str, float]) -> dict[str, float | 
 
 
 def drawn(scenario: Scenario, uniforms: dict[str, float]) -> Scenario:
-    """The scenario with its uncertain levers at the drawn values and no `[uncertainty]` left."""
+    """The scenario with its uncertain levers at the drawn values and no `[uncertainty]` left: equal to
+    `scenario.override({**values, "uncertainty": {}})`, validated as that validates it (see `_cheap`)."""
     changes: dict[str, Any] = dict(values(scenario, uniforms))
+    cheap = _cheap(scenario, changes)
+    if cheap is not None:
+        return cheap
     changes["uncertainty"] = {}
     return scenario.override(changes)
+
+
+_MARGINS = frozenset(("first_purchase.margin", "first_purchase.revenue", "repeat.margin", "repeat.revenue"))
+"""Levers in a rule with another field of the plan's cross checks (`sim.model.plan._cross_checks`)."""
+
+
+def _cheap(scenario: Scenario, changes: dict[str, float | int]) -> Scenario | None:
+    """The drawn scenario without `Scenario.override`'s dump and validation of the whole scenario, or
+    None where only `override` is sure to give it (then the caller falls back to it).
+
+    Only the section items (a section, or one item of a list section) holding a drawn lever are
+    validated anew, from their dump with the drawn values, by their own model: every rule of their
+    fields and between them (a margin within its revenue) is checked as the full validation checks it,
+    and they come out as the full validation would make them. The scenario's own rules do not read
+    these fields; the plan's do (`sim.model.plan.check`), so a drawn lever the plan moves (its steps
+    move with it), or one in a plan's rule between two fields, takes the full route. The result has
+    every field set, as `override`'s has; sections without a drawn lever are shared with `scenario`."""
+    from sim.model import plan  # plan reads the lever catalogue, which reads the scenario's module
+
+    if scenario.planned:
+        planned = set(plan.planned_paths(scenario))
+        if any(p in planned or _key(p) in _MARGINS for p in changes):
+            return None
+    by_item: dict[tuple[str, int | None], dict[str, float | int]] = {}
+    for path, x in changes.items():
+        item, field = plan._item(path)
+        by_item.setdefault(item, {})[field] = x
+    update: dict[str, Any] = {"uncertainty": ()}
+    for (section, index), fields in by_item.items():
+        old = getattr(scenario, section)
+        node = old if index is None else old[index]
+        if node is None:
+            return None
+        data = node.model_dump(mode="json")
+        data.update(fields)
+        try:
+            new = type(node).model_validate(data)
+        except ValidationError:
+            return None  # `override` raises the error, naming the place
+        if index is None:
+            update[section] = new
+        else:
+            items = list(update.get(section, old))
+            items[index] = new
+            update[section] = tuple(items)
+    out = plan._copy(scenario, update)
+    object.__setattr__(out, "__pydantic_fields_set__", set(type(scenario).model_fields))
+    return out

@@ -21,6 +21,7 @@ import pytest
 import sim
 from sim.accounting import frames
 from sim.accounting.ledger import KPI_COLUMNS, MONTHLY_COLUMNS
+from sim.analytic.uncertain import DrawnExpected
 from sim.decisions.metrics import DecisionError
 from sim.engine import streams
 from sim.engine.streams import drawn_scenario, stream, uncertainty_uniforms
@@ -168,12 +169,23 @@ def test_the_band_uses_the_engines_draws_and_the_expected_model(unsure_run: sim.
     assert band.evaluations == 4 and band.replications == (0, 1, 2, 3)
     for r in range(4):
         want = sim.expected(drawn_scenario(UNSURE, 5, r)[0])
-        for col in MONTHLY_COLUMNS:
-            np.testing.assert_array_equal(band.arrays[col][r], want.arrays[col], err_msg=col)
-        assert band.kpis.iloc[r].drop("replication").to_dict() == pytest.approx(want.kpi, nan_ok=True, rel=0)
+        _assert_draw_close(band, r, want.arrays, want.kpi)
     later = sim.expected_band(UNSURE, draws=2, seed=5, first=2)
     pd.testing.assert_frame_equal(later.kpis, band.kpis.iloc[2:].reset_index(drop=True))
     assert list(later.draws["replication"]) == [2, 3]
+
+
+def _assert_draw_close(band: sim.ExpectedBand, r: int, arrays: dict, kpi: dict) -> None:
+    """Draw r of the band against the expected-value model on its drawn scenario alone: within 1e-12
+    relative (of each column's largest magnitude, so a cumulative cash crossing zero is compared at its
+    scale), as the band's referral solves over an axis of draws sum in another order (`sim.expected_band`).
+    A figure off by more than a few units of rounding (a lost draw, a wrong lever, another month) fails."""
+    for col in MONTHLY_COLUMNS:
+        want = np.asarray(arrays[col], dtype=float)
+        scale = float(np.max(np.abs(want), initial=0.0))
+        np.testing.assert_allclose(band.arrays[col][r], want, rtol=0, atol=1e-12 * scale, err_msg=col)
+    for k in KPI_COLUMNS:
+        assert band.kpi[k][r] == pytest.approx(kpi[k], rel=1e-12, abs=0, nan_ok=True), k
 
 
 def test_band_tables_match_the_engines_formats() -> None:
@@ -197,8 +209,8 @@ def test_band_evaluates_each_drawn_scenario_once() -> None:
     assert band.evaluations == band.draws["sales_desk.staff"].nunique() == 4
     for staff, group in band.kpis.groupby(band.draws["sales_desk.staff"]):
         want = sim.expected(SMALL.override({"sales_desk.staff": int(staff)})).kpi["final_cumulative_cash"]
-        assert (group["final_cumulative_cash"] == want).all()
-    plain = sim.expected_band(SMALL, draws=5)
+        np.testing.assert_allclose(group["final_cumulative_cash"], want, rtol=1e-12, atol=0)
+    plain = sim.expected_band(SMALL, draws=5)  # one evaluation: solved alone, bit for bit
     assert plain.evaluations == 1 and plain.draws.empty
     assert (plain.kpi["final_cumulative_cash"] == sim.expected(SMALL).kpi["final_cumulative_cash"]).all()
     with pytest.raises(ValueError, match="draws = 0"):
@@ -412,6 +424,7 @@ def test_a_draws_months_derived_from_the_first_draws_are_the_months(ranges: dict
         assert plan.derive_months(drawn, first)
         assert not plan.derive_months(drawn, first)  # already built
         _assert_same_months(plan.months(drawn), _reference_months(drawn_scenario(unsure, 4, r)[0]))
+        assert plan.staff_open_days(drawn) == plan._staff_open_days(drawn)  # taken from `first`'s or not
         values = uncertainty.values(unsure, uncertainty_uniforms(4, r, levers))
         assert plan.months(drawn)[-1].retention.monthly_churn != first.retention.monthly_churn or (
             "retention.monthly_churn" in plan.planned_paths(sc)
@@ -440,17 +453,21 @@ def test_months_are_derived_only_where_that_is_exact() -> None:
 
 
 def test_the_band_with_a_plan_is_the_expected_model_on_each_drawn_scenario() -> None:
-    """Draw by draw, bit for bit: the band (months derived from the first draw's) against `sim.expected`
-    on the drawn scenario built on its own (months built in full)."""
+    """Draw by draw: the band (months derived from the first draw's) against `sim.expected` on the drawn
+    scenario built on its own (months built in full): within 1e-12 (the solves over draws), and bit for
+    bit through `DrawnExpected` one draw at a time."""
     unsure = PLANNED.override({"uncertainty": {**PLANNED_RANGES, **MOVED_RANGES}})
     band = sim.expected_band(unsure, draws=5, seed=8)
     assert band.evaluations == 5
+    one_by_one = DrawnExpected(unsure)
     for r in range(5):
         want = sim.expected(drawn_scenario(unsure, 8, r)[0])
+        _assert_draw_close(band, r, want.arrays, want.kpi)
+        _, arrays, kpi = one_by_one(uncertainty_uniforms(8, r, one_by_one.levers))
         for col in MONTHLY_COLUMNS:
-            np.testing.assert_array_equal(band.arrays[col][r], want.arrays[col], err_msg=col)
+            np.testing.assert_array_equal(arrays[col], want.arrays[col], err_msg=col)
         for k in KPI_COLUMNS:
-            assert band.kpi[k][r] == want.kpi[k] or (math.isnan(band.kpi[k][r]) and math.isnan(want.kpi[k]))
+            assert kpi[k] == want.kpi[k] or (math.isnan(kpi[k]) and math.isnan(want.kpi[k]))
 
 
 # --- the band's speed: what is remembered from draw to draw changes no figure ---------------------------
@@ -561,16 +578,23 @@ kernels, cohort levers planned, problems by the visit's month and customers who 
 
 
 def test_what_the_band_remembers_changes_no_figure() -> None:
-    """The band (desk figures, kernels and customer tables remembered from draw to draw, after other bands
-    have filled the same caches with the same draws of scenarios that differ in one input each: a problem
-    rate the same every month, the programme's contact cost) against each drawn scenario evaluated in a
-    fresh interpreter, the draws in reverse order: bit for bit. Forgetting either input in what is
-    remembered fails this test (the first band that differs from "plan" in that input alone fills the
-    cache; the problems' band differs in more than the contact cost)."""
+    """The band's model one draw at a time (`DrawnExpected`: desk figures, kernels and customer tables
+    remembered from draw to draw, after bands have filled the same caches with the same draws of
+    scenarios that differ in one input each: a problem rate the same every month, the programme's contact
+    cost) against each drawn scenario evaluated in a fresh interpreter, the draws in reverse order: bit
+    for bit. Forgetting either input in what is remembered fails this test (the first band that differs
+    from "plan" in that input alone fills the cache; the problems' band differs in more than the contact
+    cost). The band itself, its solves over an axis of draws, within 1e-12 of the same."""
     problems = {"visit_problem_probability": 0.02, "resolution_days": 2.0, "leave_probability_base": 0.3}
     for changes in ({"problems": problems}, {"service_programme.cost_per_contact": 90.0}):
         sim.expected_band(BRANCHES["plan"].override(changes), draws=4, seed=8)
     bands = {name: sim.expected_band(sc, draws=4, seed=8) for name, sc in BRANCHES.items()}
+    models = {name: DrawnExpected(sc) for name, sc in BRANCHES.items()}
+    one_by_one = {
+        (name, r): model(uncertainty_uniforms(8, r, model.levers))[1:]
+        for name, model in models.items()
+        for r in range(4)
+    }
     code = (
         "import pickle, sys\n"
         "import sim\n"
@@ -589,12 +613,97 @@ def test_what_the_band_remembers_changes_no_figure() -> None:
     )
     fresh = pickle.loads(done.stdout)
     for (name, r), (arrays, kpi) in fresh.items():
-        band = bands[name]
+        got_arrays, got_kpi = one_by_one[name, r]
         for col in MONTHLY_COLUMNS:
-            assert band.arrays[col][r].tobytes() == np.asarray(arrays[col], dtype=float).tobytes(), (
+            assert (
+                np.asarray(got_arrays[col], dtype=float).tobytes()
+                == np.asarray(arrays[col], dtype=float).tobytes()
+            ), (
                 name,
                 r,
                 col,
             )
         for k in KPI_COLUMNS:
-            assert np.float64(band.kpi[k][r]).tobytes() == np.float64(kpi[k]).tobytes(), (name, r, k)
+            assert np.float64(got_kpi[k]).tobytes() == np.float64(kpi[k]).tobytes(), (name, r, k)
+        _assert_draw_close(bands[name], r, arrays, kpi)
+
+
+# --- round 3: the drawn scenario without the full validation, the solves over an axis of draws ----------
+
+
+def _assert_same_scenario(got: sim.Scenario, want: sim.Scenario, where: Any = "") -> None:
+    """Equal, field by field with the same types (a float stays a float, a count an int), every field set
+    at the top as `Scenario.override` leaves it."""
+    assert got == want and got.model_dump() == want.model_dump(), where
+    assert got.__pydantic_fields_set__ == want.__pydantic_fields_set__, where
+    for name in type(want).model_fields:
+        a, b = getattr(got, name), getattr(want, name)
+        for x, y in zip(*((a, b) if isinstance(a, tuple) else ((a,), (b,))), strict=True):
+            assert type(x) is type(y), (where, name)
+            if isinstance(y, pydantic.BaseModel):
+                assert [type(v) for v in x.__dict__.values()] == [type(v) for v in y.__dict__.values()], where
+
+
+@pytest.mark.parametrize(
+    "base", ["small", "planned", "plan with staff and price uncertain", "margins", "seasonal repeat"]
+)
+def test_a_drawn_scenario_is_the_override_of_its_drawn_values(base: str) -> None:
+    """`uncertainty.drawn` (only the sections holding a drawn lever validated anew) against
+    `Scenario.override` of the drawn values (the whole scenario dumped and validated), 40 draws each: the
+    same scenario. A planned lever drawn (its steps move with it) and a margin or revenue drawn while the
+    plan moves the other take `override`'s route; so does an invalid draw, raising `override`'s error."""
+    margins = {
+        "first_purchase.margin": {"low": 10_000.0, "high": 40_000.0},
+        "repeat.0.revenue": {"low": 13_000.0, "high": 20_000.0},
+        "retention.monthly_churn": {"low": 0.01, "high": 0.05},
+    }
+    unsure = {
+        "small": UNSURE,
+        "planned": PLANNED.override({"uncertainty": PLANNED_RANGES}),
+        "plan with staff and price uncertain": PLANNED.override(
+            {"uncertainty": {**PLANNED_RANGES, **MOVED_RANGES}}
+        ),
+        "margins": SERVICE.override({"uncertainty": margins}),
+        "seasonal repeat": SEASONAL.override({"uncertainty": PLANNED_RANGES}),
+    }[base]
+    levers = [p for p, _ in unsure.uncertainty]
+    cheap = 0
+    for r in range(40):
+        u = uncertainty_uniforms(3, r, levers)
+        values = uncertainty.values(unsure, u)
+        fast = uncertainty._cheap(unsure, dict(values))
+        want = unsure.override({**values, "uncertainty": {}})
+        _assert_same_scenario(uncertainty.drawn(unsure, u), want, r)
+        if fast is not None:
+            cheap += 1
+            _assert_same_scenario(fast, want, r)
+    routed = base == "plan with staff and price uncertain" or (base == "margins" and SERVICE.planned)
+    assert cheap == (0 if routed else 40)
+    bad = SERVICE.override({"uncertainty": {"first_purchase.margin": {"low": 10_000.0, "high": 1e9}}})
+    with pytest.raises(sim.ScenarioError, match="must not exceed revenue"):
+        uncertainty.drawn(bad, {"first_purchase.margin": 0.99})
+
+
+def test_solves_over_an_axis_of_draws_agree_with_each_draw_alone() -> None:
+    """`expected_arrays_many` (the referral solves of all draws at once, one kind of kernel and cohorts
+    at a time) against `expected_arrays` of each drawn scenario: within 1e-12 of each column's scale,
+    and not by chance equal to a neighbour (draws differ by far more than that); a scenario alone of its
+    kind is solved alone, bit for bit."""
+    from sim.analytic.expected_value import expected_arrays, expected_arrays_many
+
+    drawn = [drawn_scenario(sc, 8, r)[0] for sc in BRANCHES.values() for r in range(4)]
+    drawn.append(SMALL.override({"horizon_months": 25}))  # alone of its kind (horizon)
+    many = expected_arrays_many(drawn)
+    for i, sc in enumerate(drawn):
+        arrays, kpi, _ = expected_arrays(sc, desk=False)
+        got_arrays, got_kpi = many[i]
+        for col in MONTHLY_COLUMNS:
+            scale = float(np.max(np.abs(arrays[col]), initial=0.0))
+            np.testing.assert_allclose(got_arrays[col], arrays[col], rtol=0, atol=1e-12 * scale, err_msg=col)
+        for k in KPI_COLUMNS:
+            assert got_kpi[k] == pytest.approx(kpi[k], rel=1e-12, abs=0, nan_ok=True), (i, k)
+        if i and i % 4:
+            assert not np.allclose(got_arrays["sales"], many[i - 1][0]["sales"], rtol=1e-9, atol=0)
+    alone = expected_arrays(drawn[-1], desk=False)
+    for col in MONTHLY_COLUMNS:
+        assert many[-1][0][col].tobytes() == np.asarray(alone[0][col], dtype=float).tobytes(), col
