@@ -176,11 +176,13 @@ def main(argv: list[str] | None = None) -> dict:
             f"{'engine, with a plan (one process)':40s} {rate:8.1f} {args.draws / rate:14.1f}"
             f"   (at the rate of {args.engine} replications)"
         )
-    planned = max(v["seconds"] for k, v in figures["rows"].items() if k.startswith("with a plan"))
+    planned = figures["rows"]["with a plan"]["seconds"]
+    worst = max(v["seconds"] for k, v in figures["rows"].items() if k.startswith("with a plan"))
     print()
+    # "Well under" read as at most 0.8 s (a fifth of a second to spare) for the planned row.
     print(
-        f"Goal: {args.draws} draws with a plan well under 1 s -> slowest planned row {planned:.2f} s: "
-        f"{'met' if planned < 1.0 else 'NOT met'}"
+        f"Goal: {args.draws} draws with a plan well under 1 s (<= 0.8 s) -> {planned:.2f} s: "
+        f"{'met' if planned <= 0.8 else 'NOT met'}; with planned levers uncertain too {worst:.2f} s"
     )
     print(json.dumps(figures))
     return figures
