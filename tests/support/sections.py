@@ -1,4 +1,5 @@
-"""Scenario sections shared by the tests: problems and a service programme with every effect on."""
+"""Scenario parts shared by the tests: problems and a service programme with every effect on, and a small
+desk whose leads go cold."""
 
 PROBLEMS = {
     "visit_problem_probability": 0.1,
@@ -16,3 +17,34 @@ PROGRAMME = {
     "referral_uplift": 0.2,
     "margin_uplift": 0.1,
 }
+
+COOLING_DESK = """
+name = "Cooling desk"
+horizon_months = 12
+
+[[channels]]
+name = "Calls"
+leads_per_month = 1461.0
+cost_per_lead = 100.0
+
+[sales_desk]
+staff = 4
+handling_minutes = 60.0
+hours_per_day = 24.0
+salary_per_month = 57500.0
+cooling_half_life_hours = 0.25
+
+[[funnel]]
+name = "Call -> purchase"
+conversion = 0.5
+delay_days = 0.0
+
+[first_purchase]
+revenue = 2000.0
+margin = 2000.0
+
+[retention]
+monthly_churn = 0.02
+"""
+"""A whole scenario (TOML): two calls an hour round the clock, an hour each, four salespeople (an M/M/n
+queue); a lead's odds halve every 15 minutes it waits (used by the `best` staff-count tests)."""

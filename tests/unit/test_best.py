@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sections import COOLING_DESK
 
 import sim
 from sim.decisions.best import Direction
@@ -233,37 +234,7 @@ def test_aggregate_over_runs():
     assert aggregate("payback_months", np.array([12.0, 30.0, 20.0, np.nan])) == 20.0
 
 
-COOLING = sim.loads_scenario(
-    """
-name = "Cooling desk"
-horizon_months = 12
-
-[[channels]]
-name = "Calls"
-leads_per_month = 1461.0
-cost_per_lead = 100.0
-
-[sales_desk]
-staff = 4
-handling_minutes = 60.0
-hours_per_day = 24.0
-salary_per_month = 57500.0
-cooling_half_life_hours = 0.25
-
-[[funnel]]
-name = "Call -> purchase"
-conversion = 0.5
-delay_days = 0.0
-
-[first_purchase]
-revenue = 2000.0
-margin = 2000.0
-
-[retention]
-monthly_churn = 0.02
-""",
-    "cooling.toml",
-)
+COOLING = sim.loads_scenario(COOLING_DESK, "cooling.toml")
 """Two calls an hour round the clock, an hour each: a lead's odds halve every 15 minutes it waits. An M/M/n
 queue, so the share of sales kept is known exactly (`kept`); a salesperson costs 57,500 a month, between
 what the 5th brings (105,600 a month) and what the 6th brings (31,300): 5 is best by construction."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sections import COOLING_DESK
 
 import sim
 
@@ -122,37 +123,7 @@ def test_fewest_salespeople_for_at_most_5_percent_lost_leads() -> None:
     assert one_fewer > 0.05, f"with {staff - 1} salespeople the engine loses only {one_fewer:.1%}"
 
 
-COOLING = sim.loads_scenario(
-    """
-name = "Cooling desk"
-horizon_months = 12
-
-[[channels]]
-name = "Calls"
-leads_per_month = 1461.0
-cost_per_lead = 100.0
-
-[sales_desk]
-staff = 4
-handling_minutes = 60.0
-hours_per_day = 24.0
-salary_per_month = 57500.0
-cooling_half_life_hours = 0.25
-
-[[funnel]]
-name = "Call -> purchase"
-conversion = 0.5
-delay_days = 0.0
-
-[first_purchase]
-revenue = 2000.0
-margin = 2000.0
-
-[retention]
-monthly_churn = 0.02
-""",
-    "cooling.toml",
-)
+COOLING = sim.loads_scenario(COOLING_DESK, "cooling.toml")
 """Two calls an hour round the clock, an hour each (an M/M/n queue); a lead's odds halve every 15 minutes
 it waits. A salesperson costs 57,500 a month: less than the sales the 5th keeps from going cold (105,600
 a month), more than the 6th's (31,300). Five salespeople are best by construction (`cooling_cash`)."""
