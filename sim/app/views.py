@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.accounting.ledger import CASH_COMPONENTS, NEVER_KPIS
+from sim.accounting.ledger import CASH_COMPONENTS, CHANNEL_KPI_COLUMNS, NEVER_KPIS
 from sim.accounting.lifetimes import lifetime_tables
 from sim.analytic.expected_value import ExpectedResult, expected_arrays
 from sim.app import plans
@@ -625,16 +625,8 @@ def plan_line(sc: Scenario, lang: str) -> str:
 
 # --- channels side by side -------------------------------------------------------------------------
 
-CHANNEL_FIGURES: tuple[str, ...] = (
-    "leads",
-    "sales",
-    "cac",
-    "leads_per_sale",
-    "lost_share",
-    "ltv_to_cac",
-    "payback_months",
-)
-"""The channel table's figures, in its order (`ExpectedResult.channel_kpis` columns)."""
+CHANNEL_FIGURES: tuple[str, ...] = CHANNEL_KPI_COLUMNS
+"""The channel table's figures, in its order: every `ExpectedResult.channel_kpis` column."""
 _CHANNEL_HEADS = {
     "leads": "cn_leads",
     "sales": "cn_sales",
