@@ -319,13 +319,33 @@ def _phase_rows(
     return W[keep], V[keep], M[keep], R[keep]
 
 
+_EXISTING_KEYS = ("visits", "margin", "revenue", "problems", "active", "presence")
+"""What `_existing_by_age` and `_existing_planned` give, per calendar month."""
+
+
+def _existing_flows(
+    N: int, p: float | np.ndarray, surv: np.ndarray, vis: np.ndarray, mar: np.ndarray, rev: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The `N` customers at month 0 from one customer's survival to each month's end (`surv`) and its
+    expected visits, margin and revenue by month; `p`: the problem probability of a visit (by month or one
+    value). Presence (customer-days in a month) counts the customers there at its start."""
+    presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
+    return {
+        "visits": N * vis,
+        "margin": N * mar,
+        "revenue": N * rev,
+        "problems": N * p * vis,
+        "active": N * surv,
+        "presence": N * presence,
+    }
+
+
 def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
     """Expected visits, margin, revenue, problems, active and presence of the customers at month 0, per
     calendar month (age month k = month k). Customers who differ: `_existing_planned`."""
     N = scenario.existing_customers.count
-    keys = ("visits", "margin", "revenue", "problems", "active", "presence")
     if N == 0:
-        return {k: np.zeros(H) for k in keys}
+        return {key: np.zeros(H) for key in _EXISTING_KEYS}
     c = scenario.effective_churn
     keep = problem_leave_factor(scenario)
     k = np.arange(1, H + 1)
@@ -360,15 +380,7 @@ def _existing_by_age(scenario: Scenario, H: int) -> dict[str, np.ndarray]:
         vis = W @ (V * S)
         mar = W @ (M * S)
         rev = W @ (R * S)
-    presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
-    return {
-        "visits": N * vis,
-        "margin": N * mar,
-        "revenue": N * rev,
-        "problems": N * p * vis,
-        "active": N * surv,
-        "presence": N * presence,
-    }
+    return _existing_flows(N, p, surv, vis, mar, rev)
 
 
 # --- the plan, month by month ------------------------------------------------------------------------
@@ -585,9 +597,8 @@ def _existing_planned(
     part E_θ[Π_{t<k} (1 − min(1, θ s(t)))] (`ChurnMixture.survival`; θ is independent of the visits) × the
     problems' part."""
     N = scenario.existing_customers.count
-    keys = ("visits", "margin", "revenue", "problems", "active", "presence")
     if N == 0:
-        return {k: np.zeros(H) for k in keys}
+        return {key: np.zeros(H) for key in _EXISTING_KEYS}
     keep_by_month = mv.keep  # a visit in month i (0-based) is kept at the check at the end of month i + 1
     constant_keep = bool(np.all(keep_by_month == keep_by_month[0]))
     keep = float(keep_by_month[0])
@@ -632,15 +643,7 @@ def _existing_planned(
         vis = W @ (V * S)
         mar = W @ (M * S)
         rev = W @ (R * S)
-    presence = MONTH_DAYS * np.concatenate([[1.0], surv[:-1]])
-    return {
-        "visits": N * vis,
-        "margin": N * mar,
-        "revenue": N * rev,
-        "problems": N * p * vis,
-        "active": N * surv,
-        "presence": N * presence,
-    }
+    return _existing_flows(N, p, surv, vis, mar, rev)
 
 
 def _new_by_age(scenario: Scenario, tables: LifetimeTables, H: int) -> dict[str, np.ndarray]:
